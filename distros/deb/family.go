@@ -1,0 +1,228 @@
+package deb
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/llbgen"
+)
+
+var (
+	//go:embed apt-patch.sh
+	aptPatchScript []byte
+	//go:embed debconf.conf
+	debconfConf []byte
+)
+
+// Where the apt step finds its inputs and leaves its findings. Both sit on
+// a tmpfs at /tmp, so their mount points never reach the image.
+const (
+	inputDir = "/tmp/copa-in"
+	notesDir = "/tmp/copa-out"
+)
+
+// Apt patches Debian and Ubuntu images that have apt and a shell.
+type Apt struct{}
+
+var _ distros.Family = Apt{}
+
+// Name implements distros.Family.
+func (Apt) Name() string { return "apt" }
+
+// Versioning implements distros.Family.
+func (Apt) Versioning() distros.Versioning { return Versioning{} }
+
+// Supports implements distros.Family.
+func (Apt) Supports(osr distros.OSRelease) bool {
+	_, err := ReleaseOf(osr)
+	return err == nil
+}
+
+// Installed implements distros.Family: it reads the dpkg status database.
+func (Apt) Installed(ctx context.Context, root distros.FS) (map[string]string, error) {
+	dt, err := root.ReadFile(ctx, StatusPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the dpkg database %s: %w", StatusPath, err)
+	}
+	pkgs, err := ParseStatus(dt)
+	if err != nil {
+		return nil, err
+	}
+	return Versions(pkgs), nil
+}
+
+// Patch implements distros.Family: one apt run inside the image, with apt's
+// lists and archives in cache mounts and logs on a tmpfs, so that only the
+// installed packages and dpkg's own database reach the layer.
+func (a Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest) (*distros.Patch, error) {
+	rel, err := ReleaseOf(req.OS)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := readSources(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	extra, added := ExtraSources(rel, req.Platform.Architecture, Suites(sources))
+
+	mode := "report"
+	if req.Plan.All {
+		mode = "all"
+	}
+	args := []string{"/bin/sh", inputDir + "/apt-patch.sh", mode, string(req.Policy)}
+	for _, u := range req.Plan.Updates {
+		args = append(args, u.Name+"="+u.Fixed)
+	}
+
+	inputs := llbgen.Files([]llbgen.File{
+		{Name: "apt-patch.sh", Mode: 0o755, Data: aptPatchScript},
+		{Name: "debconf.conf", Data: debconfConf},
+		{Name: "extra.list", Data: []byte(extra)},
+		{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))},
+	}, req.Constraints...)
+
+	cacheKey := fmt.Sprintf("%s-%s-%s", rel.Distro, orUnknown(rel.Codename), strings.ReplaceAll(platformString(req), "/", "-"))
+	opts := []llb.RunOption{
+		llb.Args(args),
+		llb.User("0:0"),
+		llb.Dir("/"),
+		llb.AddEnv("PATH", llbgen.DefaultPath),
+		llbgen.Tmpfs("/tmp"),
+		llbgen.ReadOnly(inputDir, inputs),
+		llbgen.Tmpfs("/var/log"),
+		llbgen.CacheDir("/var/lib/apt/lists", "copa-apt-lists-"+cacheKey),
+		llbgen.CacheDir("/var/cache/apt", "copa-apt-archives-"+cacheKey),
+		llb.WithCustomName(stepName(req.Plan)),
+	}
+	for _, c := range req.Constraints {
+		opts = append(opts, c)
+	}
+	run := req.Image.Run(opts...)
+	notes := run.AddMount(notesDir, llb.Scratch())
+
+	return &distros.Patch{
+		Root:        run.Root(),
+		Notes:       notes,
+		ReadOutcome: readOutcome,
+	}, nil
+}
+
+func stepName(p *distros.Plan) string {
+	if p.All {
+		return "[copa] apt: upgrade every package that has an update"
+	}
+	names := p.Names()
+	list := strings.Join(names, " ")
+	if len(names) > 8 {
+		list = strings.Join(names[:8], " ") + fmt.Sprintf(" and %d more", len(names)-8)
+	}
+	return fmt.Sprintf("[copa] apt: update %d package(s): %s", len(names), list)
+}
+
+func platformString(req distros.PatchRequest) string {
+	p := req.Platform
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// readSources collects the image's apt source files for Suites.
+func readSources(ctx context.Context, root distros.FS) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	if ok, err := root.Exists(ctx, SourcesList); err != nil {
+		return nil, err
+	} else if ok {
+		dt, err := root.ReadFile(ctx, SourcesList)
+		if err != nil {
+			return nil, err
+		}
+		files[SourcesList] = dt
+	}
+	names, err := root.ReadDir(ctx, SourcesPartDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".list") && !strings.HasSuffix(n, ".sources") {
+			continue
+		}
+		p := path.Join(SourcesPartDir, n)
+		dt, err := root.ReadFile(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		files[p] = dt
+	}
+	return files, nil
+}
+
+// readOutcome interprets what apt-patch.sh left in its notes directory.
+func readOutcome(ctx context.Context, notes distros.FS) (*distros.Outcome, error) {
+	o := &distros.Outcome{}
+	read := func(name string) ([][]string, error) {
+		ok, err := notes.Exists(ctx, "/"+name)
+		if err != nil || !ok {
+			return nil, err
+		}
+		dt, err := notes.ReadFile(ctx, "/"+name)
+		if err != nil {
+			return nil, err
+		}
+		var rows [][]string
+		sc := bufio.NewScanner(bytes.NewReader(dt))
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) > 0 {
+				rows = append(rows, f)
+			}
+		}
+		return rows, sc.Err()
+	}
+	rows, err := read("added-suites")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		o.AddedSources = append(o.AddedSources, r[0])
+	}
+	if rows, err = read("unresolved"); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if len(r) != 3 {
+			return nil, fmt.Errorf("apt step wrote a malformed unresolved line %q", strings.Join(r, " "))
+		}
+		best := r[2]
+		if best == "(none)" {
+			best = ""
+		}
+		o.Unresolved = append(o.Unresolved, distros.Unresolved{Name: r[0], Want: r[1], Best: best})
+	}
+	if rows, err = read("upgrades"); err != nil {
+		return nil, err
+	}
+	v := Versioning{}
+	for _, r := range rows {
+		if len(r) != 2 || v.ValidName(r[0]) != nil || v.ValidVersion(r[1]) != nil {
+			return nil, fmt.Errorf("apt step wrote a malformed upgrade line %q", strings.Join(r, " "))
+		}
+		o.Upgrades = append(o.Upgrades, distros.Update{Name: r[0], Fixed: r[1]})
+	}
+	return o, nil
+}

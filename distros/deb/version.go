@@ -1,0 +1,80 @@
+// Package deb patches Debian and Ubuntu images: dpkg's version order and
+// name grammar, its status database, the apt sources of a release, and the
+// apt run that installs a plan.
+package deb
+
+import (
+	"fmt"
+	"regexp"
+
+	debversion "github.com/knqyf263/go-deb-version"
+)
+
+// maxField bounds names and versions: Debian's longest real versions are far
+// shorter, and anything longer is not from a package database.
+const maxField = 256
+
+var (
+	// Debian Policy 5.6.1: lower case letters, digits, + - . ; at least two
+	// characters; starts with an alphanumeric.
+	namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	// Debian Policy 5.6.12, restricted to ASCII; the structure (epoch,
+	// revision) is checked by the version library.
+	versionChars = regexp.MustCompile(`^[0-9A-Za-z.+~:_-]+$`)
+)
+
+// Versioning is dpkg's version order and name grammar.
+type Versioning struct{}
+
+// Compare orders versions as dpkg --compare-versions does. Versions must
+// have passed ValidVersion; an unparsable one sorts first.
+func (Versioning) Compare(a, b string) int {
+	va, errA := debversion.NewVersion(a)
+	vb, errB := debversion.NewVersion(b)
+	switch {
+	case errA != nil && errB != nil:
+		return 0
+	case errA != nil:
+		return -1
+	case errB != nil:
+		return 1
+	}
+	return sign(va.Compare(vb))
+}
+
+func sign(n int) int {
+	switch {
+	case n < 0:
+		return -1
+	case n > 0:
+		return 1
+	}
+	return 0
+}
+
+// ValidName accepts a Debian binary package name.
+func (Versioning) ValidName(name string) error {
+	if len(name) > maxField || !namePattern.MatchString(name) {
+		return fmt.Errorf("%q is not a Debian package name (lower-case letters, digits, '+', '-', '.'; starting with a letter or digit)", clip(name))
+	}
+	return nil
+}
+
+// ValidVersion accepts a Debian version: [epoch:]upstream[-revision].
+func (Versioning) ValidVersion(v string) error {
+	if len(v) > maxField || !versionChars.MatchString(v) {
+		return fmt.Errorf("%q is not a Debian version", clip(v))
+	}
+	if _, err := debversion.NewVersion(v); err != nil {
+		return fmt.Errorf("%q is not a Debian version: %v", v, err)
+	}
+	return nil
+}
+
+// clip keeps error messages readable when the input is hostile.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

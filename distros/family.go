@@ -1,0 +1,84 @@
+package distros
+
+import (
+	"context"
+
+	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// FS reads an image's files without running anything of the image.
+type FS interface {
+	// ReadFile returns a file's content; a missing file is an error.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+	// ReadDir lists the names in dir; a missing dir lists nothing.
+	ReadDir(ctx context.Context, dir string) ([]string, error)
+	// Exists reports whether path exists (without following a final symlink).
+	Exists(ctx context.Context, path string) (bool, error)
+}
+
+// Policy says what happens to a package whose fixed version cannot be
+// installed.
+type Policy string
+
+// The two policies: fail the build (the default), or leave the package as
+// it is and say so in a warning.
+const (
+	PolicyFail Policy = "fail"
+	PolicyWarn Policy = "warn"
+)
+
+// Family is one package-manager family: it reads what an image has
+// installed and builds the step that installs a plan.
+type Family interface {
+	// Name is how users know the family, e.g. "apt".
+	Name() string
+	// Versioning is the family's version order and name grammar.
+	Versioning() Versioning
+	// Supports reports whether the family can patch images of this release.
+	Supports(osr OSRelease) bool
+	// Installed reads installed package versions from the image's files.
+	Installed(ctx context.Context, root FS) (map[string]string, error)
+	// Patch builds the LLB that installs plan on top of the image.
+	Patch(ctx context.Context, root FS, req PatchRequest) (*Patch, error)
+}
+
+// PatchRequest is what a Family needs to build a patch step.
+type PatchRequest struct {
+	Image    llb.State
+	OS       OSRelease
+	Platform ocispecs.Platform
+	Plan     *Plan
+	Policy   Policy
+	// Constraints tag the steps (source location, progress names).
+	Constraints []llb.ConstraintsOpt
+}
+
+// Patch is the LLB of one patch and how to read what it found.
+type Patch struct {
+	// Root is the image's filesystem after the package manager ran.
+	Root llb.State
+	// Notes is a directory the step wrote its findings to.
+	Notes llb.State
+	// ReadOutcome interprets Notes once the step has run.
+	ReadOutcome func(ctx context.Context, notes FS) (*Outcome, error)
+}
+
+// Outcome is what the package manager reported from inside the step.
+type Outcome struct {
+	// AddedSources names package sources the step had to add to the
+	// image's own to reach the fixed versions.
+	AddedSources []string
+	// Unresolved lists packages left below their fixed version (only
+	// with PolicyWarn; with PolicyFail the step fails instead).
+	Unresolved []Unresolved
+	// Upgrades is what an upgrade-all installed: the versions to verify.
+	Upgrades []Update
+}
+
+// Unresolved is a package whose fixed version no configured source offers.
+type Unresolved struct {
+	Name string
+	Want string
+	Best string // the newest version on offer; "" when none is
+}

@@ -1,0 +1,205 @@
+package distros
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pkg/errors"
+)
+
+// Finding is one scanner statement about a package, as the report said it.
+// It is untrusted: MakePlan validates every field before it is used.
+type Finding struct {
+	Package          string
+	InstalledVersion string
+	FixedVersions    []string // empty when the scanner knows no fix
+	VulnerabilityID  string
+	Entry            string // where in the report, for error messages
+}
+
+// Versioning is a package family's grammar and version order.
+type Versioning interface {
+	// Compare orders two valid versions like the package manager does.
+	Compare(a, b string) int
+	// ValidName rejects anything the package manager would not accept as a
+	// package name, so that no report can smuggle options or paths into it.
+	ValidName(name string) error
+	// ValidVersion rejects anything that is not a version of this family.
+	ValidVersion(v string) error
+}
+
+// Update is one package the patch must bring to at least Fixed.
+type Update struct {
+	Name             string
+	Installed        string
+	Fixed            string
+	VulnerabilityIDs []string
+}
+
+// SkipReason says why a reported package is left alone.
+type SkipReason string
+
+// Reasons a finding does not become an update.
+const (
+	SkipNoFix        SkipReason = "no fixed version published"
+	SkipNotInstalled SkipReason = "not installed in the image"
+	SkipAlreadyFixed SkipReason = "installed version is already fixed"
+)
+
+// Skip is a reported package that is not updated, and why.
+type Skip struct {
+	Name             string
+	Installed        string
+	Fixed            string
+	Reason           SkipReason
+	VulnerabilityIDs []string
+}
+
+// Plan is what a patch will do. With All set there was no report: every
+// package that has an update is upgraded and Updates is empty until the
+// package manager has said what it will install.
+type Plan struct {
+	All     bool
+	Updates []Update
+	Skipped []Skip
+}
+
+// Names lists the packages to update, in plan order.
+func (p *Plan) Names() []string {
+	names := make([]string, len(p.Updates))
+	for i, u := range p.Updates {
+		names[i] = u.Name
+	}
+	return names
+}
+
+// MakePlan turns findings into updates: for each package the highest fixed
+// version across its findings wins, because every one of its vulnerabilities
+// must be fixed. installed maps package name to the version in the image.
+func MakePlan(v Versioning, installed map[string]string, findings []Finding) (*Plan, error) {
+	type acc struct {
+		fixed string
+		ids   []string
+	}
+	byName := map[string]*acc{}
+	var order []string
+	noFix := map[string][]string{}
+	var noFixOrder []string
+
+	for _, f := range findings {
+		if err := v.ValidName(f.Package); err != nil {
+			return nil, errors.Wrapf(err, "report entry %s", f.Entry)
+		}
+		cur := installed[f.Package]
+		var best string
+		for _, fv := range f.FixedVersions {
+			if err := v.ValidVersion(fv); err != nil {
+				return nil, errors.Wrapf(err, "report entry %s: fixed version", f.Entry)
+			}
+			best = pickFix(v, cur, best, fv)
+		}
+		if best == "" {
+			if _, seen := noFix[f.Package]; !seen {
+				noFixOrder = append(noFixOrder, f.Package)
+			}
+			noFix[f.Package] = appendUnique(noFix[f.Package], f.VulnerabilityID)
+			continue
+		}
+		a, ok := byName[f.Package]
+		if !ok {
+			a = &acc{}
+			byName[f.Package] = a
+			order = append(order, f.Package)
+		}
+		if a.fixed == "" || v.Compare(best, a.fixed) > 0 {
+			a.fixed = best
+		}
+		a.ids = appendUnique(a.ids, f.VulnerabilityID)
+	}
+
+	p := &Plan{}
+	for _, name := range order {
+		a := byName[name]
+		cur, ok := installed[name]
+		switch {
+		case !ok:
+			p.Skipped = append(p.Skipped, Skip{Name: name, Fixed: a.fixed, Reason: SkipNotInstalled, VulnerabilityIDs: a.ids})
+		case v.Compare(cur, a.fixed) >= 0:
+			p.Skipped = append(p.Skipped, Skip{Name: name, Installed: cur, Fixed: a.fixed, Reason: SkipAlreadyFixed, VulnerabilityIDs: a.ids})
+		default:
+			p.Updates = append(p.Updates, Update{Name: name, Installed: cur, Fixed: a.fixed, VulnerabilityIDs: a.ids})
+		}
+	}
+	for _, name := range noFixOrder {
+		if _, fixable := byName[name]; fixable {
+			// Another finding of the same package has a fix; its
+			// unfixed vulnerabilities stay open but need no step.
+			continue
+		}
+		p.Skipped = append(p.Skipped, Skip{Name: name, Installed: installed[name], Reason: SkipNoFix, VulnerabilityIDs: noFix[name]})
+	}
+	slices.SortFunc(p.Updates, func(a, b Update) int { return strings.Compare(a.Name, b.Name) })
+	return p, nil
+}
+
+// pickFix chooses between two fixed versions of one finding. A supplier's
+// list holds one fix per release line, so the lowest version above the
+// installed one is the fix for the installed line; a list whose versions are
+// all at or below the installed one is already satisfied by its highest.
+func pickFix(v Versioning, installed, a, b string) string {
+	if a == "" {
+		return b
+	}
+	above := func(x string) bool { return installed == "" || v.Compare(x, installed) > 0 }
+	switch {
+	case above(a) && above(b):
+		if v.Compare(a, b) <= 0 {
+			return a
+		}
+		return b
+	case above(a):
+		return a
+	case above(b):
+		return b
+	case v.Compare(a, b) >= 0:
+		return a
+	default:
+		return b
+	}
+}
+
+func appendUnique(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// Shortfall is a package whose installed version is below what the patch
+// had to reach.
+type Shortfall struct {
+	Name      string
+	Installed string // "" when the package is gone
+	Want      string
+}
+
+func (s Shortfall) String() string {
+	if s.Installed == "" {
+		return fmt.Sprintf("%s: not installed after the patch, want %s", s.Name, s.Want)
+	}
+	return fmt.Sprintf("%s: %s installed, want %s or later", s.Name, s.Installed, s.Want)
+}
+
+// Verify compares the packages installed after a patch with the versions
+// they had to reach and returns every one that fell short.
+func Verify(v Versioning, installed map[string]string, want []Update) []Shortfall {
+	var out []Shortfall
+	for _, u := range want {
+		got, ok := installed[u.Name]
+		if !ok || v.Compare(got, u.Fixed) < 0 {
+			out = append(out, Shortfall{Name: u.Name, Installed: got, Want: u.Fixed})
+		}
+	}
+	return out
+}

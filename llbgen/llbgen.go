@@ -1,0 +1,68 @@
+// Package llbgen holds the distro-neutral LLB building blocks of a patch:
+// run steps whose package-manager state stays out of the image, and the
+// single layer that carries a patch.
+package llbgen
+
+import (
+	"os"
+
+	"github.com/moby/buildkit/client/llb"
+)
+
+// DefaultPath is used for steps in images whose config is not applied to
+// the state (llb.Image without a meta resolver has no environment).
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// CacheDir mounts a persistent BuildKit cache at path. Package managers keep
+// their indexes and downloads there, so they neither land in the patch layer
+// nor get downloaded again by the next build. The mount is locked: package
+// managers do not tolerate concurrent writers.
+func CacheDir(path, id string) llb.RunOption {
+	return llb.AddMount(path, llb.Scratch(), llb.AsPersistentCacheDir(id, llb.CacheMountLocked))
+}
+
+// Tmpfs mounts an empty in-memory filesystem at path: whatever a step writes
+// there (logs, temporary files) is gone when the step ends.
+func Tmpfs(path string) llb.RunOption {
+	return llb.AddMount(path, llb.Scratch(), llb.Tmpfs())
+}
+
+// ReadOnly mounts st at path without letting the step change it.
+func ReadOnly(path string, st llb.State) llb.RunOption {
+	return llb.AddMount(path, st, llb.Readonly)
+}
+
+// File is one file of a Files state.
+type File struct {
+	Name string
+	Mode os.FileMode // 0 means 0644
+	Data []byte
+}
+
+// Files is a scratch state holding the given files at its root: inputs for
+// a step, mounted rather than copied so they never touch the image.
+func Files(files []File, opts ...llb.ConstraintsOpt) llb.State {
+	var fa *llb.FileAction
+	for _, f := range files {
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		if fa == nil {
+			fa = llb.Mkfile("/"+f.Name, mode, f.Data)
+		} else {
+			fa = fa.Mkfile("/"+f.Name, mode, f.Data)
+		}
+	}
+	if fa == nil {
+		return llb.Scratch()
+	}
+	return llb.Scratch().File(fa, opts...)
+}
+
+// Layer puts everything that changed between base and changed into one layer
+// on top of base. base's own layers are kept as they are, so a registry
+// already holding them receives only the new layer.
+func Layer(base, changed llb.State, opts ...llb.ConstraintsOpt) llb.State {
+	return llb.Merge([]llb.State{base, llb.Diff(base, changed, opts...)}, opts...)
+}
