@@ -1,0 +1,273 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// trivyTop is the part of a Trivy SchemaVersion 2 report read in one go.
+// Results stays raw and is streamed entry by entry (see parseTrivy) so that
+// the number of decoded vulnerabilities can be bounded before they are
+// allocated.
+type trivyTop struct {
+	Metadata struct {
+		OS *struct {
+			Family string `json:"Family"`
+			Name   string `json:"Name"`
+		} `json:"OS"`
+		// ImageConfig is the OCI image config, hence lower-case keys.
+		ImageConfig struct {
+			Architecture string `json:"architecture"`
+			Variant      string `json:"variant"`
+		} `json:"ImageConfig"`
+	} `json:"Metadata"`
+	Results json.RawMessage `json:"Results"`
+}
+
+// trivyResult is one Results[] entry; its vulnerabilities are streamed too.
+type trivyResult struct {
+	Class           string          `json:"Class"`
+	Type            string          `json:"Type"`
+	Vulnerabilities json.RawMessage `json:"Vulnerabilities"`
+}
+
+// trivyVuln is the subset of a DetectedVulnerability a patcher needs.
+type trivyVuln struct {
+	VulnerabilityID  string `json:"VulnerabilityID"`
+	PkgName          string `json:"PkgName"`
+	InstalledVersion string `json:"InstalledVersion"`
+	FixedVersion     string `json:"FixedVersion"`
+}
+
+// skipValue lets the decoder step over a value without allocating it; used
+// to count language findings that are never patched.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
+
+const trivyRegenerate = "regenerate it with `trivy image -f json -o report.json <image>`"
+
+// parseTrivy reads a Trivy JSON report, SchemaVersion 2 (detect has already
+// checked the version and the JSON syntax).
+func parseTrivy(data []byte) (*Report, error) {
+	var top trivyTop
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, schemaError("", err)
+	}
+
+	rep := &Report{Format: FormatTrivy}
+	osFamilyRaw := ""
+	if o := top.Metadata.OS; o != nil {
+		if err := checkField("Metadata.OS", "Family", o.Family); err != nil {
+			return nil, err
+		}
+		if err := checkField("Metadata.OS", "Name", o.Name); err != nil {
+			return nil, err
+		}
+		osFamilyRaw = o.Family
+		rep.Family = normaliseFamily(o.Family)
+		if rep.Family != "" {
+			rep.OSVersion = o.Name
+		}
+	}
+	ic := top.Metadata.ImageConfig
+	if err := checkField("Metadata.ImageConfig", "architecture", ic.Architecture); err != nil {
+		return nil, err
+	}
+	if err := checkField("Metadata.ImageConfig", "variant", ic.Variant); err != nil {
+		return nil, err
+	}
+	if ic.Architecture != "" {
+		rep.Arch = ic.Architecture
+		if ic.Variant != "" {
+			rep.Arch += "/" + ic.Variant
+		}
+	}
+
+	// The family of the os-pkgs results, and where it was first seen.
+	resultFamily, resultWhere := "", ""
+	total := 0 // vulnerability entries seen, OS and language
+
+	dec, err := arrayDecoder(top.Results)
+	if err != nil {
+		return nil, fmt.Errorf("Results %w; %s", err, trivyRegenerate)
+	}
+	for i := 0; dec != nil && dec.More(); i++ {
+		where := fmt.Sprintf("Results[%d]", i)
+		if i >= maxFindings {
+			// Real reports have one result per OS or lockfile; this many
+			// means a hostile file, and each result costs a decode.
+			return nil, fmt.Errorf("%s: report has more than %d results, which no real image scan has; %s", where, maxFindings, trivyRegenerate)
+		}
+		var res trivyResult
+		if err := dec.Decode(&res); err != nil {
+			return nil, schemaError(where, err)
+		}
+
+		isOS := isTrivyOSResult(res, osFamilyRaw)
+		if isOS {
+			if err := checkField(where, "Type", res.Type); err != nil {
+				return nil, err
+			}
+			if t := normaliseFamily(res.Type); t != "" {
+				switch {
+				case resultFamily == "":
+					resultFamily, resultWhere = t, where
+				case t != resultFamily:
+					return nil, fmt.Errorf("%s is an OS result for %q but %s is for %q; a report must cover one OS, so scan one image (one platform) per report", where, clip(t), resultWhere, clip(resultFamily))
+				}
+			}
+		}
+		// Only language results are counted as skipped: config, secret and
+		// license results carry no Vulnerabilities to speak of.
+		isLang := res.Class == "lang-pkgs" || (res.Class == "" && !isOS)
+
+		vdec, err := arrayDecoder(res.Vulnerabilities)
+		if err != nil {
+			return nil, fmt.Errorf("%s.Vulnerabilities %w; %s", where, err, trivyRegenerate)
+		}
+		for j := 0; vdec != nil && vdec.More(); j++ {
+			vwhere := fmt.Sprintf("%s.Vulnerabilities[%d]", where, j)
+			total++
+			if total > maxFindings {
+				return nil, fmt.Errorf("%s: report has more than %d vulnerability entries, which no real image scan has; scan only OS packages (`trivy image --pkg-types os -f json`) or split the scan", vwhere, maxFindings)
+			}
+			if !isOS {
+				var skip skipValue
+				if err := vdec.Decode(&skip); err != nil {
+					return nil, schemaError(vwhere, err)
+				}
+				if isLang {
+					rep.SkippedLanguageFindings++
+				}
+				continue
+			}
+			var v trivyVuln
+			if err := vdec.Decode(&v); err != nil {
+				return nil, schemaError(vwhere, err)
+			}
+			f, err := trivyFinding(vwhere, v)
+			if err != nil {
+				return nil, err
+			}
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
+
+	if rep.Family == "" {
+		rep.Family = resultFamily
+	} else if resultFamily != "" && resultFamily != rep.Family {
+		return nil, fmt.Errorf("Metadata.OS.Family is %q but %s is an OS result for %q; the report is inconsistent, so %s", clip(osFamilyRaw), resultWhere, clip(resultFamily), trivyRegenerate)
+	}
+	if rep.Family == "" && len(rep.Findings) > 0 {
+		return nil, fmt.Errorf("report has OS package vulnerabilities but names no OS (Metadata.OS.Family and the os-pkgs Type are empty), so the package manager cannot be chosen; %s", trivyRegenerate)
+	}
+	return rep, nil
+}
+
+// isTrivyOSResult tells whether a result lists OS packages. Class exists
+// since Trivy v0.20; for older results without it, the Type of an OS result
+// is the OS family, whereas language results use ecosystem names.
+func isTrivyOSResult(res trivyResult, osFamily string) bool {
+	if res.Class != "" {
+		return res.Class == "os-pkgs"
+	}
+	t := normaliseFamily(res.Type)
+	if t == "" {
+		return false
+	}
+	return t == normaliseFamily(osFamily) || knownFamilies[t]
+}
+
+// trivyFinding validates one OS vulnerability entry and converts it.
+func trivyFinding(where string, v trivyVuln) (Finding, error) {
+	for _, fld := range []struct{ name, value string }{
+		{"VulnerabilityID", v.VulnerabilityID},
+		{"PkgName", v.PkgName},
+		{"InstalledVersion", v.InstalledVersion},
+		{"FixedVersion", v.FixedVersion},
+	} {
+		if err := checkField(where, fld.name, fld.value); err != nil {
+			return Finding{}, err
+		}
+	}
+	entry := fmt.Sprintf("%s (%s, %s)", where, clip(v.VulnerabilityID), clip(v.PkgName))
+	for _, fld := range []struct{ name, value string }{
+		{"PkgName", v.PkgName},
+		{"InstalledVersion", v.InstalledVersion},
+		{"VulnerabilityID", v.VulnerabilityID},
+	} {
+		if fld.value == "" {
+			return Finding{}, fmt.Errorf("%s: %s is missing, so the package cannot be patched; the report is incomplete, %s", entry, fld.name, trivyRegenerate)
+		}
+	}
+	return Finding{
+		Package:          v.PkgName,
+		InstalledVersion: v.InstalledVersion,
+		FixedVersion:     v.FixedVersion,
+		VulnerabilityID:  v.VulnerabilityID,
+		Entry:            entry,
+	}, nil
+}
+
+// arrayDecoder returns a decoder positioned inside the JSON array raw, or nil
+// when raw is absent or null (Trivy omits empty lists).
+func arrayDecoder(raw json.RawMessage) (*json.Decoder, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("cannot be read: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, errors.New("is not a JSON array")
+	}
+	return dec, nil
+}
+
+// schemaError explains a decoding failure against Trivy's schema; the syntax
+// was checked before, so these are wrong value types.
+func schemaError(where string, err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if where != "" && field != "" {
+			field = where + "." + field
+		} else if where != "" {
+			field = where
+		}
+		if field == "" {
+			field = "report"
+		}
+		return fmt.Errorf("%s should be a JSON %s, not %s; the report does not follow Trivy's JSON schema, so %s", field, jsonKind(te.Type.Kind().String()), te.Value, trivyRegenerate)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = errors.New("unexpected end of JSON input")
+	}
+	if where == "" {
+		where = "report"
+	}
+	return fmt.Errorf("%s: %w; the report does not follow Trivy's JSON schema, so %s", where, err, trivyRegenerate)
+}
+
+// jsonKind names a Go kind the way a JSON user would.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "bool":
+		return "boolean"
+	default:
+		return "number"
+	}
+}
