@@ -1,14 +1,73 @@
-// Package frontend is the gateway build function of copa/frontend.
+// Package frontend is the gateway build function of copa/frontend: it reads
+// the Patchfile and its reports, patches each target platform of the named
+// image and returns the patched images with their configs.
 package frontend
 
 import (
 	"context"
 
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
+
+	"github.com/copa/frontend/frontend/patchfile"
 )
 
-// Build is the gateway build function (placeholder until the build path lands).
-func Build(ctx context.Context, c client.Client) (*client.Result, error) {
-	return nil, errors.New("not implemented yet")
+// Build is the gateway build function. BuildKit calls it with the build's
+// options; it returns one patched image per target platform.
+func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bc.ReadEntrypoint(ctx, "Patchfile")
+	if err != nil {
+		return nil, err
+	}
+	// Errors that know their Patchfile line become BuildKit source errors,
+	// which buildx prints with that line.
+	defer func() {
+		var el *parser.LocationError
+		if errors.As(err, &el) {
+			for _, l := range el.Locations {
+				err = wrapSource(err, src.SourceMap, l)
+			}
+		}
+	}()
+
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{}); err != nil || ok {
+		return res, err
+	}
+
+	pf, err := patchfile.Parse(src.Data, bc.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range pf.Warnings {
+		src.Warn(ctx, w.Message, warnOpts(w.Location))
+	}
+
+	b := &builder{c: c, bc: bc, src: src, pf: pf}
+	if err := b.loadReports(ctx); err != nil {
+		return nil, err
+	}
+
+	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
+		return b.patchPlatform(ctx, platform)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+// builder carries what every platform's patch shares.
+type builder struct {
+	c       client.Client
+	bc      *dockerui.Client
+	src     *dockerui.Source
+	pf      *patchfile.Patchfile
+	reports []loadedReport
 }

@@ -1,0 +1,27 @@
+# make demo: patch the example image end to end (starts an embedded BuildKit
+#            and loopback registry when no builder is reachable).
+# make test: unit and integration tests against a real BuildKit.
+
+SHELL := /bin/bash
+GO ?= go
+
+.PHONY: demo test unit vet harness bench
+
+demo:
+	hack/demo.sh
+
+test: vet harness
+	eval "$$(hack/harness.sh env)" && $(GO) test -count=1 -timeout 40m ./...
+
+unit:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+harness:
+	hack/harness.sh all
+
+bench: harness
+	eval "$$(hack/harness.sh env)" && $(GO) run ./hack/bench

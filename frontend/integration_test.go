@@ -1,0 +1,428 @@
+package frontend_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/tonistiigi/fsutil"
+
+	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/frontend"
+	"github.com/copa/frontend/internal/imagetest"
+)
+
+// testEnv is what hack/harness.sh provides: a BuildKit daemon, a loopback
+// registry with the test images, and the reports made for them.
+type testEnv struct {
+	host     string
+	registry string
+	data     string
+}
+
+// needEnv returns the harness environment. Outside CI a missing harness
+// skips the test; on CI it fails it, because a run whose integration tests
+// skip proves nothing.
+func needEnv(t *testing.T) testEnv {
+	t.Helper()
+	env := testEnv{host: os.Getenv("BUILDKIT_HOST"), registry: os.Getenv("COPA_TEST_REGISTRY"), data: os.Getenv("COPA_TEST_DATA")}
+	if env.host == "" || env.registry == "" || env.data == "" {
+		msg := "integration test needs BUILDKIT_HOST, COPA_TEST_REGISTRY and COPA_TEST_DATA: run `make test` (it starts hack/harness.sh)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return env
+}
+
+// buildOutcome is what a build returned: the exported image, or the error,
+// and the warnings BuildKit reported.
+type buildOutcome struct {
+	image    *imagetest.Image
+	err      error
+	warnings []string
+	logs     string
+}
+
+// patch runs the frontend's build function in this process against the
+// real daemon, with a build context made of files.
+func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string) buildOutcome {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := client.New(ctx, env.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fs, err := fsutil.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := map[string]string{"filename": "Patchfile"}
+	for k, v := range args {
+		attrs["build-arg:"+k] = v
+	}
+	out := filepath.Join(t.TempDir(), "image.tar")
+	opt := client.SolveOpt{
+		LocalMounts:   map[string]fsutil.FS{"context": fs, "dockerfile": fs},
+		FrontendAttrs: attrs,
+		Exports: []client.ExportEntry{{
+			Type:   client.ExporterOCI,
+			Attrs:  map[string]string{"name": "patched"},
+			Output: func(map[string]string) (io.WriteCloser, error) { return os.Create(out) },
+		}},
+	}
+	ch := make(chan *client.SolveStatus)
+	var res buildOutcome
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var logs strings.Builder
+		for st := range ch {
+			for _, w := range st.Warnings {
+				res.warnings = append(res.warnings, string(w.Short))
+			}
+			for _, l := range st.Logs {
+				logs.Write(l.Data)
+			}
+		}
+		res.logs = logs.String()
+	}()
+	_, res.err = c.Build(ctx, opt, "", frontend.Build, ch)
+	wg.Wait()
+	if res.err == nil {
+		img, err := imagetest.ReadOCITar(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.image = img
+	}
+	return res
+}
+
+func readData(t *testing.T, env testEnv, name string) string {
+	t.Helper()
+	dt, err := os.ReadFile(filepath.Join(env.data, name))
+	if err != nil {
+		t.Fatalf("harness test data: %v", err)
+	}
+	return string(dt)
+}
+
+// trivyFixes reads the fixed version per package from a Trivy report the
+// way a user would read it: the highest FixedVersion of each PkgName.
+func trivyFixes(t *testing.T, report string) map[string]string {
+	t.Helper()
+	var r struct {
+		Results []struct {
+			Class           string
+			Vulnerabilities []struct{ PkgName, FixedVersion string }
+		}
+	}
+	if err := json.Unmarshal([]byte(report), &r); err != nil {
+		t.Fatal(err)
+	}
+	fixes := map[string]string{}
+	for _, res := range r.Results {
+		for _, v := range res.Vulnerabilities {
+			if v.FixedVersion == "" {
+				continue
+			}
+			if cur, ok := fixes[v.PkgName]; !ok || (deb.Versioning{}).Compare(v.FixedVersion, cur) > 0 {
+				fixes[v.PkgName] = v.FixedVersion
+			}
+		}
+	}
+	if len(fixes) == 0 {
+		t.Fatal("the harness report names no fixed package")
+	}
+	return fixes
+}
+
+func baseImage(t *testing.T, env testEnv, tag string) *imagetest.Image {
+	t.Helper()
+	img, err := imagetest.FromRegistry(env.registry, "copa-test/debian", tag, "linux/amd64")
+	if err != nil {
+		t.Fatalf("reading the harness image %s: %v", tag, err)
+	}
+	return img
+}
+
+// checkPatched asserts what every successful patch must give: the base
+// layers untouched plus one layer, the config kept, the fixed versions
+// installed, and no package-manager leftovers in the new layer.
+func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]string) map[string]string {
+	t.Helper()
+	bl, gl := base.LayerDigests(), got.LayerDigests()
+	if len(gl) != len(bl)+1 || !slices.Equal(gl[:len(bl)], bl) {
+		t.Fatalf("layers = %v, want the base's %v plus one", gl, bl)
+	}
+	layer, err := got.Layer(len(gl) - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, ok := layer.Files["var/lib/dpkg/status"]
+	if !ok {
+		t.Fatal("the patch layer has no var/lib/dpkg/status")
+	}
+	pkgs, err := deb.ParseStatus(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := deb.Versions(pkgs)
+	for name, fixed := range want {
+		if v, ok := installed[name]; !ok || (deb.Versioning{}).Compare(v, fixed) < 0 {
+			t.Errorf("%s: installed %q, want %s or later", name, v, fixed)
+		}
+	}
+	for _, h := range layer.Headers {
+		n := h.Name
+		switch {
+		case strings.HasPrefix(n, "var/lib/apt/lists/") && n != "var/lib/apt/lists/",
+			strings.HasPrefix(n, "var/cache/apt/") && n != "var/cache/apt/",
+			strings.HasSuffix(n, ".deb"),
+			strings.HasPrefix(n, "var/log/") && n != "var/log/",
+			strings.HasPrefix(n, "var/cache/debconf/") && strings.HasSuffix(n, "-old"),
+			strings.HasPrefix(n, "tmp/") && n != "tmp/":
+			t.Errorf("package-manager leftover in the patch layer: %s", n)
+		}
+	}
+
+	bc, gc := base.Config.Config, got.Config.Config
+	type kept struct {
+		name      string
+		base, got any
+	}
+	for _, k := range []kept{
+		{"Entrypoint", bc.Entrypoint, gc.Entrypoint},
+		{"Cmd", bc.Cmd, gc.Cmd},
+		{"Env", bc.Env, gc.Env},
+		{"User", bc.User, gc.User},
+		{"WorkingDir", bc.WorkingDir, gc.WorkingDir},
+		{"ExposedPorts", bc.ExposedPorts, gc.ExposedPorts},
+		{"Volumes", bc.Volumes, gc.Volumes},
+		{"StopSignal", bc.StopSignal, gc.StopSignal},
+		{"Healthcheck", bc.Healthcheck, gc.Healthcheck},
+		{"OnBuild", bc.OnBuild, gc.OnBuild},
+		{"Shell", bc.Shell, gc.Shell},
+	} {
+		if !reflect.DeepEqual(k.base, k.got) {
+			t.Errorf("config %s = %#v, want the base's %#v", k.name, k.got, k.base)
+		}
+	}
+	for k, v := range bc.Labels {
+		if gc.Labels[k] != v && !strings.HasPrefix(k, "org.opencontainers.image.base.") {
+			t.Errorf("label %s = %q, want %q", k, gc.Labels[k], v)
+		}
+	}
+	if gc.Labels[frontend.LabelPatched] != "true" || gc.Labels[frontend.LabelBaseDigest] == "" {
+		t.Errorf("patch labels missing: %v", gc.Labels)
+	}
+	if h := got.Config.History; len(h) != len(base.Config.History)+1 || !strings.HasPrefix(h[len(h)-1].CreatedBy, "copa/frontend:") {
+		t.Errorf("history = %+v, want the base's %d entries plus the patch", h, len(base.Config.History))
+	}
+	if got.Config.Architecture != base.Config.Architecture || got.Config.OS != base.Config.OS {
+		t.Errorf("platform %s/%s, want %s/%s", got.Config.OS, got.Config.Architecture, base.Config.OS, base.Config.Architecture)
+	}
+	return installed
+}
+
+func TestPatchFromTrivyReport(t *testing.T) {
+	env := needEnv(t)
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	res := patch(t, env, map[string]string{
+		"Patchfile":   "# syntax=copa/frontend\nARG TAG=12-stale\nPATCH " + env.registry + "/copa-test/debian:${TAG}\nREPORT report.json\n",
+		"report.json": report,
+	}, nil)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	fixes := trivyFixes(t, report)
+	base := baseImage(t, env, "12-stale")
+	installed := checkPatched(t, base, res.image, fixes)
+
+	// Exactly the reported packages (and what apt had to pull in): a
+	// package that has an update but is not in the report stays as it was.
+	basePkgs := baseInstalled(t, base)
+	for _, line := range strings.Split(strings.TrimSpace(readData(t, env, "debian-12-stale.upgradable")), "\n") {
+		f := strings.Fields(line)
+		if _, reported := fixes[f[0]]; reported || len(f) < 3 {
+			continue
+		}
+		if installed[f[0]] != "" && installed[f[0]] != basePkgs[f[0]] && !pulledIn(f[0], fixes) {
+			t.Errorf("%s was upgraded (%s → %s) though the report does not name it", f[0], basePkgs[f[0]], installed[f[0]])
+		}
+	}
+}
+
+// pulledIn says whether apt may have had to upgrade pkg together with a
+// reported package: packages of one source move in lockstep.
+func pulledIn(pkg string, fixes map[string]string) bool {
+	lockstep := map[string]string{"libapt-pkg6.0": "apt", "apt": "libapt-pkg6.0"}
+	_, ok := fixes[lockstep[pkg]]
+	return ok
+}
+
+func baseInstalled(t *testing.T, base *imagetest.Image) map[string]string {
+	t.Helper()
+	for i := len(base.Manifest.Layers) - 1; i >= 0; i-- {
+		l, err := base.Layer(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, ok := l.Files["var/lib/dpkg/status"]; ok {
+			pkgs, err := deb.ParseStatus(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return deb.Versions(pkgs)
+		}
+	}
+	t.Fatal("base image has no dpkg status")
+	return nil
+}
+
+func TestPatchAddsReleaseSuites(t *testing.T) {
+	env := needEnv(t)
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	res := patch(t, env, map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/copa-test/debian:12-stale-nosecurity\nREPORT report.json\n",
+		"report.json": report,
+	}, nil)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	checkPatched(t, baseImage(t, env, "12-stale-nosecurity"), res.image, trivyFixes(t, report))
+	if !slices.ContainsFunc(res.warnings, func(w string) bool { return strings.Contains(w, "bookworm-security") }) {
+		t.Errorf("no warning about adding bookworm-security; warnings: %q", res.warnings)
+	}
+	// The image's own sources are not changed by the patch.
+	layer, err := res.image.Layer(len(res.image.Manifest.Layers) - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range layer.Headers {
+		if strings.HasPrefix(h.Name, "etc/apt/") {
+			t.Errorf("the patch changed %s", h.Name)
+		}
+	}
+}
+
+func TestPatchEverythingWithoutReport(t *testing.T) {
+	env := needEnv(t)
+	res := patch(t, env, map[string]string{
+		"Patchfile": "PATCH " + env.registry + "/copa-test/debian:12-stale\n",
+	}, nil)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	want := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(readData(t, env, "debian-12-stale.upgradable")), "\n") {
+		if f := strings.Fields(line); len(f) == 3 {
+			want[f[0]] = f[2]
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the harness found nothing upgradable in the stale image")
+	}
+	checkPatched(t, baseImage(t, env, "12-stale"), res.image, want)
+}
+
+func TestUnresolvedPolicy(t *testing.T) {
+	env := needEnv(t)
+	report := `{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "container_image",
+ "Metadata": {"OS": {"Family": "debian", "Name": "12.0"}},
+ "Results": [{"Target": "x (debian 12.0)", "Class": "os-pkgs", "Type": "debian", "Vulnerabilities": [
+  {"VulnerabilityID": "CVE-2099-0001", "PkgName": "tzdata", "InstalledVersion": "2024a-0+deb12u1", "FixedVersion": "9999z-0+deb12u1"}]}]}`
+	files := map[string]string{"report.json": report}
+
+	files["Patchfile"] = "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT report.json\n"
+	res := patch(t, env, files, nil)
+	if res.err == nil {
+		t.Fatal("patching to a version that does not exist succeeded")
+	}
+	if !strings.Contains(res.logs, "tzdata: fixed version 9999z-0+deb12u1 is not available") {
+		t.Errorf("the failure does not name the package; logs:\n%s", res.logs)
+	}
+
+	files["Patchfile"] = "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT report.json\nUNRESOLVED warn\n"
+	res = patch(t, env, files, nil)
+	if res.err != nil {
+		t.Fatalf("UNRESOLVED warn still failed: %v", res.err)
+	}
+	if !slices.ContainsFunc(res.warnings, func(w string) bool { return strings.Contains(w, "tzdata stays unpatched") }) {
+		t.Errorf("no warning for tzdata; warnings: %q", res.warnings)
+	}
+}
+
+func TestPatchfileErrorsNameTheLine(t *testing.T) {
+	env := needEnv(t)
+	tests := []struct {
+		name      string
+		patchfile string
+		files     map[string]string
+		line      int32
+		msg       string
+	}{
+		{"unknown instruction", "# syntax=copa/frontend\nPATCH x/y:z\nFROM debian\n", nil, 3, `unknown instruction`},
+		{"missing report", "PATCH " + env.registry + "/copa-test/debian:12-stale\n\nREPORT nope.json\n", nil, 3, "no such file in the build context"},
+		{"bad package name in report", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT r.json\n",
+			map[string]string{"r.json": `{"SchemaVersion":2,"Metadata":{"OS":{"Family":"debian","Name":"12"}},"Results":[{"Target":"x","Class":"os-pkgs","Type":"debian","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"-oAPT::Update::Pre-Invoke::=id","InstalledVersion":"1","FixedVersion":"2"}]}]}`},
+			2, "is not a Debian package name"},
+		{"report for another OS", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT r.json\n",
+			map[string]string{"r.json": mustRead(t, "../../shared/fixtures/reports/trivy/alpine-3.21.0.json")}, 2, "is a scan of alpine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"Patchfile": tt.patchfile}
+			for k, v := range tt.files {
+				files[k] = v
+			}
+			res := patch(t, env, files, nil)
+			if res.err == nil {
+				t.Fatal("build succeeded")
+			}
+			if !strings.Contains(res.err.Error(), tt.msg) {
+				t.Errorf("error %q does not say %q", res.err, tt.msg)
+			}
+			srcs := errdefs.Sources(res.err)
+			if len(srcs) == 0 || len(srcs[0].Ranges) == 0 {
+				t.Fatalf("error carries no Patchfile location: %v", res.err)
+			}
+			if got := srcs[0].Ranges[0].Start.Line; got != tt.line {
+				t.Errorf("error is on line %d, want %d", got, tt.line)
+			}
+			if srcs[0].Info.Filename != "Patchfile" {
+				t.Errorf("error names file %q", srcs[0].Info.Filename)
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	dt, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(dt)
+}

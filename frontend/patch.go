@@ -1,0 +1,202 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/frontend/patchfile"
+	"github.com/copa/frontend/llbgen"
+)
+
+// families are the package-manager families the frontend can patch, in the
+// order they are tried.
+var families = []distros.Family{deb.Apt{}}
+
+// osReleasePaths are where os-release(5) says to look, in order.
+var osReleasePaths = []string{"/etc/os-release", "/usr/lib/os-release"}
+
+// patchPlatform patches the image for one target platform (nil: the
+// daemon's default).
+func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*dockerui.BuildResult, error) {
+	p := platforms.Normalize(platforms.DefaultSpec())
+	if tp != nil {
+		p = platforms.Normalize(*tp)
+	}
+	imgLoc := b.pf.Image.Location
+
+	base, err := b.resolveBase(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	baseRef, err := b.solve(ctx, base.State)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s: pulling the image", base.Name), imgLoc)
+	}
+	root := refFS{baseRef}
+
+	osr, err := readOSRelease(ctx, root)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
+	}
+	fam := pickFamily(osr)
+	if fam == nil {
+		return nil, atLine(errors.Errorf("PATCH %s: the image is %s; copa/frontend patches Debian and Ubuntu images (apt) so far", base.Name, osr), imgLoc)
+	}
+	installed, err := fam.Installed(ctx, root)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
+	}
+
+	plan, err := b.plan(fam, osr, installed)
+	if err != nil {
+		return nil, err
+	}
+	b.warnSkipped(ctx, plan)
+
+	created, epoch, err := b.buildTime()
+	if err != nil {
+		return nil, err
+	}
+	if !plan.All && len(plan.Updates) == 0 {
+		b.src.Warn(ctx, fmt.Sprintf("PATCH %s: nothing to patch for %s; the image is returned unchanged", base.Name, platforms.Format(p)), warnOpts(imgLoc))
+		cfg := base.Config
+		return &dockerui.BuildResult{Reference: baseRef, Image: &cfg, BaseImage: &base.Config, Epoch: epoch}, nil
+	}
+
+	policy := distros.PolicyFail
+	if b.pf.Unresolved.Value == patchfile.PolicyWarn {
+		policy = distros.PolicyWarn
+	}
+	patch, err := fam.Patch(ctx, root, distros.PatchRequest{
+		Image:       base.State,
+		OS:          osr,
+		Platform:    p,
+		Plan:        plan,
+		Policy:      policy,
+		Constraints: []llb.ConstraintsOpt{b.location(imgLoc)},
+	})
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
+	}
+	notesRef, err := b.solve(ctx, patch.Notes)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s: %s could not install the fixed packages", base.Name, fam.Name()), imgLoc)
+	}
+	outcome, err := patch.ReadOutcome(ctx, refFS{notesRef})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range outcome.AddedSources {
+		b.src.Warn(ctx, fmt.Sprintf("PATCH %s: the image's %s sources do not offer every fixed version; added the release's %s suite for this patch (the image's own sources are unchanged)", base.Name, fam.Name(), s), warnOpts(imgLoc))
+	}
+	want := plan.Updates
+	if plan.All {
+		want = outcome.Upgrades
+	}
+	want = withoutUnresolved(want, outcome.Unresolved)
+	for _, u := range outcome.Unresolved {
+		best := u.Best
+		if best == "" {
+			best = "none"
+		}
+		b.src.Warn(ctx, fmt.Sprintf("%s stays unpatched: fixed version %s is not available (best on offer: %s)", u.Name, u.Want, best), warnOpts(b.pf.Unresolved.Location))
+	}
+
+	patched := llbgen.Layer(base.State, patch.Root)
+	ref, err := b.solve(ctx, patched)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s: assembling the patch layer", base.Name), imgLoc)
+	}
+	after, err := fam.Installed(ctx, refFS{ref})
+	if err != nil {
+		return nil, atLine(errors.Wrap(err, "reading the patched image's package database"), imgLoc)
+	}
+	if short := distros.Verify(fam.Versioning(), after, want); len(short) > 0 {
+		lines := make([]string, len(short))
+		for i, s := range short {
+			lines[i] = "  " + s.String()
+		}
+		return nil, atLine(errors.Errorf("PATCH %s: %d package(s) are still below their fixed version after the patch:\n%s", base.Name, len(short), strings.Join(lines, "\n")), imgLoc)
+	}
+
+	names := make([]string, len(want))
+	for i, u := range want {
+		names[i] = u.Name
+	}
+	cfg := patchedConfig(base, describePatch(fam.Name(), names, false), created)
+	return &dockerui.BuildResult{Reference: ref, Image: &cfg, BaseImage: &base.Config, Epoch: epoch}, nil
+}
+
+func readOSRelease(ctx context.Context, root distros.FS) (distros.OSRelease, error) {
+	for _, p := range osReleasePaths {
+		ok, err := root.Exists(ctx, p)
+		if err != nil {
+			return distros.OSRelease{}, err
+		}
+		if !ok {
+			continue
+		}
+		dt, err := root.ReadFile(ctx, p)
+		if err != nil {
+			return distros.OSRelease{}, err
+		}
+		return distros.ParseOSRelease(dt), nil
+	}
+	return distros.OSRelease{}, errors.New("the image has no /etc/os-release or /usr/lib/os-release, so its distribution is unknown")
+}
+
+func pickFamily(osr distros.OSRelease) distros.Family {
+	for _, f := range families {
+		if f.Supports(osr) {
+			return f
+		}
+	}
+	return nil
+}
+
+// plan decides what to update: the reports' fixed versions, or every
+// available update when the Patchfile names no report.
+func (b *builder) plan(fam distros.Family, osr distros.OSRelease, installed map[string]string) (*distros.Plan, error) {
+	if len(b.reports) == 0 {
+		return &distros.Plan{All: true}, nil
+	}
+	findings, err := b.findings(osr, fam.Versioning())
+	if err != nil {
+		return nil, err
+	}
+	return distros.MakePlan(fam.Versioning(), installed, findings)
+}
+
+func (b *builder) warnSkipped(ctx context.Context, plan *distros.Plan) {
+	for _, s := range plan.Skipped {
+		if s.Reason == distros.SkipNotInstalled {
+			b.src.Warn(ctx, fmt.Sprintf("%s is in the report but not installed in the image; skipped", s.Name), warnOpts(b.reports[0].Location))
+		}
+	}
+}
+
+func withoutUnresolved(want []distros.Update, unresolved []distros.Unresolved) []distros.Update {
+	if len(unresolved) == 0 {
+		return want
+	}
+	skip := map[string]bool{}
+	for _, u := range unresolved {
+		skip[u.Name] = true
+	}
+	var out []distros.Update
+	for _, u := range want {
+		if !skip[u.Name] {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+// Command pkgdiff prints, for two images in a plain-HTTP registry, every
+// Debian package whose version differs: "name  before → after". make demo
+// uses it to show what a patch changed.
+//
+//	go run ./hack/pkgdiff REGISTRY REPO:TAG REPO:TAG
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/internal/imagetest"
+)
+
+func main() {
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: pkgdiff REGISTRY REPO:TAG REPO:TAG")
+		os.Exit(2)
+	}
+	before, err := installed(os.Args[1], os.Args[2])
+	if err != nil {
+		fail(err)
+	}
+	after, err := installed(os.Args[1], os.Args[3])
+	if err != nil {
+		fail(err)
+	}
+	var names []string
+	for n := range after {
+		if before[n] != after[n] {
+			names = append(names, n)
+		}
+	}
+	for n := range before {
+		if _, ok := after[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		fmt.Println("no package changed")
+		return
+	}
+	width := 0
+	for _, n := range names {
+		width = max(width, len(n))
+	}
+	fmt.Printf("%-*s  %s\n", width, "PACKAGE", "BEFORE → AFTER")
+	for _, n := range names {
+		fmt.Printf("%-*s  %s → %s\n", width, n, orDash(before[n]), orDash(after[n]))
+	}
+}
+
+// installed reads the dpkg database from the topmost layer that has one.
+func installed(registry, ref string) (map[string]string, error) {
+	repo, tag, ok := strings.Cut(ref, ":")
+	if !ok {
+		return nil, fmt.Errorf("%s: want REPO:TAG", ref)
+	}
+	img, err := imagetest.FromRegistry(registry, repo, tag, "linux/amd64")
+	if err != nil {
+		return nil, err
+	}
+	for i := len(img.Manifest.Layers) - 1; i >= 0; i-- {
+		l, err := img.Layer(i)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok := l.Files[strings.TrimPrefix(deb.StatusPath, "/")]; ok {
+			pkgs, err := deb.ParseStatus(st)
+			if err != nil {
+				return nil, err
+			}
+			return deb.Versions(pkgs), nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no dpkg database", ref)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "pkgdiff:", err)
+	os.Exit(1)
+}
