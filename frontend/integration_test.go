@@ -158,9 +158,13 @@ func trivyFixes(t *testing.T, report string) map[string]string {
 	return fixes
 }
 
+func imagetestFromRegistry(env testEnv, tag string) (*imagetest.Image, error) {
+	return imagetest.FromRegistry(env.registry, "copa-test/debian", tag, "linux/amd64")
+}
+
 func baseImage(t *testing.T, env testEnv, tag string) *imagetest.Image {
 	t.Helper()
-	img, err := imagetest.FromRegistry(env.registry, "copa-test/debian", tag, "linux/amd64")
+	img, err := imagetestFromRegistry(env, tag)
 	if err != nil {
 		t.Fatalf("reading the harness image %s: %v", tag, err)
 	}

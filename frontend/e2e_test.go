@@ -1,0 +1,68 @@
+package frontend_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// buildx runs `docker buildx build` against the harness's builder with the
+// frontend image from the loopback registry, the way a user tries an
+// unpublished frontend: BUILDKIT_SYNTAX overrides the Patchfile's syntax line.
+func buildx(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	image := os.Getenv("COPA_FRONTEND_IMAGE")
+	if image == "" {
+		t.Fatal("COPA_FRONTEND_IMAGE is not set: run `make test` (hack/harness.sh builds and pushes the frontend image)")
+	}
+	builder := os.Getenv("COPA_BUILDER")
+	if builder == "" {
+		builder = "copa"
+	}
+	full := append([]string{"buildx", "build", "--builder", builder, "--progress=plain",
+		"-f", filepath.Join(dir, "Patchfile"), "--build-arg", "BUILDKIT_SYNTAX=" + image}, args...)
+	full = append(full, dir)
+	cmd := exec.Command("docker", full...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func TestEndToEndThroughFrontendImage(t *testing.T) {
+	env := needEnv(t)
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Patchfile", "# syntax=copa/frontend\nARG IMAGE\nPATCH ${IMAGE}\nREPORT report.json\n")
+	write("report.json", report)
+
+	out, err := buildx(t, dir,
+		"--build-arg", "IMAGE="+env.registry+"/copa-test/debian:12-stale",
+		"-t", env.registry+"/copa-test/debian:e2e-patched", "--push")
+	if err != nil {
+		t.Fatalf("docker buildx build: %v\n%s", err, out)
+	}
+	got, err := imagetestFromRegistry(env, "e2e-patched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPatched(t, baseImage(t, env, "12-stale"), got, trivyFixes(t, report))
+
+	// A Patchfile error is shown by buildx on its line.
+	write("Patchfile", "# syntax=copa/frontend\nPATCH "+env.registry+"/copa-test/debian:12-stale\nRUN apt-get upgrade\n")
+	out, err = buildx(t, dir)
+	if err == nil {
+		t.Fatalf("a Patchfile with RUN built:\n%s", out)
+	}
+	if !strings.Contains(out, `unknown instruction "RUN"`) || !strings.Contains(out, "3 | >>> RUN apt-get upgrade") {
+		t.Errorf("buildx did not show the error on line 3:\n%s", out)
+	}
+}

@@ -1,0 +1,280 @@
+// Command bench compares, on the harness's stale Debian 12 image, patching
+// with copa/frontend against the plain rebuild a user would otherwise write
+// (FROM the image, RUN apt-get update && apt-get install --only-upgrade the
+// reported packages). BuildKit's cache is pruned before every build, so both
+// pull the image and download the package lists afresh. It prints, per case,
+// the median wall time and the size of the layer the build added, next to
+// the gzip size of the upgraded packages' own files.
+//
+//	eval "$(hack/harness.sh env)"; go run ./hack/bench -runs 5
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/internal/imagetest"
+)
+
+type config struct {
+	runs     int
+	registry string
+	data     string
+	frontend string
+	builder  string
+	host     string
+	buildctl string
+	image    string // repo:tag in the registry
+}
+
+type result struct {
+	wall  time.Duration
+	layer int64
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.runs, "runs", 5, "builds per case")
+	flag.StringVar(&c.image, "image", "copa-test/debian:12-stale", "image to patch, REPO:TAG in the loopback registry")
+	flag.Parse()
+	c.registry = must(env("COPA_TEST_REGISTRY"))
+	c.data = must(env("COPA_TEST_DATA"))
+	c.frontend = must(env("COPA_FRONTEND_IMAGE"))
+	c.host = must(env("BUILDKIT_HOST"))
+	c.builder = os.Getenv("COPA_BUILDER")
+	if c.builder == "" {
+		c.builder = "copa"
+	}
+	var err error
+	if c.buildctl, err = exec.LookPath("buildctl"); err != nil {
+		fail(fmt.Errorf("buildctl not on PATH: eval \"$(hack/harness.sh env)\" puts it there"))
+	}
+
+	reportPath := filepath.Join(c.data, "debian-12-stale.trivy.json")
+	pkgs := reportedPackages(reportPath)
+	fmt.Fprintf(os.Stderr, "bench: %s, %d runs per case, packages: %s\n", c.image, c.runs, strings.Join(pkgs, " "))
+
+	ctxDir := must(os.MkdirTemp("", "copa-bench"))
+	defer os.RemoveAll(ctxDir)
+	write(filepath.Join(ctxDir, "report.json"), must(os.ReadFile(reportPath)))
+	write(filepath.Join(ctxDir, "Patchfile"), []byte(fmt.Sprintf("PATCH %s/%s\nREPORT report.json\n", c.registry, c.image)))
+	base := must(imagetest.FromRegistry(c.registry, repoOf(c.image), tagOf(c.image), "linux/amd64"))
+	// The rebuild runs apt as root and restores the image's user afterwards,
+	// as a user rebuilding this image would have to.
+	user := base.Config.Config.User
+	dockerfile := fmt.Sprintf("FROM %s/%s\nUSER root\nRUN apt-get update && apt-get install -y --no-install-recommends --only-upgrade %s\n",
+		c.registry, c.image, strings.Join(pkgs, " "))
+	if user != "" {
+		dockerfile += "USER " + user + "\n"
+	}
+	write(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile))
+
+	cases := []struct {
+		name string
+		args []string
+		tag  string
+	}{
+		{"copa/frontend", []string{"-f", filepath.Join(ctxDir, "Patchfile"), "--build-arg", "BUILDKIT_SYNTAX=" + c.frontend}, "bench-frontend"},
+		{"rebuild (FROM + RUN apt-get)", []string{"-f", filepath.Join(ctxDir, "Dockerfile")}, "bench-rebuild"},
+	}
+	results := make([][]result, len(cases))
+	for run := 0; run < c.runs; run++ {
+		for i, cs := range cases {
+			c.prune()
+			start := time.Now()
+			args := append([]string{"buildx", "build", "--builder", c.builder, "--progress=quiet",
+				"-t", fmt.Sprintf("%s/%s:%s", c.registry, repoOf(c.image), cs.tag), "--push"}, cs.args...)
+			args = append(args, ctxDir)
+			if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+				fail(fmt.Errorf("%s: %v\n%s", cs.name, err, out))
+			}
+			wall := time.Since(start)
+			img := must(imagetest.FromRegistry(c.registry, repoOf(c.image), cs.tag, "linux/amd64"))
+			n := len(img.Manifest.Layers)
+			if n != len(base.Manifest.Layers)+1 {
+				fail(fmt.Errorf("%s: %d layers, want %d", cs.name, n, len(base.Manifest.Layers)+1))
+			}
+			r := result{wall: wall, layer: img.Manifest.Layers[n-1].Size}
+			results[i] = append(results[i], r)
+			fmt.Fprintf(os.Stderr, "bench: run %d %-30s %6.1fs  layer %s\n", run+1, cs.name, wall.Seconds(), mib(r.layer))
+		}
+	}
+
+	upgraded, gz := c.upgradedFilesGzip(base, "bench-frontend")
+	fmt.Printf("image: %s (%d reported packages; the patch changed %d: %s)\n", c.image, len(pkgs), len(upgraded), strings.Join(upgraded, " "))
+	fmt.Printf("gzip size of the upgraded packages' own files: %s\n\n", mib(gz))
+	fmt.Printf("| case | median wall time | min–max | median patch layer | layer / package files |\n|---|---|---|---|---|\n")
+	for i, cs := range cases {
+		w, l := medians(results[i])
+		lo, hi := spread(results[i])
+		fmt.Printf("| %s | %.1f s | %.1f–%.1f s | %s | %.2f× |\n", cs.name, w.Seconds(), lo.Seconds(), hi.Seconds(), mib(l), float64(l)/float64(gz))
+	}
+	wf, lf := medians(results[0])
+	wr, lr := medians(results[1])
+	fmt.Printf("\ncopa/frontend vs rebuild: wall time %.2f×, layer %.2f×\n", wf.Seconds()/wr.Seconds(), float64(lf)/float64(lr))
+}
+
+// prune empties BuildKit's cache, so every build starts cold.
+func (c config) prune() {
+	if out, err := exec.Command(c.buildctl, "--addr", c.host, "prune", "--all").CombinedOutput(); err != nil {
+		fail(fmt.Errorf("buildctl prune: %v\n%s", err, out))
+	}
+}
+
+// upgradedFilesGzip finds the packages whose version the patch changed and
+// measures the gzip-compressed tar of their files, as shipped in their
+// .debs: the least a layer carrying those packages could weigh without
+// leaving files out.
+func (c config) upgradedFilesGzip(base *imagetest.Image, patchedTag string) ([]string, int64) {
+	before := statusOf(base)
+	after := statusOf(must(imagetest.FromRegistry(c.registry, repoOf(c.image), patchedTag, "linux/amd64")))
+	var specs, names []string
+	for n, v := range after {
+		if before[n] != v {
+			specs = append(specs, n+"="+v)
+			names = append(names, n)
+		}
+	}
+	sort.Strings(specs)
+	sort.Strings(names)
+	dir := must(os.MkdirTemp("", "copa-bench-debs"))
+	defer os.RemoveAll(dir)
+	// Download the exact .debs with apt inside the image itself (through
+	// BuildKit, as the machine may have no apt sources for this release).
+	df := fmt.Sprintf("FROM %s/%s AS dl\nUSER root\nRUN apt-get update && mkdir /debs && cd /debs && apt-get download %s\nFROM scratch\nCOPY --from=dl /debs /\n",
+		c.registry, c.image, strings.Join(specs, " "))
+	write(filepath.Join(dir, "Dockerfile"), []byte(df))
+	out := filepath.Join(dir, "debs")
+	if o, err := exec.Command("docker", "buildx", "build", "--builder", c.builder, "--progress=quiet",
+		"-o", "type=local,dest="+out, dir).CombinedOutput(); err != nil {
+		fail(fmt.Errorf("downloading the upgraded .debs: %v\n%s", err, o))
+	}
+	var total int64
+	for _, d := range must(filepath.Glob(filepath.Join(out, "*.deb"))) {
+		fsys := must(exec.Command("dpkg-deb", "--fsys-tarfile", d).Output())
+		total += gzipSize(fsys)
+	}
+	return names, total
+}
+
+func gzipSize(tarData []byte) int64 {
+	// Re-read and re-write the tar so that only regular file content and
+	// headers count, compressed as BuildKit compresses layers (gzip).
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	tr := tar.NewReader(bytes.NewReader(tarData))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fail(err)
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			fail(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			fail(err)
+		}
+	}
+	tw.Close()
+	gz.Close()
+	return int64(buf.Len())
+}
+
+func statusOf(img *imagetest.Image) map[string]string {
+	for i := len(img.Manifest.Layers) - 1; i >= 0; i-- {
+		l := must(img.Layer(i))
+		if st, ok := l.Files["var/lib/dpkg/status"]; ok {
+			return deb.Versions(must(deb.ParseStatus(st)))
+		}
+	}
+	fail(fmt.Errorf("image has no dpkg status"))
+	return nil
+}
+
+func reportedPackages(path string) []string {
+	var r struct {
+		Results []struct {
+			Class           string
+			Vulnerabilities []struct{ PkgName, FixedVersion string }
+		}
+	}
+	if err := json.Unmarshal(must(os.ReadFile(path)), &r); err != nil {
+		fail(err)
+	}
+	var pkgs []string
+	for _, res := range r.Results {
+		for _, v := range res.Vulnerabilities {
+			if v.FixedVersion != "" && !slices.Contains(pkgs, v.PkgName) {
+				pkgs = append(pkgs, v.PkgName)
+			}
+		}
+	}
+	sort.Strings(pkgs)
+	return pkgs
+}
+
+func medians(rs []result) (time.Duration, int64) {
+	ws := make([]time.Duration, len(rs))
+	ls := make([]int64, len(rs))
+	for i, r := range rs {
+		ws[i], ls[i] = r.wall, r.layer
+	}
+	slices.Sort(ws)
+	slices.Sort(ls)
+	return ws[len(ws)/2], ls[len(ls)/2]
+}
+
+func spread(rs []result) (time.Duration, time.Duration) {
+	lo, hi := rs[0].wall, rs[0].wall
+	for _, r := range rs {
+		lo, hi = min(lo, r.wall), max(hi, r.wall)
+	}
+	return lo, hi
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
+
+func repoOf(image string) string { r, _, _ := strings.Cut(image, ":"); return r }
+func tagOf(image string) string  { _, t, _ := strings.Cut(image, ":"); return t }
+
+func env(k string) (string, error) {
+	if v := os.Getenv(k); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("%s is not set: eval \"$(hack/harness.sh env)\" first", k)
+}
+
+func write(p string, dt []byte) {
+	if err := os.WriteFile(p, dt, 0o644); err != nil {
+		fail(err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		fail(err)
+	}
+	return v
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,483 @@
+#!/usr/bin/env bash
+# Test/dev harness: a local BuildKit, a loopback registry and the test images.
+#
+#   hack/harness.sh [all]           tools + up + images + frontend-image
+#   hack/harness.sh tools           apt deps; build buildkitd/buildctl, registry, docker-buildx (cached)
+#   hack/harness.sh up | down       start/stop buildkitd (or use $BUILDKIT_HOST), the registry, buildx builder "copa"
+#   hack/harness.sh images          debootstrap the Debian test images, push them, write the Trivy report
+#   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE)
+#   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE
+#
+# Everything it creates lives in $COPA_CACHE (default /var/cache/copa-frontend),
+# /run/copa-frontend and ~/.docker. Every step is idempotent; a second run only checks.
+set -euo pipefail
+
+BUILDKIT_VERSION=v0.34.2
+BUILDX_VERSION=v0.38.2
+DISTRIBUTION_VERSION=v3.1.2
+DEBIAN_SUITE=bookworm
+DEBIAN_MIRROR=http://deb.debian.org/debian
+DEBIAN_SECURITY_MIRROR=http://deb.debian.org/debian-security
+ROOTFS_RECIPE=1 # bump to force a new debootstrap
+
+COPA_CACHE=${COPA_CACHE:-/var/cache/copa-frontend}
+BIN=$COPA_CACHE/bin
+LOGS=$COPA_CACHE/logs
+TESTDATA=$COPA_CACHE/testdata
+RUN_DIR=/run/copa-frontend
+BUILDKIT_ADDR=unix://$RUN_DIR/buildkitd.sock
+REGISTRY_LISTEN=127.0.0.1:5000
+REGISTRY=localhost:5000
+BUILDER=copa
+FRONTEND_IMAGE=${COPA_FRONTEND_IMAGE:-$REGISTRY/copa/frontend:dev}
+STALE_IMAGE=$REGISTRY/copa-test/debian:12-stale
+NOSEC_IMAGE=$REGISTRY/copa-test/debian:12-stale-nosecurity
+DOCKER_CONFIG_DIR=${DOCKER_CONFIG:-$HOME/.docker}
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILDKITD=$BIN/buildkit-$BUILDKIT_VERSION/buildkitd
+BUILDCTL=$BIN/buildkit-$BUILDKIT_VERSION/buildctl
+REGISTRY_BIN=$BIN/registry-$DISTRIBUTION_VERSION/registry
+BUILDX_BIN=$BIN/buildx-$BUILDX_VERSION/docker-buildx
+
+if [[ -t 2 ]]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
+log() { printf '%s[harness]%s %s\n' "$B" "$N" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+# run LOGFILE CMD...: run quietly, show the log tail on failure.
+run() {
+	local logf=$1; shift
+	mkdir -p "$(dirname "$logf")"
+	if ! "$@" >"$logf" 2>&1; then
+		tail -n 40 "$logf" >&2
+		die "failed: $* (full log: $logf)"
+	fi
+}
+buildx() { docker buildx "$@"; }
+buildkit_host() { cat "$RUN_DIR/buildkit-host" 2>/dev/null || echo "$BUILDKIT_ADDR"; }
+buildkit_ok() { timeout 10 "$BUILDCTL" --addr "$1" debug workers >/dev/null 2>&1; }
+registry_ok() { curl -fs -o /dev/null --max-time 5 "http://$REGISTRY_LISTEN/v2/"; }
+# tag_exists localhost:5000/repo:tag
+tag_exists() {
+	local ref=${1#"$REGISTRY"/}
+	curl -fs -o /dev/null --max-time 10 -I \
+		-H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json' \
+		"http://$REGISTRY_LISTEN/v2/${ref%:*}/manifests/${ref##*:}"
+}
+stamp_ok() { [[ -f $1 && "$(cat "$1")" == "$2" ]]; }
+
+# safe_rm DIR: unmount anything left mounted below DIR (debootstrap mounts
+# proc, sys, dev in its target), then remove it without crossing filesystems.
+safe_rm() {
+	local d=$1 m
+	[[ -e $d ]] || return 0
+	d=$(realpath "$d")
+	while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(
+		awk -v d="$d/" 'index($5 "/", d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+	rm -rf --one-file-system "$d"
+}
+
+# ---------------------------------------------------------------------------
+cmd_tools() {
+	local missing=() p
+	for p in runc debootstrap curl ca-certificates; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		log "apt-get install ${missing[*]}"
+		run "$LOGS/apt-install.log" apt-get update
+		DEBIAN_FRONTEND=noninteractive run "$LOGS/apt-install.log" apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
+	command -v go >/dev/null || die "go is not installed"
+
+	gobuild github.com/moby/buildkit "$BUILDKIT_VERSION" "$(dirname "$BUILDKITD")" \
+		"-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION" ./cmd/buildkitd ./cmd/buildctl
+	gobuild github.com/distribution/distribution/v3 "$DISTRIBUTION_VERSION" "$(dirname "$REGISTRY_BIN")" \
+		"-X github.com/distribution/distribution/v3/version.version=$DISTRIBUTION_VERSION" ./cmd/registry
+	gobuild github.com/docker/buildx "$BUILDX_VERSION" "$(dirname "$BUILDX_BIN")" \
+		"-X github.com/docker/buildx/version.Version=$BUILDX_VERSION" ./cmd/buildx
+	[[ -x $BUILDX_BIN ]] || mv "$(dirname "$BUILDX_BIN")/buildx" "$BUILDX_BIN"
+	ln -sfn "$BUILDKITD" "$BIN/buildkitd"
+	ln -sfn "$BUILDCTL" "$BIN/buildctl"
+	ln -sfn "$REGISTRY_BIN" "$BIN/registry"
+
+	local plugin=$DOCKER_CONFIG_DIR/cli-plugins/docker-buildx
+	if ! cmp -s "$BUILDX_BIN" "$plugin"; then
+		log "installing $plugin ($BUILDX_VERSION)"
+		mkdir -p "$(dirname "$plugin")"
+		cp "$BUILDX_BIN" "$plugin.tmp" && mv -f "$plugin.tmp" "$plugin"
+	fi
+	command -v docker >/dev/null || die "the docker CLI is not installed"
+}
+
+# gobuild MODULE VERSION OUTDIR LDFLAGS PKG...: build a pinned module's commands
+# into OUTDIR (skipped when OUTDIR/.done exists).
+gobuild() {
+	local mod=$1 ver=$2 out=$3 ldflags=$4; shift 4
+	[[ -f $out/.done ]] && return 0
+	local name=${mod#github.com/} t0=$SECONDS src dir
+	log "building ${name} ${ver} ($*) ..."
+	dir=$(cd / && GOWORK=off GO111MODULE=on go mod download -json "$mod@$ver" |
+		sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+	[[ -d $dir ]] || die "go mod download $mod@$ver gave no Dir"
+	src=$COPA_CACHE/src/${name//\//_}@$ver
+	safe_rm "$src"
+	mkdir -p "$src" "$out"
+	cp -a "$dir/." "$src/"
+	chmod -R u+w "$src"
+	(cd "$src" && GOWORK=off run "$LOGS/build-${name//\//_}.log" \
+		go build -trimpath -ldflags "-s -w $ldflags" -o "$out/" "$@")
+	rm -rf "$src"
+	touch "$out/.done"
+	log "built ${name} ${ver} in $((SECONDS - t0))s"
+}
+
+need_tools() {
+	[[ -x $BUILDKITD && -x $BUILDCTL && -x $REGISTRY_BIN ]] &&
+		cmp -s "$BUILDX_BIN" "$DOCKER_CONFIG_DIR/cli-plugins/docker-buildx" || cmd_tools
+}
+
+# ---------------------------------------------------------------------------
+# daemon NAME LOGFILE CMD...: start CMD in its own session, detached from this
+# script (it keeps running after the script exits); its pid goes to RUN_DIR/NAME.pid.
+daemon() {
+	local name=$1 logf=$2; shift 2
+	mkdir -p "$RUN_DIR" "$(dirname "$logf")"
+	setsid bash -c 'trap "" HUP; echo $$ >"$1"; shift; exec "$@"' _ "$RUN_DIR/$name.pid" "$@" \
+		</dev/null >>"$logf" 2>&1 &
+	disown || true
+}
+
+pid_alive() { # pid_alive NAME BINARY
+	local pid
+	pid=$(cat "$RUN_DIR/$1.pid" 2>/dev/null) || return 1
+	[[ -n $pid && "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$(realpath "$2")" ]]
+}
+
+cmd_up() {
+	need_tools
+	mkdir -p "$RUN_DIR" "$LOGS"
+	local host i
+	if [[ -n ${BUILDKIT_HOST:-} && $BUILDKIT_HOST != "$BUILDKIT_ADDR" ]] && buildkit_ok "$BUILDKIT_HOST"; then
+		log "using BUILDKIT_HOST=$BUILDKIT_HOST"
+		host=$BUILDKIT_HOST
+	else
+		host=$BUILDKIT_ADDR
+		if ! buildkit_ok "$host"; then
+			pid_alive buildkitd "$BUILDKITD" && die "buildkitd (pid $(cat "$RUN_DIR/buildkitd.pid")) runs but does not answer on $host; try '$0 down'"
+			rm -f "$RUN_DIR/buildkitd.sock"
+			log "starting buildkitd $BUILDKIT_VERSION on $host (log: $LOGS/buildkitd.log)"
+			mkdir -p "$COPA_CACHE/buildkit"
+			daemon buildkitd "$LOGS/buildkitd.log" "$BUILDKITD" --root "$COPA_CACHE/buildkit" --addr "$host" \
+				--oci-worker=true --containerd-worker=false
+			for ((i = 0; i < 60; i++)); do
+				buildkit_ok "$host" && break
+				pid_alive buildkitd "$BUILDKITD" || { tail -n 20 "$LOGS/buildkitd.log" >&2; die "buildkitd exited"; }
+				sleep 1
+			done
+			buildkit_ok "$host" || { tail -n 20 "$LOGS/buildkitd.log" >&2; die "buildkitd not ready after 60s"; }
+		fi
+	fi
+	echo "$host" >"$RUN_DIR/buildkit-host"
+
+	if ! registry_ok; then
+		mkdir -p "$COPA_CACHE/registry"
+		cat >"$COPA_CACHE/registry.yml" <<-EOF
+			version: 0.1
+			log:
+			  level: warn
+			  accesslog:
+			    disabled: true
+			storage:
+			  filesystem:
+			    rootdirectory: $COPA_CACHE/registry
+			  delete:
+			    enabled: true
+			http:
+			  addr: $REGISTRY_LISTEN
+			  secret: copa-frontend-local-registry
+		EOF
+		log "starting registry $DISTRIBUTION_VERSION on $REGISTRY_LISTEN (data: $COPA_CACHE/registry)"
+		OTEL_TRACES_EXPORTER=none daemon registry "$LOGS/registry.log" "$REGISTRY_BIN" serve "$COPA_CACHE/registry.yml"
+		for ((i = 0; i < 30; i++)); do
+			registry_ok && break
+			pid_alive registry "$REGISTRY_BIN" || { tail -n 20 "$LOGS/registry.log" >&2; die "registry exited"; }
+			sleep 0.5
+		done
+		registry_ok || die "registry not ready (log: $LOGS/registry.log)"
+	fi
+
+	# buildx builder "copa" (remote driver) pointing at $host.
+	if buildx inspect "$BUILDER" 2>/dev/null | grep -qE "^Endpoint: +$host\$"; then
+		:
+	else
+		buildx rm "$BUILDER" >/dev/null 2>&1 || true
+		local use=()
+		[[ -s $DOCKER_CONFIG_DIR/buildx/current ]] || use=(--use)
+		log "creating buildx builder $BUILDER -> $host ${use[*]}"
+		run "$LOGS/buildx-create.log" docker buildx create --name "$BUILDER" --driver remote "${use[@]}" "$host"
+	fi
+	run "$LOGS/buildx-inspect.log" docker buildx inspect --builder "$BUILDER" --bootstrap
+	log "up: buildkit $host, registry $REGISTRY, builder $BUILDER"
+}
+
+need_up() {
+	need_tools
+	if ! registry_ok || ! buildkit_ok "$(buildkit_host)" || ! buildx inspect "$BUILDER" >/dev/null 2>&1; then
+		cmd_up
+	fi
+}
+
+cmd_down() {
+	local name bin pid i
+	for name in buildkitd registry; do
+		[[ $name == buildkitd ]] && bin=$BUILDKITD || bin=$REGISTRY_BIN
+		if pid_alive "$name" "$bin"; then
+			pid=$(cat "$RUN_DIR/$name.pid")
+			log "stopping $name (pid $pid)"
+			kill "$pid"
+			for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+		fi
+		rm -f "$RUN_DIR/$name.pid"
+	done
+	rm -f "$RUN_DIR/buildkit-host"
+}
+
+cmd_env() {
+	echo "export BUILDKIT_HOST=$(buildkit_host)"
+	echo "export COPA_TEST_REGISTRY=$REGISTRY"
+	echo "export COPA_TEST_DATA=$TESTDATA"
+	echo "export COPA_FRONTEND_IMAGE=$FRONTEND_IMAGE"
+	echo "export COPA_BUILDER=$BUILDER"
+	echo "export PATH=$BIN:\$PATH"
+}
+
+# ---------------------------------------------------------------------------
+# Debian 12 test images.
+DEB_DIR=$COPA_CACHE/images/debian-12
+ROOTFS=$DEB_DIR/rootfs
+
+# sources_full / sources_nosecurity: etc/apt/sources.list.d/debian.sources
+sources_full() {
+	cat <<-EOF
+		Types: deb
+		URIs: $DEBIAN_MIRROR
+		Suites: $DEBIAN_SUITE $DEBIAN_SUITE-updates
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+		Types: deb
+		URIs: $DEBIAN_SECURITY_MIRROR
+		Suites: $DEBIAN_SUITE-security
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+}
+sources_nosecurity() {
+	cat <<-EOF
+		Types: deb
+		URIs: $DEBIAN_MIRROR
+		Suites: $DEBIAN_SUITE
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+}
+
+# The image config: everything Docker's config can carry, to check that
+# patching preserves it.
+image_dockerfile() {
+	cat <<-'EOF'
+		FROM scratch
+		ADD rootfs.tar /
+		ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+		ENV APP_MODE=production LANG=C.UTF-8
+		LABEL org.opencontainers.image.title=copa-test-debian \
+		      org.opencontainers.image.description="Stale Debian 12 test image for copa/frontend" \
+		      com.example.copa-test.kind=stale
+		WORKDIR /srv
+		EXPOSE 8080/tcp
+		VOLUME /data
+		STOPSIGNAL SIGTERM
+		HEALTHCHECK --interval=30s --timeout=5s --start-period=2s --retries=3 CMD ["true"]
+		ONBUILD RUN true
+		USER 1000:1000
+		ENTRYPOINT ["/bin/sh", "-c"]
+		CMD ["echo ok"]
+	EOF
+}
+
+# ensure_rootfs: a debootstrapped, image-ready bookworm rootfs in $ROOTFS.
+ensure_rootfs() {
+	local want="recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase"
+	if [[ -d $ROOTFS && -f $DEB_DIR/rootfs.stamp ]] && grep -qxF "$want" <(head -n1 "$DEB_DIR/rootfs.stamp"); then
+		return 0
+	fi
+	local tmp=$DEB_DIR/rootfs.tmp t0=$SECONDS
+	safe_rm "$tmp"
+	safe_rm "$ROOTFS"
+	rm -f "$DEB_DIR"/*.stamp
+	mkdir -p "$DEB_DIR"
+	log "debootstrap --variant=minbase $DEBIAN_SUITE (log: $LOGS/debootstrap.log) ..."
+	if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" >"$LOGS/debootstrap.log" 2>&1; then
+		tail -n 20 "$LOGS/debootstrap.log" >&2
+		safe_rm "$tmp"
+		die "debootstrap failed"
+	fi
+	# Make it look like the official debian:12 image.
+	findmnt -rn -o TARGET | grep -q "^$tmp/" && die "mounts left below $tmp"
+	rm -f "$tmp/etc/apt/sources.list"
+	mkdir -p "$tmp/etc/apt/sources.list.d"
+	sources_full >"$tmp/etc/apt/sources.list.d/debian.sources"
+	rm -f "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/cache/apt/*.bin
+	find "$tmp/var/lib/apt/lists" -mindepth 1 -maxdepth 1 ! -name partial -exec rm -rf {} +
+	mkdir -p "$tmp/var/lib/apt/lists/partial" "$tmp/var/cache/apt/archives/partial"
+	# Device nodes, the host's resolv.conf/hostname and debootstrap's log do not
+	# belong in an image; dev, proc and sys stay as empty directories.
+	find "$tmp/dev" "$tmp/proc" "$tmp/sys" -mindepth 1 -delete
+	rm -f "$tmp/etc/resolv.conf" "$tmp/etc/hostname" "$tmp/var/log/bootstrap.log"
+	mv "$tmp" "$ROOTFS"
+	{ echo "$want"; echo "debian_version=$(cat "$ROOTFS/etc/debian_version") epoch=$(date +%s)"; } >"$DEB_DIR/rootfs.stamp"
+	log "rootfs ready: Debian $(cat "$ROOTFS/etc/debian_version") in $((SECONDS - t0))s"
+}
+
+# build_image REF SOURCES_FN: push a FROM-scratch image of $ROOTFS with the given
+# apt sources, unless the tag exists and was built from the current rootfs.
+build_image() {
+	local ref=$1 sources_fn=$2 name want ctx epoch
+	name=${ref##*:}
+	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; image_dockerfile; "$sources_fn"; } | sha256sum | cut -d' ' -f1)
+	if [[ -f $DEB_DIR/rootfs.stamp ]] && stamp_ok "$DEB_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
+		log "$ref: up to date"
+		return 0
+	fi
+	ensure_rootfs
+	want=$({ cat "$DEB_DIR/rootfs.stamp"; image_dockerfile; "$sources_fn"; } | sha256sum | cut -d' ' -f1)
+	ctx=$DEB_DIR/ctx-$name
+	rm -rf "$ctx"
+	mkdir -p "$ctx/stage/etc/apt/sources.list.d"
+	image_dockerfile >"$ctx/Dockerfile"
+	"$sources_fn" >"$ctx/stage/etc/apt/sources.list.d/debian.sources"
+	touch -r "$ROOTFS/etc/apt/sources.list.d/debian.sources" "$ctx/stage/etc/apt/sources.list.d/debian.sources"
+	# A tarball (as the official images use) rather than COPY rootfs/: COPY from
+	# a local context resets every file to root:root, ADD of a tar keeps owners.
+	tar -C "$ROOTFS" --numeric-owner --sort=name -cf "$ctx/rootfs.tar" \
+		--exclude=./etc/apt/sources.list.d/debian.sources .
+	tar -C "$ctx/stage" --numeric-owner --owner=0 --group=0 -rf "$ctx/rootfs.tar" ./etc/apt/sources.list.d/debian.sources
+	epoch=$(sed -n 's/.*epoch=\([0-9]*\).*/\1/p' "$DEB_DIR/rootfs.stamp")
+	log "building and pushing $ref ..."
+	run "$LOGS/image-$name.log" docker buildx build --builder "$BUILDER" --progress=plain \
+		--provenance=false --sbom=false --build-arg "SOURCE_DATE_EPOCH=$epoch" \
+		--output "type=image,name=$ref,push=true" "$ctx"
+	rm -rf "$ctx"
+	echo "$want" >"$DEB_DIR/$name.stamp"
+}
+
+# make_report: Trivy-shaped report + upgradable list of the 12-stale image.
+make_report() {
+	local out=$TESTDATA/debian-12-stale.trivy.json upg=$TESTDATA/debian-12-stale.upgradable want
+	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
+	if [[ -f $DEB_DIR/rootfs.stamp && -s $out && -f $upg ]] && stamp_ok "$TESTDATA/debian-12-stale.stamp" "$want"; then
+		log "$out: up to date"
+		return 0
+	fi
+	ensure_rootfs
+	want=$({ cat "$DEB_DIR/rootfs.stamp"; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
+	local w=$COPA_CACHE/work/report deb pkg src f
+	rm -rf "$w"
+	mkdir -p "$w"/{state/lists/partial,cache/archives/partial,etc/sources.list.d,debs,x,changelogs} "$TESTDATA"
+	: >"$w/etc/sources.list"
+	# The image's own sources, with the keyring taken from the rootfs.
+	sed "s#^Signed-By: /#Signed-By: $ROOTFS/#" "$ROOTFS/etc/apt/sources.list.d/debian.sources" \
+		>"$w/etc/sources.list.d/debian.sources"
+	# Host apt, but the rootfs's dpkg status and config, and a scratch apt state.
+	local apt_opts=(-o "Dir::Etc=$ROOTFS/etc/apt" -o "Dir::Etc::sourcelist=$w/etc/sources.list"
+		-o "Dir::Etc::sourceparts=$w/etc/sources.list.d" -o "Dir::State=$w/state"
+		-o "Dir::State::status=$ROOTFS/var/lib/dpkg/status" -o "Dir::Cache=$w/cache"
+		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o Acquire::Languages=none)
+	log "report: apt-get update against the image's sources ..."
+	run "$LOGS/report-apt.log" apt-get "${apt_opts[@]}" update
+	apt "${apt_opts[@]}" list --upgradable 2>/dev/null |
+		sed -n 's#^\([^/ ]*\)/[^ ]* \([^ ]*\) [^ ]* \[upgradable from: \([^]]*\)\]$#\1 \3 \2#p' |
+		sort >"$w/upgradable"
+	[[ -s $w/upgradable ]] || log "WARNING: no upgradable packages (the rootfs is current)"
+	log "report: $(wc -l <"$w/upgradable") upgradable package(s), downloading candidates ..."
+	if [[ -s $w/upgradable ]]; then
+		(cd "$w/debs" && run "$LOGS/report-download.log" apt-get "${apt_opts[@]}" download \
+			$(awk '{print $1 "=" $3}' "$w/upgradable"))
+	fi
+	# Changelog of each candidate deb; a package whose doc dir is a symlink
+	# into a sibling's takes the changelog of another deb of the same source.
+	declare -A src_of=() cl_of_src=()
+	for deb in "$w"/debs/*.deb; do
+		[[ -e $deb ]] || continue
+		pkg=$(dpkg-deb -f "$deb" Package)
+		src=$(dpkg-deb -f "$deb" Source | cut -d' ' -f1)
+		src_of[$pkg]=${src:-$pkg}
+		dpkg-deb -x "$deb" "$w/x/$pkg"
+		for f in changelog.Debian.gz changelog.gz; do
+			if [[ -f $w/x/$pkg/usr/share/doc/$pkg/$f ]]; then
+				cp "$w/x/$pkg/usr/share/doc/$pkg/$f" "$w/changelogs/$pkg.gz"
+				cl_of_src[${src_of[$pkg]}]=$w/changelogs/$pkg.gz
+				break
+			fi
+		done
+	done
+	for pkg in "${!src_of[@]}"; do
+		[[ -f $w/changelogs/$pkg.gz || -z ${cl_of_src[${src_of[$pkg]}]:-} ]] ||
+			cp "${cl_of_src[${src_of[$pkg]}]}" "$w/changelogs/$pkg.gz"
+	done
+	(cd "$REPO" && go run ./hack/mkreport -rootfs "$ROOTFS" -upgradable "$w/upgradable" \
+		-changelogs "$w/changelogs" -artifact "$STALE_IMAGE" -arch "$(dpkg --print-architecture)" -o "$out.tmp")
+	mv -f "$out.tmp" "$out"
+	cp "$w/upgradable" "$upg"
+	rm -rf "$w"
+	echo "$want" >"$TESTDATA/debian-12-stale.stamp"
+	log "wrote $out and $upg"
+}
+
+cmd_images() {
+	need_up
+	build_image "$STALE_IMAGE" sources_full
+	build_image "$NOSEC_IMAGE" sources_nosecurity
+	make_report
+}
+
+# ---------------------------------------------------------------------------
+cmd_frontend_image() {
+	need_up
+	local w=$COPA_CACHE/work/frontend want
+	mkdir -p "$w/out"
+	(cd "$REPO" && CGO_ENABLED=0 run "$LOGS/frontend-go-build.log" \
+		go build -trimpath -ldflags='-s -w' -o "$w/out/frontend" ./cmd/frontend)
+	want=$({ sha256sum <"$w/out/frontend"; cat "$REPO/Dockerfile"; echo "$FRONTEND_IMAGE"; } | sha256sum | cut -d' ' -f1)
+	if stamp_ok "$w/image.stamp" "$want" && tag_exists "$FRONTEND_IMAGE"; then
+		log "$FRONTEND_IMAGE: up to date"
+		return 0
+	fi
+	log "building and pushing $FRONTEND_IMAGE ..."
+	(cd "$REPO" && run "$LOGS/frontend-image.log" docker buildx build --builder "$BUILDER" --progress=plain \
+		--provenance=false --sbom=false --build-context "build=$w" -t "$FRONTEND_IMAGE" --push .)
+	echo "$want" >"$w/image.stamp"
+	log "pushed $FRONTEND_IMAGE"
+}
+
+cmd_all() {
+	local t0=$SECONDS
+	cmd_tools
+	cmd_up
+	cmd_images
+	cmd_frontend_image
+	log "all done in $((SECONDS - t0))s; eval \"\$($0 env)\""
+}
+
+case ${1:-all} in
+tools) cmd_tools ;;
+up) cmd_up ;;
+down) cmd_down ;;
+images) cmd_images ;;
+frontend-image) cmd_frontend_image ;;
+env) cmd_env ;;
+all) cmd_all ;;
+-h | --help | help) sed -n '2,12p' "$0" ;;
+*) die "unknown command '$1' (tools|up|down|images|frontend-image|env|all)" ;;
+esac
