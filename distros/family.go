@@ -50,6 +50,10 @@ type PatchRequest struct {
 	Platform ocispecs.Platform
 	Plan     *Plan
 	Policy   Policy
+	// Helper is the frontend's own image, whose binary runs the steps
+	// that must not depend on the image's tools; nil when it is not known,
+	// and then those steps are left out.
+	Helper *llb.State
 	// Constraints tag the steps (source location, progress names).
 	Constraints []llb.ConstraintsOpt
 }

@@ -5,7 +5,9 @@ package frontend
 
 import (
 	"context"
+	"sync"
 
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
@@ -70,4 +72,8 @@ type builder struct {
 	src     *dockerui.Source
 	pf      *patchfile.Patchfile
 	reports []loadedReport
+
+	helperOnce sync.Once
+	helper     *llb.State
+	helperErr  error
 }

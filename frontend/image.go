@@ -51,7 +51,9 @@ func (b *builder) resolveBase(ctx context.Context, p ocispecs.Platform) (*baseIm
 		},
 	})
 	if err != nil {
-		return nil, atLine(errors.Wrapf(err, "PATCH %s: resolving the image", named), loc)
+		// A new error, not a wrap: the gateway would send the daemon's
+		// gRPC status back as it is and drop the wrapping text.
+		return nil, atLine(errors.Errorf("PATCH %s: resolving the image: %v", named, err), loc)
 	}
 	var cfg dockerspec.DockerOCIImage
 	if err := json.Unmarshal(dt, &cfg); err != nil {

@@ -2,7 +2,9 @@ package frontend_test
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -76,7 +78,9 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	if err != nil {
 		t.Fatal(err)
 	}
-	attrs := map[string]string{"filename": "Patchfile"}
+	// BuildKit names the frontend image in "source"; the frontend runs its
+	// helper from it. The harness builds that image from this tree.
+	attrs := map[string]string{"filename": "Patchfile", "source": os.Getenv("COPA_FRONTEND_IMAGE")}
 	for k, v := range args {
 		attrs["build-arg:"+k] = v
 	}
@@ -198,6 +202,7 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 			t.Errorf("%s: installed %q, want %s or later", name, v, fixed)
 		}
 	}
+	checkPackageFiles(t, base, layer, pkgs)
 	for _, h := range layer.Headers {
 		n := h.Name
 		switch {
@@ -248,6 +253,61 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 		t.Errorf("platform %s/%s, want %s/%s", got.Config.OS, got.Config.Architecture, base.Config.OS, base.Config.Architecture)
 	}
 	return installed
+}
+
+// checkPackageFiles asserts that in the patched image every file of every
+// upgraded package has the content the new package's md5sums record, where
+// a file the patch layer leaves out is the base image's copy; and that the
+// patch did leave unchanged files out.
+func checkPackageFiles(t *testing.T, base *imagetest.Image, layer *imagetest.Layer, after map[string]deb.Package) {
+	t.Helper()
+	var layers []*imagetest.Layer
+	for i := range base.Manifest.Layers {
+		l, err := base.Layer(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers = append(layers, l)
+	}
+	baseFS := imagetest.Merge(layers...)
+	patched := imagetest.Merge(append(layers, layer)...)
+	st, _ := baseFS.ReadFile("var/lib/dpkg/status")
+	before, err := deb.ParseStatus(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftOut := 0
+	for name, p := range after {
+		if before[name].Version == p.Version {
+			continue
+		}
+		sums, ok := patched.ReadFile("var/lib/dpkg/info/" + name + ":" + p.Arch + ".md5sums")
+		if !ok {
+			sums, ok = patched.ReadFile("var/lib/dpkg/info/" + name + ".md5sums")
+		}
+		if !ok {
+			t.Errorf("%s was upgraded but has no md5sums", name)
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+			sum, file, _ := strings.Cut(line, "  ")
+			content, ok := patched.ReadFile(file)
+			if !ok {
+				t.Errorf("%s: /%s is missing from the patched image", name, file)
+				continue
+			}
+			if got := fmt.Sprintf("%x", md5.Sum(content)); got != sum {
+				t.Errorf("%s: /%s has md5 %s, the package records %s", name, file, got, sum)
+			}
+			if resolved, _ := patched.Resolve(file); layer.Files[resolved] == nil {
+				leftOut++
+			}
+		}
+	}
+	if leftOut == 0 {
+		t.Error("the patch layer carries every file of the upgraded packages: unchanged files were not left out")
+	}
+	t.Logf("%d unchanged package files left out of the patch layer", leftOut)
 }
 
 func TestPatchFromTrivyReport(t *testing.T) {
@@ -388,6 +448,7 @@ func TestPatchfileErrorsNameTheLine(t *testing.T) {
 		msg       string
 	}{
 		{"unknown instruction", "# syntax=copa/frontend\nPATCH x/y:z\nFROM debian\n", nil, 3, `unknown instruction`},
+		{"image that does not exist", "ARG T=nope\nPATCH " + env.registry + "/copa-test/debian:${T}\n", nil, 2, "PATCH " + env.registry + "/copa-test/debian:nope: resolving the image"},
 		{"missing report", "PATCH " + env.registry + "/copa-test/debian:12-stale\n\nREPORT nope.json\n", nil, 3, "no such file in the build context"},
 		{"bad package name in report", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT r.json\n",
 			map[string]string{"r.json": `{"SchemaVersion":2,"Metadata":{"OS":{"Family":"debian","Name":"12"}},"Results":[{"Target":"x","Class":"os-pkgs","Type":"debian","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"-oAPT::Update::Pre-Invoke::=id","InstalledVersion":"1","FixedVersion":"2"}]}]}`},

@@ -76,7 +76,12 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*do
 	if b.pf.Unresolved.Value == patchfile.PolicyWarn {
 		policy = distros.PolicyWarn
 	}
+	helper, err := b.helperImage(ctx)
+	if err != nil {
+		return nil, err
+	}
 	patch, err := fam.Patch(ctx, root, distros.PatchRequest{
+		Helper:      helper,
 		Image:       base.State,
 		OS:          osr,
 		Platform:    p,

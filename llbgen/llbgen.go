@@ -66,3 +66,37 @@ func Files(files []File, opts ...llb.ConstraintsOpt) llb.State {
 func Layer(base, changed llb.State, opts ...llb.ConstraintsOpt) llb.State {
 	return llb.Merge([]llb.State{base, llb.Diff(base, changed, opts...)}, opts...)
 }
+
+// Helper commands of the frontend binary (cmd/frontend) that patch steps
+// run from the frontend image.
+const (
+	// HelperKeepUnchangedDeb BASE TARGET: see deb.KeepUnchanged.
+	HelperKeepUnchangedDeb = "keep-unchanged-deb"
+)
+
+// Where a patch step finds the frontend image (whose static binary runs
+// the helper commands) and the original image. Both sit under /tmp, which
+// patch steps mount as a tmpfs, so their mount points never reach the
+// image.
+//
+// The helper runs inside the step that changes the image, not in a step of
+// its own: a Diff over two steps would give two layers.
+const (
+	HelperDir    = "/tmp/copa-helper"
+	HelperBinary = HelperDir + "/bin/frontend"
+	OriginalDir  = "/tmp/copa-original"
+)
+
+// MountHelper mounts the frontend image and the original image read-only
+// where helper commands expect them.
+func MountHelper(helper, original llb.State) llb.RunOption {
+	return runOptions{ReadOnly(HelperDir, helper), ReadOnly(OriginalDir, original)}
+}
+
+type runOptions []llb.RunOption
+
+func (r runOptions) SetRunOption(ei *llb.ExecInfo) {
+	for _, o := range r {
+		o.SetRunOption(ei)
+	}
+}

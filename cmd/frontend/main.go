@@ -1,6 +1,10 @@
 // Command frontend is the copa/frontend BuildKit gateway frontend. BuildKit
 // starts it inside the frontend image and talks to it over stdin/stdout, so
 // nothing in this process may write to stdout.
+//
+// The same binary is also the helper that patch steps run from the frontend
+// image (see helper.go), so that work on an image's files never needs a
+// shell or tools inside the image.
 package main
 
 import (
@@ -14,6 +18,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		os.Exit(helper(os.Args[1:]))
+	}
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 		fmt.Fprintf(os.Stderr, "copa/frontend: %v\n", err)
 		os.Exit(1)

@@ -7,6 +7,11 @@
 #   apt-patch.sh report fail|warn NAME=FIXED...   bring each NAME to >= FIXED
 #   apt-patch.sh all    fail|warn                 upgrade every upgradable package
 #
+# When the frontend image is mounted at /tmp/copa-helper (and the original
+# image at /tmp/copa-original), its binary then gives the files that the
+# upgrade left unchanged their original metadata, so that they stay out of
+# the patch layer.
+#
 # It leaves its findings in /tmp/copa-out for the frontend to read:
 #   added-suites  the release suites it had to add to reach the fixed versions
 #   unresolved    "NAME FIXED BEST" for packages it could not bring far enough
@@ -15,6 +20,8 @@ set -eu
 
 in=/tmp/copa-in
 out=/tmp/copa-out
+helper=/tmp/copa-helper/bin/frontend
+original=/tmp/copa-original
 work=/tmp/copa-work
 mode=$1
 policy=$2
@@ -51,6 +58,12 @@ shortfalls() {
 	done
 }
 
+keep_unchanged() {
+	if [ -x "$helper" ]; then
+		"$helper" keep-unchanged-deb "$original" /
+	fi
+}
+
 echo "copa: reading the package lists of the image's apt sources" >&2
 apt_get update
 
@@ -63,6 +76,7 @@ if [ "$mode" = all ]; then
 		exit 0
 	fi
 	apt_get --with-new-pkgs upgrade
+	keep_unchanged
 	exit 0
 fi
 
@@ -111,3 +125,4 @@ if [ -z "$install" ]; then
 fi
 # shellcheck disable=SC2086 # one validated package name per word
 apt_get install --only-upgrade $install
+keep_unchanged

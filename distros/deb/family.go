@@ -102,6 +102,9 @@ func (a Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchReques
 		llbgen.CacheDir("/var/cache/apt", "copa-apt-archives-"+cacheKey),
 		llb.WithCustomName(stepName(req.Plan)),
 	}
+	if req.Helper != nil {
+		opts = append(opts, llbgen.MountHelper(*req.Helper, req.Image))
+	}
 	for _, c := range req.Constraints {
 		opts = append(opts, c)
 	}

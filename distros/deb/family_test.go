@@ -1,0 +1,183 @@
+package deb
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/copa/frontend/distros"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// mapFS is an image filesystem held in memory.
+type mapFS map[string]string
+
+func (m mapFS) ReadFile(_ context.Context, p string) ([]byte, error) {
+	if v, ok := m[p]; ok {
+		return []byte(v), nil
+	}
+	return nil, os.ErrNotExist
+}
+
+func (m mapFS) ReadDir(_ context.Context, dir string) ([]string, error) {
+	var names []string
+	for p := range m {
+		if path.Dir(p) == dir {
+			names = append(names, path.Base(p))
+		}
+	}
+	return names, nil
+}
+
+func (m mapFS) Exists(_ context.Context, p string) (bool, error) {
+	_, ok := m[p]
+	return ok, nil
+}
+
+// TestAptStepGolden pins the apt step: its arguments (the plan as
+// NAME=VERSION words after a fixed script), environment, user and mounts.
+func TestAptStepGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		fs     mapFS
+		plan   *distros.Plan
+		policy distros.Policy
+		helper bool
+	}{
+		{
+			name: "report-bookworm-full-sources",
+			fs: mapFS{SourcesPartDir + "/debian.sources": "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n" +
+				"Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\n"},
+			plan: &distros.Plan{Updates: []distros.Update{
+				{Name: "libpcre2-8-0", Fixed: "10.42-1+deb12u2"},
+				{Name: "perl-base", Fixed: "5.36.0-7+deb12u4"},
+			}},
+			policy: distros.PolicyFail,
+			helper: true,
+		},
+		{
+			name:   "report-bookworm-debootstrap-sources",
+			fs:     mapFS{SourcesList: "deb http://deb.debian.org/debian bookworm main\n"},
+			plan:   &distros.Plan{Updates: []distros.Update{{Name: "apt", Fixed: "2.6.2"}}},
+			policy: distros.PolicyWarn,
+		},
+		{
+			name:   "all",
+			fs:     mapFS{SourcesList: "deb http://deb.debian.org/debian bookworm main\n"},
+			plan:   &distros.Plan{All: true},
+			policy: distros.PolicyFail,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var helper *llb.State
+			if tt.helper {
+				h := llb.Image("localhost:5000/copa/frontend:dev")
+				helper = &h
+			}
+			p, err := Apt{}.Patch(context.Background(), tt.fs, distros.PatchRequest{
+				Helper:   helper,
+				Image:    llb.Image("localhost:5000/copa-test/debian:12-stale"),
+				OS:       distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
+				Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+				Plan:     tt.plan,
+				Policy:   tt.policy,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := renderExec(t, p.Root)
+			golden := filepath.Join("testdata", "apt-step-"+tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./distros/deb -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("apt step differs from %s (go test ./distros/deb -update rewrites it):\n%s", golden, got)
+			}
+		})
+	}
+}
+
+// renderExec prints the single exec op of st and the files it mounts.
+func renderExec(t *testing.T, st llb.State) string {
+	t.Helper()
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]*pb.Op{}
+	var order []string
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			t.Fatal(err)
+		}
+		d := digestOf(dt)
+		ops[d] = &op
+		order = append(order, d)
+	}
+	var b strings.Builder
+	for _, d := range order {
+		ex := ops[d].GetExec()
+		if ex == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "args:\n")
+		for _, a := range ex.Meta.Args {
+			fmt.Fprintf(&b, "  %s\n", a)
+		}
+		fmt.Fprintf(&b, "env: %s\nuser: %s\ncwd: %s\nmounts:\n", strings.Join(ex.Meta.Env, " "), ex.Meta.User, ex.Meta.Cwd)
+		for _, m := range ex.Mounts {
+			fmt.Fprintf(&b, "  %s type=%s readonly=%v", m.Dest, m.MountType, m.Readonly)
+			if m.CacheOpt != nil {
+				fmt.Fprintf(&b, " cache=%s sharing=%s", m.CacheOpt.ID, m.CacheOpt.Sharing)
+			}
+			if m.Output >= 0 {
+				fmt.Fprintf(&b, " output")
+			}
+			b.WriteString("\n")
+			if m.Readonly && m.Input >= 0 {
+				renderFiles(&b, ops[string(ops[d].Inputs[m.Input].Digest)])
+			}
+		}
+	}
+	return b.String()
+}
+
+// renderFiles prints the files a mkfile op creates, except the script
+// itself, which is its own file in the repository.
+func renderFiles(b *strings.Builder, op *pb.Op) {
+	if op == nil || op.GetFile() == nil {
+		return
+	}
+	for _, a := range op.GetFile().Actions {
+		mk := a.GetMkfile()
+		if mk == nil {
+			continue
+		}
+		if mk.Path == "/apt-patch.sh" || mk.Path == "/debconf.conf" {
+			fmt.Fprintf(b, "    %s mode=%o (%d bytes, from distros/deb)\n", mk.Path, mk.Mode, len(mk.Data))
+			continue
+		}
+		fmt.Fprintf(b, "    %s mode=%o: %q\n", mk.Path, mk.Mode, mk.Data)
+	}
+}
+
+func digestOf(dt []byte) string { return string(digest.FromBytes(dt)) }

@@ -1,0 +1,82 @@
+package deb
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestKeepUnchanged(t *testing.T) {
+	base, target := t.TempDir(), t.TempDir()
+	old := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	fresh := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	write := func(root, p, content string, mode os.FileMode, mtime time.Time) {
+		t.Helper()
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(full, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(full, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(v string) string {
+		return "Package: libfoo1\nStatus: install ok installed\nArchitecture: amd64\nVersion: " + v + "\n\n" +
+			"Package: other\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0\n"
+	}
+	write(base, "var/lib/dpkg/status", status("1.0-1"), 0o644, old)
+	write(target, "var/lib/dpkg/status", status("1.0-2"), 0o644, fresh)
+	// Multi-Arch: same packages keep their lists under name:arch.
+	write(base, "var/lib/dpkg/info/libfoo1:amd64.md5sums",
+		"11111111111111111111111111111111  usr/lib/libfoo.so.1\n"+
+			"22222222222222222222222222222222  usr/share/doc/libfoo1/README\n"+
+			"33333333333333333333333333333333  usr/share/doc/libfoo1/gone\n"+
+			"44444444444444444444444444444444  ../../escape\n", 0o644, old)
+	write(target, "var/lib/dpkg/info/libfoo1:amd64.md5sums",
+		"99999999999999999999999999999999  usr/lib/libfoo.so.1\n"+
+			"22222222222222222222222222222222  usr/share/doc/libfoo1/README\n"+
+			"44444444444444444444444444444444  ../../escape\n", 0o644, fresh)
+	write(base, "usr/lib/libfoo.so.1", "old code", 0o644, old)
+	write(target, "usr/lib/libfoo.so.1", "new code", 0o755, fresh)
+	write(base, "usr/share/doc/libfoo1/README", "same text", 0o644, old)
+	write(target, "usr/share/doc/libfoo1/README", "same text", 0o600, fresh)
+	// An untouched package is never looked at.
+	write(base, "usr/share/other", "x", 0o644, old)
+	write(target, "usr/share/other", "x", 0o600, fresh)
+
+	br, err := os.OpenRoot(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := os.OpenRoot(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := KeepUnchanged(br, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k != (Kept{Packages: 1, Files: 1, Bytes: int64(len("same text"))}) {
+		t.Errorf("Kept = %+v", k)
+	}
+	check := func(p string, mode os.FileMode, mtime time.Time) {
+		t.Helper()
+		fi, err := os.Lstat(filepath.Join(target, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != mode || !fi.ModTime().Equal(mtime) {
+			t.Errorf("%s: mode %v mtime %v, want %v %v", p, fi.Mode().Perm(), fi.ModTime(), mode, mtime)
+		}
+	}
+	check("usr/share/doc/libfoo1/README", 0o644, old) // unchanged content: original metadata
+	check("usr/lib/libfoo.so.1", 0o755, fresh)        // changed content: left alone
+	check("usr/share/other", 0o600, fresh)            // not an upgraded package: left alone
+}

@@ -1,0 +1,97 @@
+package imagetest
+
+import (
+	"archive/tar"
+	"path"
+	"strings"
+)
+
+// FS is the filesystem of a stack of layers: later layers win, whiteouts
+// delete, and lookups follow symlinks and hard links as the kernel would.
+type FS struct {
+	entries map[string]entry
+}
+
+type entry struct {
+	hdr  *tar.Header
+	data []byte
+}
+
+// Merge stacks layers, lowest first.
+func Merge(layers ...*Layer) *FS {
+	fs := &FS{entries: map[string]entry{}}
+	for _, l := range layers {
+		for _, h := range l.Headers {
+			name := strings.TrimSuffix(h.Name, "/")
+			dir, base := path.Split(name)
+			switch {
+			case base == ".wh..wh..opq":
+				fs.removeUnder(strings.TrimSuffix(dir, "/"))
+				continue
+			case strings.HasPrefix(base, ".wh."):
+				target := dir + strings.TrimPrefix(base, ".wh.")
+				delete(fs.entries, target)
+				fs.removeUnder(target)
+				continue
+			}
+			fs.entries[name] = entry{hdr: h, data: l.Files[h.Name]}
+		}
+	}
+	return fs
+}
+
+func (fs *FS) removeUnder(dir string) {
+	for p := range fs.entries {
+		if strings.HasPrefix(p, dir+"/") {
+			delete(fs.entries, p)
+		}
+	}
+}
+
+// Resolve follows symlinks in every component of p and returns the path
+// of the entry it names, or false when there is none.
+func (fs *FS) Resolve(p string) (string, bool) {
+	return fs.resolve(strings.Trim(path.Clean("/"+p), "/"), 0)
+}
+
+func (fs *FS) resolve(p string, depth int) (string, bool) {
+	if depth > 40 {
+		return "", false
+	}
+	parts := strings.Split(p, "/")
+	cur := ""
+	for i, part := range parts {
+		next := path.Join(cur, part)
+		e, ok := fs.entries[next]
+		if !ok {
+			return "", false
+		}
+		if e.hdr.Typeflag == tar.TypeSymlink {
+			target := e.hdr.Linkname
+			if !strings.HasPrefix(target, "/") {
+				target = path.Join("/", cur, target)
+			}
+			rest := strings.Join(parts[i+1:], "/")
+			return fs.resolve(strings.Trim(path.Clean(path.Join(target, rest)), "/"), depth+1)
+		}
+		cur = next
+	}
+	return cur, true
+}
+
+// ReadFile returns the content of the regular file p names, following
+// symlinks and hard links.
+func (fs *FS) ReadFile(p string) ([]byte, bool) {
+	r, ok := fs.Resolve(p)
+	if !ok {
+		return nil, false
+	}
+	e := fs.entries[r]
+	if e.hdr.Typeflag == tar.TypeLink {
+		return fs.ReadFile(CleanName(e.hdr.Linkname))
+	}
+	if e.hdr.Typeflag != tar.TypeReg {
+		return nil, false
+	}
+	return e.data, true
+}
