@@ -261,13 +261,9 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 // patch did leave unchanged files out.
 func checkPackageFiles(t *testing.T, base *imagetest.Image, layer *imagetest.Layer, after map[string]deb.Package) {
 	t.Helper()
-	var layers []*imagetest.Layer
-	for i := range base.Manifest.Layers {
-		l, err := base.Layer(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		layers = append(layers, l)
+	layers, err := base.Layers()
+	if err != nil {
+		t.Fatal(err)
 	}
 	baseFS := imagetest.Merge(layers...)
 	patched := imagetest.Merge(append(layers, layer)...)
@@ -348,21 +344,19 @@ func pulledIn(pkg string, fixes map[string]string) bool {
 
 func baseInstalled(t *testing.T, base *imagetest.Image) map[string]string {
 	t.Helper()
-	for i := len(base.Manifest.Layers) - 1; i >= 0; i-- {
-		l, err := base.Layer(i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st, ok := l.Files["var/lib/dpkg/status"]; ok {
-			pkgs, err := deb.ParseStatus(st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return deb.Versions(pkgs)
-		}
+	fs, err := base.FS()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("base image has no dpkg status")
-	return nil
+	st, ok := fs.ReadFile("var/lib/dpkg/status")
+	if !ok {
+		t.Fatal("base image has no dpkg status")
+	}
+	pkgs, err := deb.ParseStatus(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deb.Versions(pkgs)
 }
 
 func TestPatchAddsReleaseSuites(t *testing.T) {

@@ -213,14 +213,11 @@ func gzipSize(tarData []byte) int64 {
 }
 
 func statusOf(img *imagetest.Image) map[string]string {
-	for i := len(img.Manifest.Layers) - 1; i >= 0; i-- {
-		l := must(img.Layer(i))
-		if st, ok := l.Files["var/lib/dpkg/status"]; ok {
-			return deb.Versions(must(deb.ParseStatus(st)))
-		}
+	st, ok := must(img.FS()).ReadFile("var/lib/dpkg/status")
+	if !ok {
+		fail(fmt.Errorf("image has no dpkg status"))
 	}
-	fail(fmt.Errorf("image has no dpkg status"))
-	return nil
+	return deb.Versions(must(deb.ParseStatus(st)))
 }
 
 func reportedPackages(path string) []string {

@@ -54,7 +54,7 @@ func main() {
 	}
 }
 
-// installed reads the dpkg database from the topmost layer that has one.
+// installed reads the dpkg database of an image.
 func installed(registry, ref string) (map[string]string, error) {
 	repo, tag, ok := strings.Cut(ref, ":")
 	if !ok {
@@ -64,20 +64,19 @@ func installed(registry, ref string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := len(img.Manifest.Layers) - 1; i >= 0; i-- {
-		l, err := img.Layer(i)
-		if err != nil {
-			return nil, err
-		}
-		if st, ok := l.Files[strings.TrimPrefix(deb.StatusPath, "/")]; ok {
-			pkgs, err := deb.ParseStatus(st)
-			if err != nil {
-				return nil, err
-			}
-			return deb.Versions(pkgs), nil
-		}
+	fs, err := img.FS()
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%s has no dpkg database", ref)
+	st, ok := fs.ReadFile(strings.TrimPrefix(deb.StatusPath, "/"))
+	if !ok {
+		return nil, fmt.Errorf("%s has no dpkg database", ref)
+	}
+	pkgs, err := deb.ParseStatus(st)
+	if err != nil {
+		return nil, err
+	}
+	return deb.Versions(pkgs), nil
 }
 
 func orDash(s string) string {

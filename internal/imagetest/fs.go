@@ -95,3 +95,25 @@ func (fs *FS) ReadFile(p string) ([]byte, bool) {
 	}
 	return e.data, true
 }
+
+// Layers reads every layer of the image, lowest first.
+func (img *Image) Layers() ([]*Layer, error) {
+	var out []*Layer
+	for i := range img.Manifest.Layers {
+		l, err := img.Layer(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// FS reads every layer and returns the image's filesystem.
+func (img *Image) FS() (*FS, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	return Merge(layers...), nil
+}
