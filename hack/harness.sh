@@ -40,7 +40,7 @@ BUILDCTL=$BIN/buildkit-$BUILDKIT_VERSION/buildctl
 REGISTRY_BIN=$BIN/registry-$DISTRIBUTION_VERSION/registry
 BUILDX_BIN=$BIN/buildx-$BUILDX_VERSION/docker-buildx
 
-if [[ -t 2 ]]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
+if [[ -t 2 ]]; then B=$'\033[1m' N=$'\033[0m'; else B='' N=''; fi
 log() { printf '%s[harness]%s %s\n' "$B" "$N" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 # run LOGFILE CMD...: run quietly, show the log tail on failure.

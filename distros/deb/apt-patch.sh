@@ -33,9 +33,12 @@ export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C
 export DEBCONF_SYSTEMRC="$in/debconf.conf"
 sources_opt=""
 
+# Translations only describe packages: a patch never reads them, so
+# apt-get update does not download them (the lists live in a cache mount,
+# the image's own apt configuration is unchanged).
 apt_get() {
 	# shellcheck disable=SC2086 # $sources_opt is empty or one fixed word pair
-	apt-get -q -y \
+	apt-get -q -y -o Acquire::Languages=none \
 		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 		-o Dpkg::Use-Pty=false $sources_opt "$@"
@@ -46,12 +49,23 @@ candidate() {
 	apt-cache $sources_opt policy "$1" | sed -n 's/^  Candidate: //p'
 }
 
+# candidates prints "NAME CANDIDATE" for every NAME apt knows, in one run.
+candidates() {
+	# shellcheck disable=SC2086
+	apt-cache $sources_opt policy "$@" 2>/dev/null |
+		awk '/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) } /^  Candidate: / { print name, $2 }'
+}
+
 # shortfalls prints each NAME=FIXED whose apt candidate is below FIXED.
 shortfalls() {
+	names=""
+	for spec; do names="$names ${spec%%=*}"; done
+	# shellcheck disable=SC2086 # one validated package name per word
+	cands=$(candidates $names)
 	for spec; do
 		name=${spec%%=*}
 		fixed=${spec#*=}
-		cand=$(candidate "$name")
+		cand=$(printf '%s\n' "$cands" | awk -v n="$name" '$1 == n { print $2; exit }')
 		if [ -z "$cand" ] || [ "$cand" = "(none)" ] || ! dpkg --compare-versions "$cand" ge "$fixed"; then
 			echo "$spec"
 		fi
