@@ -15,7 +15,6 @@ set -euo pipefail
 BUILDKIT_VERSION=v0.34.2
 BUILDX_VERSION=v0.38.2
 DISTRIBUTION_VERSION=v3.1.2
-DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=http://deb.debian.org/debian
 DEBIAN_SECURITY_MIRROR=http://deb.debian.org/debian-security
 ROOTFS_RECIPE=1 # bump to force a new debootstrap
@@ -30,8 +29,6 @@ REGISTRY_LISTEN=127.0.0.1:5000
 REGISTRY=localhost:5000
 BUILDER=copa
 FRONTEND_IMAGE=${COPA_FRONTEND_IMAGE:-$REGISTRY/copa/frontend:dev}
-STALE_IMAGE=$REGISTRY/copa-test/debian:12-stale
-NOSEC_IMAGE=$REGISTRY/copa-test/debian:12-stale-nosecurity
 DOCKER_CONFIG_DIR=${DOCKER_CONFIG:-$HOME/.docker}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -253,9 +250,18 @@ cmd_env() {
 }
 
 # ---------------------------------------------------------------------------
-# Debian 12 test images.
-DEB_DIR=$COPA_CACHE/images/debian-12
-ROOTFS=$DEB_DIR/rootfs
+# Debian test images: a stale image per release (packages from the point
+# release, sources that include the security and updates suites), its
+# Trivy-format report and its list of pending upgrades.
+
+# use_release VERSION SUITE: the release the functions below work on.
+use_release() {
+	DEBIAN_VERSION=$1
+	DEBIAN_SUITE=$2
+	DEB_DIR=$COPA_CACHE/images/debian-$DEBIAN_VERSION
+	ROOTFS=$DEB_DIR/rootfs
+	STALE_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_VERSION-stale
+}
 
 # sources_full / sources_nosecurity: etc/apt/sources.list.d/debian.sources
 sources_full() {
@@ -286,13 +292,13 @@ sources_nosecurity() {
 # The image config: everything Docker's config can carry, to check that
 # patching preserves it.
 image_dockerfile() {
-	cat <<-'EOF'
+	cat <<-EOF
 		FROM scratch
 		ADD rootfs.tar /
 		ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 		ENV APP_MODE=production LANG=C.UTF-8
-		LABEL org.opencontainers.image.title=copa-test-debian \
-		      org.opencontainers.image.description="Stale Debian 12 test image for copa/frontend" \
+		LABEL org.opencontainers.image.title=copa-test-debian \\
+		      org.opencontainers.image.description="Stale Debian $DEBIAN_VERSION test image for copa/frontend" \\
 		      com.example.copa-test.kind=stale
 		WORKDIR /srv
 		EXPOSE 8080/tcp
@@ -306,7 +312,7 @@ image_dockerfile() {
 	EOF
 }
 
-# ensure_rootfs: a debootstrapped, image-ready bookworm rootfs in $ROOTFS.
+# ensure_rootfs: a debootstrapped, image-ready rootfs of the release in $ROOTFS.
 ensure_rootfs() {
 	local want="recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase"
 	if [[ -d $ROOTFS && -f $DEB_DIR/rootfs.stamp ]] && grep -qxF "$want" <(head -n1 "$DEB_DIR/rootfs.stamp"); then
@@ -317,13 +323,13 @@ ensure_rootfs() {
 	safe_rm "$ROOTFS"
 	rm -f "$DEB_DIR"/*.stamp
 	mkdir -p "$DEB_DIR"
-	log "debootstrap --variant=minbase $DEBIAN_SUITE (log: $LOGS/debootstrap.log) ..."
-	if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" >"$LOGS/debootstrap.log" 2>&1; then
-		tail -n 20 "$LOGS/debootstrap.log" >&2
+	log "debootstrap --variant=minbase $DEBIAN_SUITE (log: $LOGS/debootstrap-$DEBIAN_SUITE.log) ..."
+	if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" >"$LOGS/debootstrap-$DEBIAN_SUITE.log" 2>&1; then
+		tail -n 20 "$LOGS/debootstrap-$DEBIAN_SUITE.log" >&2
 		safe_rm "$tmp"
 		die "debootstrap failed"
 	fi
-	# Make it look like the official debian:12 image.
+	# Make it look like the official debian image.
 	findmnt -rn -o TARGET | grep -q "^$tmp/" && die "mounts left below $tmp"
 	rm -f "$tmp/etc/apt/sources.list"
 	mkdir -p "$tmp/etc/apt/sources.list.d"
@@ -372,11 +378,12 @@ build_image() {
 	echo "$want" >"$DEB_DIR/$name.stamp"
 }
 
-# make_report: Trivy-shaped report + upgradable list of the 12-stale image.
+# make_report: Trivy-shaped report + upgradable list of the release's stale image.
 make_report() {
-	local out=$TESTDATA/debian-12-stale.trivy.json upg=$TESTDATA/debian-12-stale.upgradable want
+	local base=$TESTDATA/debian-$DEBIAN_VERSION-stale want
+	local out=$base.trivy.json upg=$base.upgradable
 	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
-	if [[ -f $DEB_DIR/rootfs.stamp && -s $out && -f $upg ]] && stamp_ok "$TESTDATA/debian-12-stale.stamp" "$want"; then
+	if [[ -f $DEB_DIR/rootfs.stamp && -s $out && -f $upg ]] && stamp_ok "$base.stamp" "$want"; then
 		log "$out: up to date"
 		return 0
 	fi
@@ -431,14 +438,20 @@ make_report() {
 	mv -f "$out.tmp" "$out"
 	cp "$w/upgradable" "$upg"
 	rm -rf "$w"
-	echo "$want" >"$TESTDATA/debian-12-stale.stamp"
+	echo "$want" >"$base.stamp"
 	log "wrote $out and $upg"
 }
 
 cmd_images() {
 	need_up
+	use_release 12 bookworm
 	build_image "$STALE_IMAGE" sources_full
-	build_image "$NOSEC_IMAGE" sources_nosecurity
+	build_image "$STALE_IMAGE-nosecurity" sources_nosecurity
+	make_report
+	# Debian 11 has many more pending updates (libc6, libssl1.1, an epoch in
+	# login's version): the larger case for layer sizes.
+	use_release 11 bullseye
+	build_image "$STALE_IMAGE" sources_full
 	make_report
 }
 

@@ -1,10 +1,10 @@
 package deb
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -26,12 +26,16 @@ type Kept struct {
 // the new package's mtime, so without this BuildKit's differ puts files
 // into the patch layer that every node already has.
 //
-// base and target are the image's root before and after the upgrade. A file
-// is touched only when dpkg's md5sums list it with the same digest in the
-// old and the new package and both copies are regular files of the same
-// size; BuildKit still compares the content itself before leaving a file
-// out, so a wrong md5sums entry costs layer bytes, never correctness.
-// Paths come from the image and are confined to it by os.Root.
+// base and target are the image's root before and after the upgrade. The
+// files considered are those of packages whose version changed: the ones
+// dpkg's md5sums list with the same digest in the old and the new package,
+// or, for a package without md5sums, every file of its .list whose content
+// is equal; and the package's own control files in the dpkg database
+// (.list, .md5sums, maintainer scripts) whose content is equal. Only
+// regular files of the same size in both are touched, and BuildKit compares
+// the content again before leaving a file out, so a wrong md5sums entry
+// costs layer bytes, never correctness. Paths come from the image and are
+// confined to it by os.Root.
 func KeepUnchanged(base, target *os.Root) (Kept, error) {
 	var k Kept
 	before, err := statusOf(base)
@@ -42,25 +46,25 @@ func KeepUnchanged(base, target *os.Root) (Kept, error) {
 	if err != nil {
 		return k, fmt.Errorf("patched image: %w", err)
 	}
+	control, err := controlFiles(target)
+	if err != nil {
+		return k, err
+	}
 	for name, np := range after {
 		op, ok := before[name]
 		if !ok || op.Version == np.Version {
 			continue
 		}
-		oldSums, err := md5sumsOf(base, op)
+		files, err := candidates(base, target, op, np)
 		if err != nil {
 			return k, err
 		}
-		newSums, err := md5sumsOf(target, np)
-		if err != nil {
-			return k, err
+		for _, f := range control[name] {
+			files[f] = true
 		}
 		k.Packages++
-		for p, sum := range newSums {
-			if oldSums[p] != sum {
-				continue
-			}
-			n, err := keepMeta(base, target, p)
+		for p, compare := range files {
+			n, err := keepMeta(base, target, p, compare)
 			if err != nil {
 				return k, fmt.Errorf("%s: /%s: %w", name, p, err)
 			}
@@ -73,6 +77,63 @@ func KeepUnchanged(base, target *os.Root) (Kept, error) {
 	return k, nil
 }
 
+// candidates returns the files of one upgraded package that may be
+// unchanged, each with whether its content still has to be compared.
+func candidates(base, target *os.Root, old, cur Package) (map[string]bool, error) {
+	oldSums, err := infoFile(base, old, "md5sums")
+	if err != nil {
+		return nil, err
+	}
+	newSums, err := infoFile(target, cur, "md5sums")
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]bool{}
+	if oldSums != nil && newSums != nil {
+		o, n := parseMD5Sums(oldSums), parseMD5Sums(newSums)
+		for p, sum := range n {
+			if o[p] == sum {
+				files[p] = false
+			}
+		}
+		return files, nil
+	}
+	list, err := infoFile(target, cur, "list")
+	if err != nil || list == nil {
+		return files, err
+	}
+	for _, line := range strings.Split(string(list), "\n") {
+		if p, ok := cleanPath(line); ok {
+			files[p] = true
+		}
+	}
+	return files, nil
+}
+
+// controlFiles lists the dpkg database files of every package, by name.
+func controlFiles(r *os.Root) (map[string][]string, error) {
+	const dir = "var/lib/dpkg/info"
+	d, err := r.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, e := range entries {
+		pkg, _, ok := strings.Cut(e.Name(), ".")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pkg, _, _ = strings.Cut(pkg, ":")
+		out[pkg] = append(out[pkg], dir+"/"+e.Name())
+	}
+	return out, nil
+}
+
 func statusOf(r *os.Root) (map[string]Package, error) {
 	dt, err := r.ReadFile(strings.TrimPrefix(StatusPath, "/"))
 	if err != nil {
@@ -81,44 +142,50 @@ func statusOf(r *os.Root) (map[string]Package, error) {
 	return ParseStatus(dt)
 }
 
-// md5sumsOf reads a package's "<md5>  <path>" list; packages that are
-// Multi-Arch: same keep it under "<name>:<arch>".
-func md5sumsOf(r *os.Root, p Package) (map[string]string, error) {
-	var dt []byte
-	var err error
+// infoFile reads one of a package's dpkg database files; packages that are
+// Multi-Arch: same keep theirs under "<name>:<arch>". A missing file is nil.
+func infoFile(r *os.Root, p Package, ext string) ([]byte, error) {
 	for _, n := range []string{p.Name + ":" + p.Arch, p.Name} {
-		dt, err = r.ReadFile("var/lib/dpkg/info/" + n + ".md5sums")
-		if err == nil || !errors.Is(err, fs.ErrNotExist) {
-			break
+		dt, err := r.ReadFile("var/lib/dpkg/info/" + n + "." + ext)
+		if err == nil {
+			return dt, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
 		}
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // packages without files have no md5sums
-	}
-	if err != nil {
-		return nil, err
-	}
+	return nil, nil
+}
+
+// parseMD5Sums reads "<md5>  <path>" lines.
+func parseMD5Sums(dt []byte) map[string]string {
 	sums := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(dt))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		sum, file, ok := strings.Cut(sc.Text(), "  ")
+	for _, line := range strings.Split(string(dt), "\n") {
+		sum, file, ok := strings.Cut(line, "  ")
 		if !ok || len(sum) != 32 {
 			continue
 		}
-		file = path.Clean(strings.TrimPrefix(file, "/"))
-		if file == "." || file == ".." || strings.HasPrefix(file, "../") {
-			continue
+		if p, ok := cleanPath(file); ok {
+			sums[p] = sum
 		}
-		sums[file] = sum
 	}
-	return sums, sc.Err()
+	return sums
+}
+
+// cleanPath turns a path from the dpkg database into one relative to the
+// root, refusing anything that leaves it.
+func cleanPath(p string) (string, bool) {
+	p = path.Clean(strings.TrimPrefix(strings.TrimSpace(p), "/"))
+	if p == "." || p == ".." || strings.HasPrefix(p, "../") {
+		return "", false
+	}
+	return p, true
 }
 
 // keepMeta gives target's copy of p the base copy's owner, mode and times
-// when both are regular files of one size. It returns the file's size, or
-// -1 when it left the file alone.
-func keepMeta(base, target *os.Root, p string) (int64, error) {
+// when both are regular files of one size (and, with compare, the same
+// content). It returns the file's size, or -1 when it left the file alone.
+func keepMeta(base, target *os.Root, p string, compare bool) (int64, error) {
 	bi, err := base.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return -1, nil
@@ -133,6 +200,12 @@ func keepMeta(base, target *os.Root, p string) (int64, error) {
 	}
 	if !bi.Mode().IsRegular() || !ti.Mode().IsRegular() || bi.Size() != ti.Size() {
 		return -1, nil
+	}
+	if compare {
+		same, err := sameContent(base, target, p)
+		if err != nil || !same {
+			return -1, err
+		}
 	}
 	bs, ok := bi.Sys().(*syscall.Stat_t)
 	if !ok {
@@ -154,3 +227,34 @@ func keepMeta(base, target *os.Root, p string) (int64, error) {
 }
 
 func timespec(ts syscall.Timespec) time.Time { return time.Unix(ts.Sec, ts.Nsec) }
+
+// sameContent compares two files of equal size chunk by chunk.
+func sameContent(base, target *os.Root, p string) (bool, error) {
+	a, err := base.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer a.Close()
+	b, err := target.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer b.Close()
+	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		na, errA := io.ReadFull(a, ba)
+		nb, errB := io.ReadFull(b, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		if errA == io.EOF || errA == io.ErrUnexpectedEOF {
+			return errB == io.EOF || errB == io.ErrUnexpectedEOF, nil
+		}
+		if errA != nil {
+			return false, errA
+		}
+		if errB != nil {
+			return false, errB
+		}
+	}
+}

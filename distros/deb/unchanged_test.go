@@ -29,6 +29,7 @@ func TestKeepUnchanged(t *testing.T) {
 	}
 	status := func(v string) string {
 		return "Package: libfoo1\nStatus: install ok installed\nArchitecture: amd64\nVersion: " + v + "\n\n" +
+			"Package: nosums\nStatus: install ok installed\nArchitecture: all\nVersion: " + v + "\n\n" +
 			"Package: other\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0\n"
 	}
 	write(base, "var/lib/dpkg/status", status("1.0-1"), 0o644, old)
@@ -47,6 +48,15 @@ func TestKeepUnchanged(t *testing.T) {
 	write(target, "usr/lib/libfoo.so.1", "new code", 0o755, fresh)
 	write(base, "usr/share/doc/libfoo1/README", "same text", 0o644, old)
 	write(target, "usr/share/doc/libfoo1/README", "same text", 0o600, fresh)
+	// A control file whose content did not change is kept too.
+	write(base, "var/lib/dpkg/info/libfoo1:amd64.list", "/usr/lib/libfoo.so.1\n", 0o644, old)
+	write(target, "var/lib/dpkg/info/libfoo1:amd64.list", "/usr/lib/libfoo.so.1\n", 0o644, fresh)
+	// Without md5sums the content decides: same-size files, one equal.
+	write(target, "var/lib/dpkg/info/nosums.list", "/usr/share/nosums/a\n/usr/share/nosums/b\n/../../x\n", 0o644, fresh)
+	write(base, "usr/share/nosums/a", "aaaa", 0o644, old)
+	write(target, "usr/share/nosums/a", "aaaa", 0o644, fresh)
+	write(base, "usr/share/nosums/b", "bbbb", 0o644, old)
+	write(target, "usr/share/nosums/b", "BBBB", 0o644, fresh)
 	// An untouched package is never looked at.
 	write(base, "usr/share/other", "x", 0o644, old)
 	write(target, "usr/share/other", "x", 0o600, fresh)
@@ -63,7 +73,8 @@ func TestKeepUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k != (Kept{Packages: 1, Files: 1, Bytes: int64(len("same text"))}) {
+	want := Kept{Packages: 2, Files: 3, Bytes: int64(len("same text") + len("/usr/lib/libfoo.so.1\n") + len("aaaa"))}
+	if k != want {
 		t.Errorf("Kept = %+v", k)
 	}
 	check := func(p string, mode os.FileMode, mtime time.Time) {
@@ -79,4 +90,7 @@ func TestKeepUnchanged(t *testing.T) {
 	check("usr/share/doc/libfoo1/README", 0o644, old) // unchanged content: original metadata
 	check("usr/lib/libfoo.so.1", 0o755, fresh)        // changed content: left alone
 	check("usr/share/other", 0o600, fresh)            // not an upgraded package: left alone
+	check("var/lib/dpkg/info/libfoo1:amd64.list", 0o644, old)
+	check("usr/share/nosums/a", 0o644, old)   // equal content
+	check("usr/share/nosums/b", 0o644, fresh) // same size, other content
 }

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/frontend"
 	"github.com/copa/frontend/internal/imagetest"
 )
 
@@ -64,7 +65,8 @@ func main() {
 		fail(fmt.Errorf("buildctl not on PATH: eval \"$(hack/harness.sh env)\" puts it there"))
 	}
 
-	reportPath := filepath.Join(c.data, "debian-12-stale.trivy.json")
+	// The harness names a stale image's report after its tag.
+	reportPath := filepath.Join(c.data, "debian-"+tagOf(c.image)+".trivy.json")
 	pkgs := reportedPackages(reportPath)
 	fmt.Fprintf(os.Stderr, "bench: %s, %d runs per case, packages: %s\n", c.image, c.runs, strings.Join(pkgs, " "))
 
@@ -93,6 +95,8 @@ func main() {
 		tag  string
 	}{
 		{"copa/frontend", []string{"-f", filepath.Join(ctxDir, "Patchfile"), "--build-arg", "BUILDKIT_SYNTAX=" + c.frontend}, "bench-frontend"},
+		{"copa/frontend, unchanged files kept in", []string{"-f", filepath.Join(ctxDir, "Patchfile"), "--build-arg", "BUILDKIT_SYNTAX=" + c.frontend,
+			"--build-arg", frontend.ArgKeepUnchanged + "=false"}, "bench-frontend-all-files"},
 		{"rebuild (FROM + RUN apt-get)", []string{"-f", filepath.Join(ctxDir, "Dockerfile")}, "bench-rebuild"},
 		{"rebuild + apt-get clean, lists removed", []string{"-f", filepath.Join(ctxDir, "Dockerfile.clean")}, "bench-rebuild-clean"},
 	}
