@@ -24,4 +24,4 @@ harness:
 	hack/harness.sh all
 
 bench: harness
-	eval "$$(hack/harness.sh env)" && $(GO) run ./hack/bench
+	eval "$$(hack/harness.sh env)" && $(GO) run ./hack/bench && $(GO) run ./hack/bench -image copa-test/debian:11-stale

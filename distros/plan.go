@@ -47,7 +47,9 @@ const (
 	SkipAlreadyFixed SkipReason = "installed version is already fixed"
 )
 
-// Skip is a reported package that is not updated, and why.
+// Skip is a reported package's vulnerabilities that no update fixes, and
+// why. With SkipNoFix the same package may also be in Updates, for its
+// other vulnerabilities.
 type Skip struct {
 	Name             string
 	Installed        string
@@ -132,11 +134,9 @@ func MakePlan(v Versioning, installed map[string]string, findings []Finding) (*P
 		}
 	}
 	for _, name := range noFixOrder {
-		if _, fixable := byName[name]; fixable {
-			// Another finding of the same package has a fix; its
-			// unfixed vulnerabilities stay open but need no step.
-			continue
-		}
+		// A package can be both updated (for its fixed vulnerabilities)
+		// and skipped (for the ones without a fix): the summary and the
+		// VEX document must still state every vulnerability.
 		p.Skipped = append(p.Skipped, Skip{Name: name, Installed: installed[name], Reason: SkipNoFix, VulnerabilityIDs: noFix[name]})
 	}
 	slices.SortFunc(p.Updates, func(a, b Update) int { return strings.Compare(a.Name, b.Name) })

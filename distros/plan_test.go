@@ -46,6 +46,7 @@ func TestMakePlan(t *testing.T) {
 		{Name: "tzdata", Installed: "2025b-0+deb12u1", Fixed: "2024a-0+deb12u1", Reason: distros.SkipAlreadyFixed, VulnerabilityIDs: []string{"X-1"}},
 		{Name: "curl", Fixed: "7.88.1-10+deb12u5", Reason: distros.SkipNotInstalled, VulnerabilityIDs: []string{"CVE-2023-38545"}},
 		{Name: "bash", Installed: "5.2.15-2+b2", Reason: distros.SkipNoFix, VulnerabilityIDs: []string{"CVE-2022-3715"}},
+		{Name: "perl-base", Installed: "5.36.0-7+deb12u1", Reason: distros.SkipNoFix, VulnerabilityIDs: []string{"CVE-2011-4116"}},
 	}
 	if !reflect.DeepEqual(plan.Skipped, wantSkipped) {
 		t.Errorf("Skipped = %+v\nwant %+v", plan.Skipped, wantSkipped)

@@ -39,7 +39,7 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 		}
 	}()
 
-	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{}); err != nil || ok {
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{ListTargets: listTargets}); err != nil || ok {
 		return res, err
 	}
 
@@ -52,15 +52,28 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 	}
 
 	b := &builder{c: c, bc: bc, src: src, pf: pf}
+	target, err := b.target()
+	if err != nil {
+		return nil, err
+	}
 	if err := b.loadReports(ctx); err != nil {
 		return nil, err
 	}
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		return b.patchPlatform(ctx, platform)
+		pr, err := b.patchPlatform(ctx, platform)
+		if err != nil {
+			return nil, err
+		}
+		return b.output(ctx, target, pr)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if target == TargetImage {
+		if err := b.attachVEX(ctx, rb); err != nil {
+			return nil, err
+		}
 	}
 	return rb.Finalize()
 }
@@ -76,4 +89,6 @@ type builder struct {
 	helperOnce sync.Once
 	helper     *llb.State
 	helperErr  error
+
+	vexDocs sync.Map // platformKey → VEX document for the attestation
 }

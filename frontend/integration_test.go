@@ -61,7 +61,8 @@ type buildOutcome struct {
 
 // patch runs the frontend's build function in this process against the
 // real daemon, with a build context made of files.
-// With push, the image is also pushed to that reference.
+// With push, the image is also pushed to that reference. args are build
+// args, except "target", which selects the build target.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -85,6 +86,10 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	// helper from it. The harness builds that image from this tree.
 	attrs := map[string]string{"filename": "Patchfile", "source": os.Getenv("COPA_FRONTEND_IMAGE")}
 	for k, v := range args {
+		if k == "target" {
+			attrs["target"] = v
+			continue
+		}
 		attrs["build-arg:"+k] = v
 	}
 	out := filepath.Join(t.TempDir(), "image.tar")
@@ -519,6 +524,10 @@ func TestPatchedImagesVerify(t *testing.T) {
 				}
 			}
 			slices.Sort(upgraded)
+			// Run the image as a node that pulls it would: with BuildKit's
+			// cache pruned, so the daemon does not reuse the snapshots of
+			// the patch build (see "Known issues" in docs/how-it-works.md).
+			pruneAll(t, env)
 			out := runInImage(t, env, ref, `dpkg --verify "$@" >/out/verify 2>&1; echo $? >/out/verify-rc
 /bin/sh -c 'echo shell runs' >/out/sh 2>&1
 apt-get --version >/out/apt 2>&1
@@ -580,4 +589,19 @@ func runInImage(t *testing.T, env testEnv, ref, script string, args ...string) m
 		t.Fatalf("running in %s: %v", ref, err)
 	}
 	return files
+}
+
+// pruneAll empties the daemon's build cache.
+func pruneAll(t *testing.T, env testEnv) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := client.New(ctx, env.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Prune(ctx, nil, client.PruneAll); err != nil {
+		t.Fatalf("pruning the build cache: %v", err)
+	}
 }

@@ -4,16 +4,19 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/frontend/patchfile"
+	"github.com/copa/frontend/frontend/summary"
 	"github.com/copa/frontend/llbgen"
 )
 
@@ -24,9 +27,20 @@ var families = []distros.Family{deb.Apt{}}
 // osReleasePaths are where os-release(5) says to look, in order.
 var osReleasePaths = []string{"/etc/os-release", "/usr/lib/os-release"}
 
+// patched is one platform's patched image and what the patch did.
+type patched struct {
+	Platform ocispecs.Platform
+	Ref      client.Reference
+	Config   dockerspec.DockerOCIImage
+	Base     *baseImage
+	Epoch    *time.Time
+	Created  time.Time
+	Summary  *summary.Summary
+}
+
 // patchPlatform patches the image for one target platform (nil: the
 // daemon's default).
-func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*dockerui.BuildResult, error) {
+func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*patched, error) {
 	p := platforms.Normalize(platforms.DefaultSpec())
 	if tp != nil {
 		p = platforms.Normalize(*tp)
@@ -56,7 +70,11 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*do
 		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
 	}
 
-	plan, err := b.plan(fam, osr, installed)
+	reports, err := b.reportsFor(p)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := b.plan(fam, osr, installed, reports)
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +84,19 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*do
 	if err != nil {
 		return nil, err
 	}
+	sumIn := summary.Input{
+		Image:      base.Name,
+		BaseDigest: base.Digest.String(),
+		Platform:   platforms.Format(p),
+		OS:         summary.OS{ID: osr.ID, Version: osr.VersionID, Manager: fam.Name()},
+		Reports:    reportPaths(reports),
+		Plan:       plan,
+		After:      installed,
+		Versioning: fam.Versioning(),
+	}
 	if !plan.All && len(plan.Updates) == 0 {
 		b.src.Warn(ctx, fmt.Sprintf("PATCH %s: nothing to patch for %s; the image is returned unchanged", base.Name, platforms.Format(p)), warnOpts(imgLoc))
-		cfg := base.Config
-		return &dockerui.BuildResult{Reference: baseRef, Image: &cfg, BaseImage: &base.Config, Epoch: epoch}, nil
+		return &patched{Platform: p, Ref: baseRef, Config: base.Config, Base: base, Epoch: epoch, Created: created, Summary: summary.New(sumIn)}, nil
 	}
 
 	policy := distros.PolicyFail
@@ -116,8 +143,7 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*do
 		b.src.Warn(ctx, fmt.Sprintf("%s stays unpatched: fixed version %s is not available (best on offer: %s)", u.Name, u.Want, best), warnOpts(b.pf.Unresolved.Location))
 	}
 
-	patched := llbgen.Layer(base.State, patch.Root)
-	ref, err := b.solve(ctx, patched)
+	ref, err := b.solve(ctx, llbgen.Layer(base.State, patch.Root))
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s: assembling the patch layer", base.Name), imgLoc)
 	}
@@ -137,8 +163,26 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*do
 	for i, u := range want {
 		names[i] = u.Name
 	}
-	cfg := patchedConfig(base, describePatch(fam.Name(), names, false), created)
-	return &dockerui.BuildResult{Reference: ref, Image: &cfg, BaseImage: &base.Config, Epoch: epoch}, nil
+	sumIn.After = after
+	sumIn.Upgrades = outcome.Upgrades
+	sumIn.Unresolved = outcome.Unresolved
+	return &patched{
+		Platform: p,
+		Ref:      ref,
+		Config:   patchedConfig(base, describePatch(fam.Name(), names, false), created),
+		Base:     base,
+		Epoch:    epoch,
+		Created:  created,
+		Summary:  summary.New(sumIn),
+	}, nil
+}
+
+func reportPaths(reports []loadedReport) []string {
+	var out []string
+	for _, r := range reports {
+		out = append(out, r.Path)
+	}
+	return out
 }
 
 func readOSRelease(ctx context.Context, root distros.FS) (distros.OSRelease, error) {
@@ -168,17 +212,18 @@ func pickFamily(osr distros.OSRelease) distros.Family {
 	return nil
 }
 
-// plan decides what to update: the reports' fixed versions, or every
-// available update when the Patchfile names no report.
-func (b *builder) plan(fam distros.Family, osr distros.OSRelease, installed map[string]string) (*distros.Plan, error) {
+// plan decides what to update: the fixed versions of the reports that apply
+// to this platform, or every available update when the Patchfile names no
+// report at all.
+func (b *builder) plan(fam distros.Family, osr distros.OSRelease, installed map[string]string, reports []loadedReport) (*distros.Plan, error) {
 	if len(b.reports) == 0 {
 		return &distros.Plan{All: true}, nil
 	}
-	findings, err := b.findings(osr, fam.Versioning())
+	fs, err := findings(reports, osr, fam.Versioning())
 	if err != nil {
 		return nil, err
 	}
-	return distros.MakePlan(fam.Versioning(), installed, findings)
+	return distros.MakePlan(fam.Versioning(), installed, fs)
 }
 
 func (b *builder) warnSkipped(ctx context.Context, plan *distros.Plan) {

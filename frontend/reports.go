@@ -5,18 +5,22 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/frontend/patchfile"
 	"github.com/copa/frontend/frontend/report"
 )
 
 // loadedReport is one REPORT of the Patchfile, read and parsed.
 type loadedReport struct {
 	Path     string
+	Platform string // normalised REPORT --platform; "" when unbound
 	Location []parser.Range
 	*report.Report
 }
@@ -61,7 +65,7 @@ func (b *builder) loadReports(ctx context.Context) error {
 		if rep.SkippedLanguageFindings > 0 {
 			b.src.Warn(ctx, fmt.Sprintf("REPORT %s: %d language-package vulnerabilities are not patched (only OS packages are)", r.Value, rep.SkippedLanguageFindings), warnOpts(r.Location))
 		}
-		b.reports = append(b.reports, loadedReport{Path: r.Value, Location: r.Location, Report: rep})
+		b.reports = append(b.reports, loadedReport{Path: r.Value, Platform: r.Flags[patchfile.FlagPlatform], Location: r.Location, Report: rep})
 	}
 	return nil
 }
@@ -84,13 +88,50 @@ func readBounded(ctx context.Context, ref client.Reference, p string, limit int)
 	}
 }
 
-// findings gathers the findings of every report that applies to an image of
-// the given release, refusing a report made for another OS.
-// Every name and version is checked against the family's grammar here, so
-// that a bad entry fails the build on its REPORT line before any step runs.
-func (b *builder) findings(osr distros.OSRelease, v distros.Versioning) ([]distros.Finding, error) {
-	var out []distros.Finding
+// reportsFor returns the reports that apply to platform p: those bound to
+// it with --platform and those bound to none. An unbound report that says
+// it scanned another architecture is refused rather than silently applied.
+func (b *builder) reportsFor(p ocispecs.Platform) ([]loadedReport, error) {
+	want := platforms.Format(platforms.Normalize(p))
+	var out []loadedReport
 	for _, r := range b.reports {
+		if bound := r.Platform; bound != "" {
+			if bound == want {
+				out = append(out, r)
+			}
+			continue
+		}
+		if r.Arch != "" && !sameArch(r.Arch, p) {
+			return nil, atLine(errors.Errorf("REPORT %s is a scan of %s/%s, but the image being patched is %s: scan that platform, or bind the report with REPORT --platform=linux/%s", r.Path, orLinux(p.OS), r.Arch, want, r.Arch), r.Location)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// sameArch compares a report's "arch[/variant]" with a platform; a report
+// without a variant matches every variant.
+func sameArch(reportArch string, p ocispecs.Platform) bool {
+	arch, variant, _ := strings.Cut(reportArch, "/")
+	rp := platforms.Normalize(ocispecs.Platform{OS: p.OS, Architecture: arch, Variant: variant})
+	np := platforms.Normalize(p)
+	return rp.Architecture == np.Architecture && (variant == "" || rp.Variant == np.Variant)
+}
+
+func orLinux(os string) string {
+	if os == "" {
+		return "linux"
+	}
+	return os
+}
+
+// findings gathers the findings of the reports, refusing a report made for
+// another OS. Every name and version is checked against the family's
+// grammar here, so that a bad entry fails the build on its REPORT line
+// before any step runs.
+func findings(reports []loadedReport, osr distros.OSRelease, v distros.Versioning) ([]distros.Finding, error) {
+	var out []distros.Finding
+	for _, r := range reports {
 		if r.Family != "" && !osr.Is(r.Family) {
 			return nil, atLine(errors.Errorf("REPORT %s is a scan of %s %s, but the image is %s: scan this image and report that", r.Path, r.Family, r.OSVersion, osr), r.Location)
 		}

@@ -378,12 +378,13 @@ build_image() {
 	echo "$want" >"$DEB_DIR/$name.stamp"
 }
 
-# make_report: Trivy-shaped report + upgradable list of the release's stale image.
+# make_report: Trivy- and Grype-shaped reports and the upgradable list of the
+# release's stale image.
 make_report() {
 	local base=$TESTDATA/debian-$DEBIAN_VERSION-stale want
 	local out=$base.trivy.json upg=$base.upgradable
 	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
-	if [[ -f $DEB_DIR/rootfs.stamp && -s $out && -f $upg ]] && stamp_ok "$base.stamp" "$want"; then
+	if [[ -f $DEB_DIR/rootfs.stamp && -s $out && -s $base.grype.json && -f $upg ]] && stamp_ok "$base.stamp" "$want"; then
 		log "$out: up to date"
 		return 0
 	fi
@@ -434,8 +435,10 @@ make_report() {
 			cp "${cl_of_src[${src_of[$pkg]}]}" "$w/changelogs/$pkg.gz"
 	done
 	(cd "$REPO" && go run ./hack/mkreport -rootfs "$ROOTFS" -upgradable "$w/upgradable" \
-		-changelogs "$w/changelogs" -artifact "$STALE_IMAGE" -arch "$(dpkg --print-architecture)" -o "$out.tmp")
+		-changelogs "$w/changelogs" -artifact "$STALE_IMAGE" -arch "$(dpkg --print-architecture)" \
+		-o "$out.tmp" -grype "$base.grype.json.tmp")
 	mv -f "$out.tmp" "$out"
+	mv -f "$base.grype.json.tmp" "$base.grype.json"
 	cp "$w/upgradable" "$upg"
 	rm -rf "$w"
 	echo "$want" >"$base.stamp"

@@ -72,6 +72,8 @@ func Layer(base, changed llb.State, opts ...llb.ConstraintsOpt) llb.State {
 const (
 	// HelperKeepUnchangedDeb BASE TARGET: see deb.KeepUnchanged.
 	HelperKeepUnchangedDeb = "keep-unchanged-deb"
+	// HelperPrintSummary FILE: print a summary.json as a table.
+	HelperPrintSummary = "print-summary"
 )
 
 // Where a patch step finds the frontend image (whose static binary runs
@@ -83,9 +85,13 @@ const (
 // its own: a Diff over two steps would give two layers.
 const (
 	HelperDir    = "/tmp/copa-helper"
-	HelperBinary = HelperDir + "/bin/frontend"
+	HelperBinary = HelperDir + HelperImageBinary
 	OriginalDir  = "/tmp/copa-original"
 )
+
+// HelperImageBinary is the frontend binary's path in the frontend image,
+// for steps that run with that image as their root.
+const HelperImageBinary = "/bin/frontend"
 
 // MountHelper mounts the frontend image and the original image read-only
 // where helper commands expect them.

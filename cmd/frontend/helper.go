@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/frontend/summary"
 	"github.com/copa/frontend/llbgen"
 )
 
@@ -14,10 +16,26 @@ func helper(args []string) int {
 	switch {
 	case len(args) == 3 && args[0] == llbgen.HelperKeepUnchangedDeb:
 		return keepUnchangedDeb(args[1], args[2])
+	case len(args) == 2 && args[0] == llbgen.HelperPrintSummary:
+		return printSummary(args[1])
 	default:
-		fmt.Fprintf(os.Stderr, "usage: frontend %s BASE TARGET\n(without arguments it runs as a BuildKit frontend)\n", llbgen.HelperKeepUnchangedDeb)
+		fmt.Fprintf(os.Stderr, "usage: frontend %s BASE TARGET | %s SUMMARY.json\n(without arguments it runs as a BuildKit frontend)\n",
+			llbgen.HelperKeepUnchangedDeb, llbgen.HelperPrintSummary)
 		return 2
 	}
+}
+
+func printSummary(path string) int {
+	dt, err := os.ReadFile(path)
+	if err != nil {
+		return fail(err)
+	}
+	var s summary.Summary
+	if err := json.Unmarshal(dt, &s); err != nil {
+		return fail(err)
+	}
+	fmt.Print(s.Table())
+	return 0
 }
 
 func keepUnchangedDeb(base, target string) int {

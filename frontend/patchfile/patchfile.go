@@ -21,6 +21,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -80,9 +81,8 @@ type Patchfile struct {
 type Instruction[T any] struct {
 	Value    T
 	Location []parser.Range
-	// Flags are the instruction's --name=value flags. No instruction accepts
-	// any yet, so this is always empty after a successful Parse; it exists so
-	// flags such as --platform can be added without changing the API.
+	// Flags are the instruction's --name=value flags, substituted and
+	// validated (see allowedFlags).
 	Flags map[string]string
 }
 
@@ -97,9 +97,16 @@ type Warning struct {
 // in sync with the switch in (*parse).instruction.
 const instructions = "ARG, PATCH, REPORT and UNRESOLVED"
 
-// allowedFlags lists the flags each instruction accepts. All are empty for
-// now; add e.g. "platform" under "patch" to start accepting --platform.
-var allowedFlags = map[string]map[string]bool{}
+// allowedFlags lists the flags each instruction accepts.
+var allowedFlags = map[string]map[string]bool{
+	// REPORT --platform=os/arch[/variant] binds a report to one platform
+	// of a multi-platform build.
+	"report": {FlagPlatform: true},
+}
+
+// FlagPlatform is REPORT's --platform flag. After Parse its value is the
+// normalised platform, e.g. "linux/arm/v7".
+const FlagPlatform = "platform"
 
 // Parse parses and validates a Patchfile. buildArgs are the user's
 // --build-arg values; only those named by an ARG are used, like in a
@@ -224,6 +231,17 @@ func (p *parse) instruction(node *parser.Node) error {
 			p.reports = map[string]int{}
 		}
 		p.reports[clean] = line
+		if v, ok := flags[FlagPlatform]; ok {
+			v, err = p.expand(name, node, v)
+			if err != nil {
+				return err
+			}
+			plat, err := platforms.Parse(v)
+			if err != nil {
+				return errors.Errorf("REPORT --platform=%s: %v (want os/arch[/variant], e.g. linux/arm64)", v, err)
+			}
+			flags[FlagPlatform] = platforms.Format(platforms.Normalize(plat))
+		}
 		p.pf.Reports = append(p.pf.Reports, Instruction[string]{Value: clean, Location: loc, Flags: flags})
 
 	case "unresolved":

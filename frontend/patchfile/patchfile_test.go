@@ -159,6 +159,17 @@ UNRESOLVED warn
 		in:   "PATCH localhost:5000/app:v1@sha256:" + strings.Repeat("a", 64) + "\n",
 		want: Patchfile{Image: str("localhost:5000/app:v1@sha256:"+strings.Repeat("a", 64), 1, 1), Unresolved: defaultPolicy, Args: map[string]string{}},
 	}, {
+		name: "REPORT --platform is substituted and normalised",
+		in:   "ARG P=linux/arm64\nPATCH nginx\nREPORT --platform=$P arm64.json\nREPORT amd64.json\n",
+		want: Patchfile{
+			Image: str("nginx", 2, 2),
+			Reports: []Instruction[string]{
+				{Value: "arm64.json", Location: str("", 3, 3).Location, Flags: map[string]string{FlagPlatform: "linux/arm64"}},
+				str("amd64.json", 4, 4),
+			},
+			Unresolved: defaultPolicy, Args: map[string]string{"P": "linux/arm64"},
+		},
+	}, {
 		name: "a bare -- ends flags",
 		in:   "PATCH nginx\nREPORT -- --odd.json\n",
 		want: Patchfile{Image: str("nginx", 1, 1), Reports: []Instruction[string]{str("--odd.json", 2, 2)}, Unresolved: defaultPolicy, Args: map[string]string{}},
@@ -260,6 +271,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "unknown instruction keeps its spelling", in: "PATCH nginx\nrun apt-get \\\n  upgrade\n", err: `unknown instruction "run"` + unknownSuffix, lines: [][]int{{2, 3}}},
 		{name: "typo", in: "PATCH nginx\nREPORTS r.json\n", err: `unknown instruction "REPORTS"` + unknownSuffix, lines: [][]int{{2}}},
 		{name: "flag on REPORT", in: "PATCH nginx\nREPORT --foo r.json\n", err: "REPORT does not take flag --foo", lines: [][]int{{2}}},
+		{name: "bad REPORT platform", in: "PATCH nginx\nREPORT --platform=linux/x/y/z r.json\n", err: "REPORT --platform=linux/x/y/z: \"linux/x/y/z\": cannot parse platform specifier: invalid argument (want os/arch[/variant], e.g. linux/arm64)", lines: [][]int{{2}}},
 		{name: "flag on PATCH", in: "PATCH --platform=linux/amd64 nginx\n", err: "PATCH does not take flag --platform", lines: [][]int{{1}}},
 		{name: "flag on ARG", in: "ARG --x=1 A\nPATCH nginx\n", err: "ARG does not take flag --x", lines: [][]int{{1}}},
 		{name: "flag on UNRESOLVED", in: "PATCH nginx\nUNRESOLVED --really warn\n", err: "UNRESOLVED does not take flag --really", lines: [][]int{{2}}},

@@ -1,7 +1,7 @@
-// Package report turns a vulnerability scanner's JSON report into a neutral
-// list of OS-package findings, so that the patching code never depends on one
-// scanner's schema and a second scanner (Grype) can be added beside Trivy by
-// writing one more reader.
+// Package report turns a vulnerability scanner's JSON report (Trivy or
+// Grype) into a neutral list of OS-package findings, so that the patching
+// code never depends on one scanner's schema: each scanner has its own
+// reader, chosen from the report's content.
 //
 // Reports are untrusted input: every reader bounds the input size, the number
 // of vulnerability entries and the length of each string it keeps, and names
@@ -35,20 +35,28 @@ const maxFindings = 100000
 // hostile report, and would flood logs and build commands.
 const maxFieldLen = 4096
 
-// FormatTrivy is Report.Format for Trivy JSON, so callers can branch on the
-// scanner (e.g. in messages) without comparing against a literal.
-const FormatTrivy = "trivy"
+// Report.Format values, so callers can branch on the scanner (e.g. in
+// messages) without comparing against a literal.
+const (
+	// FormatTrivy is Trivy JSON, SchemaVersion 2 (`trivy image -f json`).
+	FormatTrivy = "trivy"
+	// FormatGrype is Grype JSON (`grype <image> -o json`).
+	FormatGrype = "grype"
+)
 
 // Report is the scanner-neutral view of a report: just what is needed to
 // choose a package manager and compute package upgrades.
 type Report struct {
-	// Format names the scanner whose schema was read (FormatTrivy), for
-	// messages that must tell the user which report was misunderstood.
+	// Format names the scanner whose schema was read (FormatTrivy,
+	// FormatGrype), for messages that must tell the user which report was
+	// misunderstood.
 	Format string
 
-	// Family is the OS family in lower case with legacy names replaced by
-	// current ones ("opensuse.leap" → "opensuse-leap"), so that reports
-	// from old and new scanner versions select the same distro backend.
+	// Family is the OS family in Trivy's vocabulary, in lower case with
+	// legacy names replaced by current ones ("opensuse.leap" →
+	// "opensuse-leap"), so that reports from old and new scanner versions,
+	// and from Grype (whose "rockylinux" becomes "rocky"), select the same
+	// distro backend.
 	// It is "" when the report found no OS, in which case there are no
 	// findings either.
 	Family string
@@ -143,6 +151,8 @@ func Parse(data []byte) (*Report, error) {
 	switch format {
 	case FormatTrivy:
 		return parseTrivy(data)
+	case FormatGrype:
+		return parseGrype(data)
 	default:
 		// detect only returns formats handled above.
 		return nil, fmt.Errorf("internal error: no reader for report format %q", format)
@@ -162,6 +172,16 @@ func (p *present) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// keySet records that a JSON key was there at all, even as null (so that a
+// Grype report with "matches": null is still recognised), without decoding
+// its value.
+type keySet bool
+
+func (k *keySet) UnmarshalJSON([]byte) error {
+	*k = true
+	return nil
+}
+
 // probe holds only the top-level keys that tell the formats apart. Values
 // are raw or presence-only, so that a type mismatch in a field the detector
 // does not care about cannot hide the real format.
@@ -173,7 +193,7 @@ type probe struct {
 	Metadata      present         `json:"Metadata"`
 	Results       present         `json:"Results"`
 	// Grype
-	Matches    present         `json:"matches"`
+	Matches    keySet          `json:"matches"`
 	Descriptor json.RawMessage `json:"descriptor"`
 	// Other well-known documents, only to give a better hint.
 	BOMFormat   json.RawMessage `json:"bomFormat"`
@@ -183,14 +203,14 @@ type probe struct {
 	Context     json.RawMessage `json:"@context"`
 }
 
-const expectTrivy = "expected Trivy JSON, SchemaVersion 2, as written by `trivy image -f json -o report.json <image>`"
+const expectReport = "expected Trivy JSON, SchemaVersion 2, as written by `trivy image -f json -o report.json <image>`, or Grype JSON from `grype <image> -o json --file report.json`"
 
 // detect returns the report format, or an error that tells the user what to
 // produce instead.
 func detect(data []byte) (string, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
-		return "", fmt.Errorf("report is empty (%s)", expectTrivy)
+		return "", fmt.Errorf("report is empty (%s)", expectReport)
 	}
 	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
 		return "", errors.New("report is UTF-16 encoded (PowerShell's `>` does this); write it as UTF-8 with `trivy image -f json -o report.json <image>`")
@@ -198,7 +218,7 @@ func detect(data []byte) (string, error) {
 	switch trimmed[0] {
 	case '[', '{':
 	default:
-		return "", fmt.Errorf("not a recognised scanner report: it is not JSON (%s; table and template output cannot be read)", expectTrivy)
+		return "", fmt.Errorf("not a recognised scanner report: it is not JSON (%s; table and template output cannot be read)", expectReport)
 	}
 	if trimmed[0] == '[' {
 		if !json.Valid(data) {
@@ -216,11 +236,11 @@ func detect(data []byte) (string, error) {
 			return "", syntaxError(data)
 		}
 		// Probe fields accept any JSON value, so this is not expected.
-		return "", fmt.Errorf("not a recognised scanner report (%s): %w", expectTrivy, err)
+		return "", fmt.Errorf("not a recognised scanner report (%s): %w", expectReport, err)
 	}
 
 	if p.Matches && jsonStringField(p.Descriptor, "name") == "grype" {
-		return "", errors.New("Grype reports are not supported yet; scan the image with Trivy instead (`trivy image -f json -o report.json <image>`)")
+		return FormatGrype, nil
 	}
 
 	trivyKeys := bool(p.ArtifactName || p.ArtifactType || p.Metadata || p.Results)
@@ -228,7 +248,7 @@ func detect(data []byte) (string, error) {
 		v, err := strconv.Atoi(string(p.SchemaVersion))
 		switch {
 		case err != nil:
-			return "", fmt.Errorf("not a recognised scanner report: SchemaVersion is %s, not a number (%s)", clip(string(p.SchemaVersion)), expectTrivy)
+			return "", fmt.Errorf("not a recognised scanner report: SchemaVersion is %s, not a number (%s)", clip(string(p.SchemaVersion)), expectReport)
 		case v == 2:
 			return FormatTrivy, nil
 		default:
@@ -247,7 +267,7 @@ func detect(data []byte) (string, error) {
 	case strings.Contains(jsonString(p.Context), "openvex"):
 		hint = "; this is an OpenVEX document, not a scan report"
 	}
-	return "", fmt.Errorf("not a recognised scanner report (%s)%s", expectTrivy, hint)
+	return "", fmt.Errorf("not a recognised scanner report (%s)%s", expectReport, hint)
 }
 
 // syntaxError explains where invalid JSON breaks, because a cut-short file
@@ -354,4 +374,91 @@ func normaliseFamily(name string) string {
 		return ""
 	}
 	return f
+}
+
+// skipValue lets the decoder step over a value without allocating it; used
+// to count language findings that are never patched.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
+
+// arrayDecoder returns a decoder positioned inside the JSON array raw, or nil
+// when raw is absent or null (scanners omit or null empty lists).
+func arrayDecoder(raw json.RawMessage) (*json.Decoder, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("cannot be read: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, errors.New("is not a JSON array")
+	}
+	return dec, nil
+}
+
+// decodeError explains a decoding failure against a scanner's schema
+// (scanner names it, regenerate says how to write the report again); the
+// syntax was checked before, so these are wrong value types.
+func decodeError(where string, err error, scanner, regenerate string) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if where != "" && field != "" {
+			field = where + "." + field
+		} else if where != "" {
+			field = where
+		}
+		if field == "" {
+			field = "report"
+		}
+		return fmt.Errorf("%s should be a JSON %s, not %s; the report does not follow %s's JSON schema, so %s", field, jsonKind(te.Type.Kind().String()), te.Value, scanner, regenerate)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = errors.New("unexpected end of JSON input")
+	}
+	if where == "" {
+		where = "report"
+	}
+	return fmt.Errorf("%s: %w; the report does not follow %s's JSON schema, so %s", where, err, scanner, regenerate)
+}
+
+// jsonKind names a Go kind the way a JSON user would.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "bool":
+		return "boolean"
+	default:
+		return "number"
+	}
+}
+
+// checkFields runs checkField on name/value pairs in order.
+func checkFields(where string, fields ...[2]string) error {
+	for _, f := range fields {
+		if err := checkField(where, f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// requireFields rejects a finding whose name/value pairs are empty: without
+// them the package cannot be patched.
+func requireFields(entry, regenerate string, fields ...[2]string) error {
+	for _, f := range fields {
+		if f[1] == "" {
+			return fmt.Errorf("%s: %s is missing, so the package cannot be patched; the report is incomplete, %s", entry, f[0], regenerate)
+		}
+	}
+	return nil
 }

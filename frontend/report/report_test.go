@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -181,22 +182,258 @@ func TestFindingEntry(t *testing.T) {
 	}
 }
 
-func TestGrypeFixturesNotSupportedYet(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(fixtures, "grype", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no grype fixtures found: %v", err)
+func TestParseGrypeFixtures(t *testing.T) {
+	tests := map[string]struct {
+		err                     string // refused, with this in the error
+		family, osVersion, arch string
+		findings, fixed, lang   int
+		tuples                  []tuple // exact findings, in order; nil = not checked
+	}{
+		// 7 apk matches from the alpine feed; 11 apk matches by NVD CPE
+		// and 15 go-module matches are not OS matches.
+		"alpine-3.18.3-apk-plus-go_grype-0.71.0.json": {family: "alpine", osVersion: "3.18.3", arch: "amd64", findings: 7, fixed: 7, lang: 26, tuples: []tuple{
+			{"curl", "8.2.1-r0", "8.3.0-r0", "CVE-2023-38039"},
+			{"curl", "8.2.1-r0", "8.4.0-r0", "CVE-2023-38546"},
+			{"curl", "8.2.1-r0", "8.4.0-r0", "CVE-2023-38545"},
+			{"libcurl", "8.2.1-r0", "8.3.0-r0", "CVE-2023-38039"},
+			{"libcurl", "8.2.1-r0", "8.4.0-r0", "CVE-2023-38546"},
+			{"libcurl", "8.2.1-r0", "8.4.0-r0", "CVE-2023-38545"},
+			{"nghttp2-libs", "1.55.1-r0", "1.57.0-r0", "CVE-2023-44487"},
+		}},
+		// Old namespace form "debian:10"; state not-fixed.
+		"debian-10-deb-notfixed_grype-0.36.0.json": {family: "debian", osVersion: "10", arch: "amd64", findings: 2, fixed: 0, tuples: []tuple{
+			{"libc6", "2.28-10", "", "CVE-2021-33574"},
+			{"libc6", "2.28-10", "", "CVE-2021-33574"},
+		}},
+		"debian-10-deb-plus-python_grype-0.7.0-legacy-schema.json": {err: "matches[0]: this Grype report is from before Grype v0.13.0"},
+		// 19 fixed, 11 not-fixed and 1 wont-fix from the redhat feed; one
+		// rpm and three java matches by NVD CPE.
+		"redhat-8.7-rpm-plus-java_grype-0.96.0.json": {family: "redhat", osVersion: "8.7", arch: "amd64", findings: 31, fixed: 19, lang: 4},
+		"redhat-9.1-rpm-wontfix_grype-0.66.0.json":   {family: "redhat", osVersion: "9.1", arch: "amd64", findings: 6, fixed: 0},
+		"wolfi-apk-plus-gem_grype-0.61.1.json": {family: "wolfi", osVersion: "20221118", arch: "arm64", findings: 1, fixed: 1, lang: 2, tuples: []tuple{
+			{"ruby-3.0", "3.0.4-r1", "3.0.6-r0", "CVE-2023-28755"},
+		}},
 	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
+
+	dir := filepath.Join(fixtures, "grype")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("fixtures not found (shared/ must sit beside the repo): %v", err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		seen[name] = true
+		t.Run(name, func(t *testing.T) {
+			want, ok := tests[name]
+			if !ok {
+				t.Fatalf("fixture %s has no expectations; add it to the table", name)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Parse(data)
-			if err == nil || !strings.Contains(err.Error(), "Grype reports are not supported yet") {
-				t.Errorf("err = %v, want Grype not supported yet", err)
+			rep, err := Parse(data)
+			if want.err != "" {
+				if err == nil || !strings.Contains(err.Error(), want.err) {
+					t.Fatalf("err = %v, want it to contain %q", err, want.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if rep.Format != FormatGrype {
+				t.Errorf("Format = %q, want %q", rep.Format, FormatGrype)
+			}
+			if rep.Family != want.family || rep.OSVersion != want.osVersion || rep.Arch != want.arch {
+				t.Errorf("family/version/arch = %q %q %q, want %q %q %q", rep.Family, rep.OSVersion, rep.Arch, want.family, want.osVersion, want.arch)
+			}
+			if len(rep.Findings) != want.findings {
+				t.Errorf("len(Findings) = %d, want %d", len(rep.Findings), want.findings)
+			}
+			fixed := 0
+			for _, f := range rep.Findings {
+				if f.FixedVersion != "" {
+					fixed++
+				}
+				if f.Package == "" || f.InstalledVersion == "" || f.VulnerabilityID == "" || !strings.HasPrefix(f.Entry, "matches[") {
+					t.Errorf("incomplete finding %+v", f)
+				}
+			}
+			if fixed != want.fixed {
+				t.Errorf("findings with a FixedVersion = %d, want %d", fixed, want.fixed)
+			}
+			if rep.SkippedLanguageFindings != want.lang {
+				t.Errorf("SkippedLanguageFindings = %d, want %d", rep.SkippedLanguageFindings, want.lang)
+			}
+			if want.tuples != nil {
+				got := []tuple{}
+				for _, f := range rep.Findings {
+					got = append(got, tuple{f.Package, f.InstalledVersion, f.FixedVersion, f.VulnerabilityID})
+				}
+				if !reflect.DeepEqual(got, want.tuples) {
+					t.Errorf("findings:\n got %q\nwant %q", got, want.tuples)
+				}
 			}
 		})
+	}
+	for name := range tests {
+		if !seen[name] {
+			t.Errorf("table lists %s but the fixture directory does not have it", name)
+		}
+	}
+}
+
+func TestGrypeEntryAndEpoch(t *testing.T) {
+	rep := mustParseFile(t, "grype/redhat-8.7-rpm-plus-java_grype-0.96.0.json")
+	f := rep.Findings[0]
+	want := Finding{Package: "avahi-libs", InstalledVersion: "0.7-20.el8", FixedVersion: "0:0.7-21.el8_9.1", VulnerabilityID: "CVE-2023-38473", Entry: "matches[0] (CVE-2023-38473, avahi-libs)"}
+	if f != want {
+		t.Errorf("Findings[0] = %+v\nwant %+v", f, want)
+	}
+}
+
+// grypeDoc builds a minimal Grype report around matches.
+func grypeDoc(distro, matches string) string {
+	d := `null`
+	if distro != "" {
+		d = fmt.Sprintf(`{"name":%q,"version":"1"}`, distro)
+	}
+	return fmt.Sprintf(`{"matches":%s,"source":{"type":"image","target":{"architecture":"arm64"}},"distro":%s,"descriptor":{"name":"grype","version":"0.100.0"}}`, matches, d)
+}
+
+func grypeMatchJSON(typ, ns, name, version, id, state string, fixes ...string) string {
+	fv, _ := json.Marshal(fixes)
+	if fixes == nil {
+		fv = []byte("[]")
+	}
+	return fmt.Sprintf(`{"vulnerability":{"id":%q,"namespace":%q,"fix":{"versions":%s,"state":%q}},"matchDetails":[],"artifact":{"name":%q,"version":%q,"type":%q}}`, id, ns, fv, state, name, version, typ)
+}
+
+func TestParseGrype(t *testing.T) {
+	deb := func(name, state string, fixes ...string) string {
+		return grypeMatchJSON("deb", "debian:distro:debian:12", name, "1.0-1", "CVE-1", state, fixes...)
+	}
+	tests := []struct {
+		name, doc    string
+		family, arch string
+		fixed        []string // FixedVersion of each finding
+		lang         int
+	}{
+		{"fixed", grypeDoc("debian", "["+deb("a", "fixed", "1.0-2")+"]"), "debian", "arm64", []string{"1.0-2"}, 0},
+		{"several fix versions", grypeDoc("debian", "["+deb("a", "fixed", "1.0-2", "1.1-1")+"]"), "debian", "arm64", []string{"1.0-2, 1.1-1"}, 0},
+		{"fixed without versions", grypeDoc("debian", "["+deb("a", "fixed")+"]"), "debian", "arm64", []string{""}, 0},
+		{"not-fixed with versions", grypeDoc("debian", "["+deb("a", "not-fixed", "1.0-2")+"]"), "debian", "arm64", []string{""}, 0},
+		{"wont-fix", grypeDoc("debian", "["+deb("a", "wont-fix")+"]"), "debian", "arm64", []string{""}, 0},
+		{"unknown", grypeDoc("debian", "["+deb("a", "unknown")+"]"), "debian", "arm64", []string{""}, 0},
+		{"empty state", grypeDoc("debian", "["+deb("a", "", "1.0-2")+"]"), "debian", "arm64", []string{""}, 0},
+		{"old namespace form", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:10", "a", "1", "CVE-1", "fixed", "2")+"]"), "debian", "arm64", []string{"2"}, 0},
+		{"os package matched by CPE", grypeDoc("alpine", "["+grypeMatchJSON("apk", "nvd:cpe", "busybox", "1.36.1-r2", "CVE-1", "fixed", "1.37")+"]"), "alpine", "arm64", nil, 1},
+		{"old nvd namespace", grypeDoc("alpine", "["+grypeMatchJSON("apk", "nvd", "busybox", "1.36.1-r2", "CVE-1", "unknown")+"]"), "alpine", "arm64", nil, 1},
+		{"language package", grypeDoc("alpine", "["+grypeMatchJSON("go-module", "github:language:go", "x", "1", "GHSA-1", "fixed", "2")+"]"), "alpine", "arm64", nil, 1},
+		{"old language namespace", grypeDoc("alpine", "["+grypeMatchJSON("python", "github:python", "x", "1", "GHSA-1", "fixed", "2")+"]"), "alpine", "arm64", nil, 1},
+		{"other os package type", grypeDoc("archlinux", "["+grypeMatchJSON("alpm", "archlinux:distro:archlinux:rolling", "x", "1", "CVE-1", "fixed", "2")+"]"), "archlinux", "arm64", nil, 1},
+		{"no matches", grypeDoc("", "[]"), "", "arm64", nil, 0},
+		{"null matches", grypeDoc("ubuntu", "null"), "ubuntu", "arm64", nil, 0},
+		{"language only without distro", grypeDoc("", "["+grypeMatchJSON("npm", "github:language:javascript", "x", "1", "GHSA-1", "fixed", "2")+"]"), "", "arm64", nil, 1},
+		{"directory scan", `{"matches":[],"source":{"type":"directory","target":"/src"},"distro":{"name":"rockylinux","version":"9.3"},"descriptor":{"name":"grype"}}`, "rocky", "", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := Parse([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fixed []string
+			for _, f := range rep.Findings {
+				fixed = append(fixed, f.FixedVersion)
+			}
+			if rep.Format != FormatGrype || rep.Family != tt.family || rep.Arch != tt.arch || !reflect.DeepEqual(fixed, tt.fixed) || rep.SkippedLanguageFindings != tt.lang {
+				t.Errorf("got %s family %q arch %q fixed %q lang %d; want family %q arch %q fixed %q lang %d",
+					rep.Format, rep.Family, rep.Arch, fixed, rep.SkippedLanguageFindings, tt.family, tt.arch, tt.fixed, tt.lang)
+			}
+		})
+	}
+}
+
+func TestGrypeFamily(t *testing.T) {
+	tests := map[string]string{
+		"rockylinux": "rocky", "almalinux": "alma", "oraclelinux": "oracle", "amazonlinux": "amazon",
+		"mariner": "cbl-mariner", "azurelinux": "azurelinux", "opensuseleap": "opensuse-leap", "opensuse-leap": "opensuse-leap",
+		"sles": "sles", "redhat": "redhat", "rhel": "redhat", "centos": "centos", "debian": "debian", "ubuntu": "ubuntu",
+		"alpine": "alpine", "wolfi": "wolfi", "chainguard": "chainguard", "photon": "photon", "RockyLinux ": "rocky",
+		"gentoo": "gentoo", "": "",
+	}
+	for in, want := range tests {
+		if got := grypeFamily(in); got != want {
+			t.Errorf("grypeFamily(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseGrypeErrors(t *testing.T) {
+	long := strings.Repeat("a", maxFieldLen+1)
+	ok := grypeMatchJSON("deb", "debian:distro:debian:12", "a", "1", "CVE-1", "fixed", "2")
+	tests := []struct {
+		name, input, want string
+	}{
+		{"legacy matchDetails object", grypeDoc("debian", `[{"vulnerability":{"id":"CVE-1","fix":{"state":"fixed","versions":["2"]}},"matchDetails":{"matcher":"dpkg-matcher"},"artifact":{"name":"a","version":"1","type":"deb"}}]`),
+			"matches[0]: this Grype report is from before Grype v0.13.0"},
+		{"no fix", grypeDoc("debian", "["+ok+`,{"vulnerability":{"id":"CVE-1"},"matchDetails":[],"artifact":{"name":"a","version":"1","type":"deb"}}]`),
+			"matches[1]: this Grype report is from before Grype v0.13.0 (June 2021): it has no vulnerability.fix"},
+		{"matches not array", grypeDoc("debian", `{}`), "matches is not a JSON array"},
+		{"wrong type", grypeDoc("debian", `[{"artifact":{"name":1}}]`), "matches[0].artifact.name should be a JSON string, not number; the report does not follow Grype's JSON schema"},
+		{"fix versions not array", grypeDoc("debian", `[{"vulnerability":{"fix":{"versions":"2"}}}]`), "matches[0].vulnerability.fix.versions should be a JSON array"},
+		{"wrong distro type", `{"matches":[],"distro":"debian","descriptor":{"name":"grype"}}`, "distro should be a JSON object"},
+		{"missing name", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", "", "1", "CVE-1", "fixed", "2")+"]"),
+			"matches[0] (CVE-1, ): artifact.name is missing"},
+		{"missing version", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", "a", "", "CVE-1", "fixed", "2")+"]"),
+			"matches[0] (CVE-1, a): artifact.version is missing"},
+		{"missing id", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", "a", "1", "", "fixed", "2")+"]"),
+			"matches[0] (, a): vulnerability.id is missing"},
+		{"long name", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", long, "1", "CVE-1", "fixed", "2")+"]"),
+			"matches[0]: artifact.name is 4097 bytes, over the 4096-byte limit"},
+		{"long fix version", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", "a", "1", "CVE-1", "fixed", long)+"]"),
+			"matches[0]: vulnerability.fix.versions[0] is 4097 bytes"},
+		{"long fix list", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", "a", "1", "CVE-1", "fixed", long[:3000], long[:3000])+"]"),
+			"matches[0]: vulnerability.fix.versions is 6002 bytes"},
+		{"control character", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", "a", "1\n2", "CVE-1", "fixed", "2")+"]"),
+			`matches[0]: artifact.version 1\n2 contains control characters`},
+		{"comma in fix version", grypeDoc("debian", "["+grypeMatchJSON("deb", "debian:distro:debian:12", "a", "1", "CVE-1", "fixed", "2,3")+"]"),
+			`matches[0] (CVE-1, a): vulnerability.fix.versions[0] "2,3" contains a comma`},
+		{"long distro", grypeDoc(long, "[]"), "distro: name is 4097 bytes"},
+		{"long architecture", `{"matches":[],"source":{"target":{"architecture":"` + long + `"}},"descriptor":{"name":"grype"}}`, "source.target: architecture is 4097 bytes"},
+		{"os findings without distro", grypeDoc("", "["+ok+"]"), "names no OS (distro.name is empty)"},
+		{"too many matches", grypeDoc("", "["+strings.Repeat(`{"vulnerability":{"fix":{}},"matchDetails":[]},`, maxFindings)+`{}]`),
+			"matches[100000]: report has more than 100000 matches"},
+		{"descriptor not grype", `{"matches":[],"descriptor":{"name":"grype2"}}`, "not a recognised scanner report"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := Parse([]byte(tt.input))
+			if err == nil {
+				t.Fatalf("Parse succeeded (%+v), want error containing %q", rep, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestGrypeMatchLimitBoundary(t *testing.T) {
+	m := grypeMatchJSON("deb", "debian:distro:debian:12", "a", "1", "CVE-1", "fixed", "2")
+	doc := grypeDoc("debian", "["+strings.TrimSuffix(strings.Repeat(m+",", maxFindings), ",")+"]")
+	rep, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("exactly %d matches must be accepted: %v", maxFindings, err)
+	}
+	if len(rep.Findings) != maxFindings {
+		t.Errorf("len(Findings) = %d, want %d", len(rep.Findings), maxFindings)
 	}
 }
 

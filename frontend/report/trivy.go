@@ -1,11 +1,8 @@
 package report
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 )
 
 // trivyTop is the part of a Trivy SchemaVersion 2 report read in one go.
@@ -41,12 +38,6 @@ type trivyVuln struct {
 	InstalledVersion string `json:"InstalledVersion"`
 	FixedVersion     string `json:"FixedVersion"`
 }
-
-// skipValue lets the decoder step over a value without allocating it; used
-// to count language findings that are never patched.
-type skipValue struct{}
-
-func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
 const trivyRegenerate = "regenerate it with `trivy image -f json -o report.json <image>`"
 
@@ -184,25 +175,21 @@ func isTrivyOSResult(res trivyResult, osFamily string) bool {
 
 // trivyFinding validates one OS vulnerability entry and converts it.
 func trivyFinding(where string, v trivyVuln) (Finding, error) {
-	for _, fld := range []struct{ name, value string }{
-		{"VulnerabilityID", v.VulnerabilityID},
-		{"PkgName", v.PkgName},
-		{"InstalledVersion", v.InstalledVersion},
-		{"FixedVersion", v.FixedVersion},
-	} {
-		if err := checkField(where, fld.name, fld.value); err != nil {
-			return Finding{}, err
-		}
+	if err := checkFields(where,
+		[2]string{"VulnerabilityID", v.VulnerabilityID},
+		[2]string{"PkgName", v.PkgName},
+		[2]string{"InstalledVersion", v.InstalledVersion},
+		[2]string{"FixedVersion", v.FixedVersion},
+	); err != nil {
+		return Finding{}, err
 	}
 	entry := fmt.Sprintf("%s (%s, %s)", where, clip(v.VulnerabilityID), clip(v.PkgName))
-	for _, fld := range []struct{ name, value string }{
-		{"PkgName", v.PkgName},
-		{"InstalledVersion", v.InstalledVersion},
-		{"VulnerabilityID", v.VulnerabilityID},
-	} {
-		if fld.value == "" {
-			return Finding{}, fmt.Errorf("%s: %s is missing, so the package cannot be patched; the report is incomplete, %s", entry, fld.name, trivyRegenerate)
-		}
+	if err := requireFields(entry, trivyRegenerate,
+		[2]string{"PkgName", v.PkgName},
+		[2]string{"InstalledVersion", v.InstalledVersion},
+		[2]string{"VulnerabilityID", v.VulnerabilityID},
+	); err != nil {
+		return Finding{}, err
 	}
 	return Finding{
 		Package:          v.PkgName,
@@ -213,61 +200,7 @@ func trivyFinding(where string, v trivyVuln) (Finding, error) {
 	}, nil
 }
 
-// arrayDecoder returns a decoder positioned inside the JSON array raw, or nil
-// when raw is absent or null (Trivy omits empty lists).
-func arrayDecoder(raw json.RawMessage) (*json.Decoder, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("cannot be read: %w", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, errors.New("is not a JSON array")
-	}
-	return dec, nil
-}
-
-// schemaError explains a decoding failure against Trivy's schema; the syntax
-// was checked before, so these are wrong value types.
+// schemaError explains a decoding failure against Trivy's schema.
 func schemaError(where string, err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if where != "" && field != "" {
-			field = where + "." + field
-		} else if where != "" {
-			field = where
-		}
-		if field == "" {
-			field = "report"
-		}
-		return fmt.Errorf("%s should be a JSON %s, not %s; the report does not follow Trivy's JSON schema, so %s", field, jsonKind(te.Type.Kind().String()), te.Value, trivyRegenerate)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		err = errors.New("unexpected end of JSON input")
-	}
-	if where == "" {
-		where = "report"
-	}
-	return fmt.Errorf("%s: %w; the report does not follow Trivy's JSON schema, so %s", where, err, trivyRegenerate)
-}
-
-// jsonKind names a Go kind the way a JSON user would.
-func jsonKind(kind string) string {
-	switch kind {
-	case "string":
-		return "string"
-	case "struct", "map":
-		return "object"
-	case "slice", "array":
-		return "array"
-	case "bool":
-		return "boolean"
-	default:
-		return "number"
-	}
+	return decodeError(where, err, "Trivy", trivyRegenerate)
 }

@@ -26,6 +26,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	debversion "github.com/knqyf263/go-deb-version"
+
+	"github.com/copa/frontend/distros/deb"
 )
 
 func main() {
@@ -35,6 +39,7 @@ func main() {
 	artifact := flag.String("artifact", "", "image reference to report as ArtifactName")
 	arch := flag.String("arch", "amd64", "dpkg architecture")
 	out := flag.String("o", "-", "output file")
+	grypeOut := flag.String("grype", "", "also write the same findings in Grype's JSON shape to this file")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("mkreport: ")
@@ -114,7 +119,69 @@ func main() {
 	} else if err := os.WriteFile(*out, b, 0o644); err != nil {
 		log.Fatal(err)
 	}
+	if *grypeOut != "" {
+		g := grypeReport(*artifact, *arch, osVersion, vulns)
+		b := append(must(json.MarshalIndent(g, "", "  ")), '\n')
+		if err := os.WriteFile(*grypeOut, b, 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
 	log.Printf("%d vulnerabilities in %d packages", len(vulns), countPkgs(vulns))
+}
+
+// grypeReport writes the findings as `grype -o json` would (the fields of
+// grype/presenter/models that readers use; see the fixtures' SCHEMA.md).
+// descriptor.version says the file was made here, not by Grype.
+func grypeReport(artifact, arch, osVersion string, vulns []Vulnerability) map[string]any {
+	major, _, _ := strings.Cut(osVersion, ".")
+	namespace := "debian:distro:debian:" + major
+	matches := make([]map[string]any, 0, len(vulns))
+	for _, v := range vulns {
+		matches = append(matches, map[string]any{
+			"vulnerability": map[string]any{
+				"id":         v.VulnerabilityID,
+				"dataSource": "https://security-tracker.debian.org/tracker/" + v.VulnerabilityID,
+				"namespace":  namespace,
+				"severity":   "Unknown",
+				"urls":       []string{},
+				"fix":        map[string]any{"versions": []string{v.FixedVersion}, "state": "fixed"},
+				"advisories": []any{},
+			},
+			"relatedVulnerabilities": []any{},
+			"matchDetails": []any{map[string]any{
+				"type":    "exact-direct-match",
+				"matcher": "dpkg-matcher",
+				"searchedBy": map[string]any{
+					"distro":    map[string]any{"type": "debian", "version": major},
+					"namespace": namespace,
+					"package":   map[string]any{"name": v.PkgName, "version": v.InstalledVersion},
+				},
+				"found": map[string]any{"versionConstraint": "< " + v.FixedVersion + " (deb)", "vulnerabilityID": v.VulnerabilityID},
+			}},
+			"artifact": map[string]any{
+				"id":        v.PkgID,
+				"name":      v.PkgName,
+				"version":   v.InstalledVersion,
+				"type":      "deb",
+				"locations": []any{map[string]any{"path": "/var/lib/dpkg/status"}},
+				"language":  "",
+				"licenses":  []string{},
+				"cpes":      []string{},
+				"purl":      v.PkgIdentifier.PURL,
+				"upstreams": []any{},
+			},
+		})
+	}
+	return map[string]any{
+		"matches":        matches,
+		"ignoredMatches": []any{},
+		"source": map[string]any{
+			"type":   "image",
+			"target": map[string]any{"userInput": artifact, "architecture": arch, "os": "linux"},
+		},
+		"distro":     map[string]any{"name": "debian", "version": major, "idLike": []string{}},
+		"descriptor": map[string]any{"name": "grype", "version": "0.0.0+copa-mkreport"},
+	}
 }
 
 // Trivy JSON shapes (the subset written here; see pkg/types/report.go).
@@ -279,7 +346,7 @@ func changelogCVEs(path, installed string) ([]string, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		if m := changelogHeader.FindStringSubmatch(line); m != nil {
-			if compareVersions(m[1], installed) <= 0 {
+			if (deb.Versioning{}).Compare(m[1], installed) <= 0 {
 				break // entries are newest first
 			}
 			continue
@@ -299,86 +366,6 @@ func changelogCVEs(path, installed string) ([]string, error) {
 	return cves, nil
 }
 
-// splitVersion splits [epoch:]upstream[-revision].
-func splitVersion(v string) (epoch int, upstream, revision string) {
-	if e, rest, ok := strings.Cut(v, ":"); ok {
-		epoch, _ = strconv.Atoi(e)
-		v = rest
-	}
-	if i := strings.LastIndex(v, "-"); i >= 0 {
-		return epoch, v[:i], v[i+1:]
-	}
-	return epoch, v, ""
-}
-
-// compareVersions compares Debian versions like dpkg --compare-versions.
-func compareVersions(a, b string) int {
-	ea, ua, ra := splitVersion(a)
-	eb, ub, rb := splitVersion(b)
-	if ea != eb {
-		return ea - eb
-	}
-	if c := verrevcmp(ua, ub); c != 0 {
-		return c
-	}
-	return verrevcmp(ra, rb)
-}
-
-// verrevcmp is dpkg's lib/dpkg/version.c algorithm.
-func verrevcmp(a, b string) int {
-	at := func(s string, i int) byte {
-		if i < len(s) {
-			return s[i]
-		}
-		return 0
-	}
-	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
-	order := func(c byte) int {
-		switch {
-		case isDigit(c), c == 0:
-			return 0
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-			return int(c)
-		case c == '~':
-			return -1
-		default:
-			return int(c) + 256
-		}
-	}
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		for (i < len(a) && !isDigit(a[i])) || (j < len(b) && !isDigit(b[j])) {
-			if ac, bc := order(at(a, i)), order(at(b, j)); ac != bc {
-				return ac - bc
-			}
-			i, j = i+1, j+1
-		}
-		for at(a, i) == '0' {
-			i++
-		}
-		for at(b, j) == '0' {
-			j++
-		}
-		firstDiff := 0
-		for isDigit(at(a, i)) && isDigit(at(b, j)) {
-			if firstDiff == 0 {
-				firstDiff = int(a[i]) - int(b[j])
-			}
-			i, j = i+1, j+1
-		}
-		if isDigit(at(a, i)) {
-			return 1
-		}
-		if isDigit(at(b, j)) {
-			return -1
-		}
-		if firstDiff != 0 {
-			return firstDiff
-		}
-	}
-	return 0
-}
-
 func countPkgs(vs []Vulnerability) int {
 	n := map[string]bool{}
 	for _, v := range vs {
@@ -392,4 +379,14 @@ func must[T any](v T, err error) T {
 		log.Fatal(err)
 	}
 	return v
+}
+
+// splitVersion splits [epoch:]upstream[-revision] as Trivy's Packages[]
+// fields hold it.
+func splitVersion(v string) (epoch int, upstream, revision string) {
+	dv, err := debversion.NewVersion(v)
+	if err != nil {
+		return 0, v, ""
+	}
+	return dv.Epoch(), dv.Version(), dv.Revision()
 }

@@ -1,0 +1,194 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/frontend/subrequests/targets"
+	"github.com/moby/buildkit/solver/result"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/package-url/packageurl-go"
+	"github.com/pkg/errors"
+
+	"github.com/copa/frontend/frontend/vex"
+	"github.com/copa/frontend/llbgen"
+)
+
+// Build targets (`docker buildx build --target NAME`).
+const (
+	// TargetImage is the patched image, with its OpenVEX attestation.
+	TargetImage = "image"
+	// TargetSummary is summary.json: what happened to every reported
+	// vulnerability. Export it with -o type=local,dest=DIR.
+	TargetSummary = "summary"
+	// TargetVEX is vex.json: the OpenVEX document of the patch.
+	TargetVEX = "vex"
+)
+
+// Files the summary and vex targets write.
+const (
+	SummaryFile = "summary.json"
+	VEXFile     = "vex.json"
+)
+
+// PredicateTypeOpenVEX is the in-toto predicate type of the VEX attestation.
+const PredicateTypeOpenVEX = "https://openvex.dev/ns/v0.2.0"
+
+// Build args for the VEX document's fields.
+const (
+	ArgVEXAuthor     = "COPA_VEX_AUTHOR"
+	ArgVEXAuthorRole = "COPA_VEX_AUTHOR_ROLE"
+	ArgVEXProduct    = "COPA_VEX_PRODUCT"
+)
+
+var targetList = []targets.Target{
+	{Name: TargetImage, Default: true, Description: "the patched image, with an OpenVEX attestation of what the patch fixed"},
+	{Name: TargetSummary, Description: "summary.json: patched, not fixable or failed, for every reported vulnerability"},
+	{Name: TargetVEX, Description: "vex.json: the OpenVEX document of the patch"},
+}
+
+// target returns the build's target, refusing unknown ones.
+func (b *builder) target() (string, error) {
+	t := b.bc.Target
+	if t == "" {
+		return TargetImage, nil
+	}
+	for _, known := range targetList {
+		if t == known.Name {
+			return t, nil
+		}
+	}
+	return "", errors.Errorf("unknown target %q: a Patchfile builds %s (the default), %s or %s", t, TargetImage, TargetSummary, TargetVEX)
+}
+
+func listTargets(_ context.Context) (*targets.List, error) {
+	return &targets.List{Targets: targetList}, nil
+}
+
+// output turns one platform's patch into what the target asks for, and
+// shows the patch summary in the build progress.
+func (b *builder) output(ctx context.Context, target string, pr *patched) (*dockerui.BuildResult, error) {
+	sum, err := json.MarshalIndent(pr.Summary, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	doc, statements, err := b.vexDocument(pr)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.showSummary(ctx, pr, sum); err != nil {
+		return nil, err
+	}
+	res := &dockerui.BuildResult{Image: &pr.Config, BaseImage: &pr.Base.Config, Epoch: pr.Epoch}
+	switch target {
+	case TargetImage:
+		res.Reference = pr.Ref
+		if statements > 0 {
+			b.vexDocs.Store(platformKey(pr.Platform), doc)
+		}
+	case TargetSummary:
+		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName("[copa] write "+SummaryFile)))
+	case TargetVEX:
+		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, doc), llb.WithCustomName("[copa] write "+VEXFile)))
+	}
+	return res, err
+}
+
+// vexDocument is the OpenVEX document of one platform's patch, and how many
+// statements it makes.
+func (b *builder) vexDocument(pr *patched) ([]byte, int, error) {
+	product := b.bc.BuildArgs[ArgVEXProduct]
+	if product == "" {
+		product = defaultProduct(pr.Base.Name)
+	}
+	doc, err := vex.Document(pr.Summary, vex.Options{
+		Product:    product,
+		Author:     b.bc.BuildArgs[ArgVEXAuthor],
+		AuthorRole: b.bc.BuildArgs[ArgVEXAuthorRole],
+		Timestamp:  pr.Created,
+	})
+	if err != nil {
+		return nil, 0, errors.Wrap(err, "writing the VEX document")
+	}
+	dt, err := vex.Marshal(doc)
+	return dt, len(doc.Statements), err
+}
+
+// defaultProduct names the patched image when the build does not: the
+// frontend cannot know the name the image will be pushed under, so it uses
+// the image's repository name without version or qualifiers, which matches
+// any tag and digest of it (set COPA_VEX_PRODUCT to be exact).
+func defaultProduct(image string) string {
+	name := image
+	if named, err := reference.ParseNormalizedNamed(image); err == nil {
+		name = reference.Path(named)
+	}
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	return packageurl.NewPackageURL(packageurl.TypeOCI, "", name, "", nil, "").ToString()
+}
+
+// showSummary prints the summary table in the build progress, as the log
+// of a step that runs the frontend's helper (a frontend has no other way to
+// write to the progress). The step always runs, so the table shows on
+// cached builds too.
+func (b *builder) showSummary(ctx context.Context, pr *patched, sum []byte) error {
+	helper, err := b.helperImage(ctx)
+	if err != nil || helper == nil {
+		return err
+	}
+	in := llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum))
+	c := pr.Summary.Tally()
+	name := fmt.Sprintf("[copa] summary %s: %d vulnerabilities, %d patched, %d not fixable, %d failed",
+		platforms.Format(pr.Platform), c.Vulnerabilities, c.Patched, c.NotFixable, c.Failed)
+	st := helper.Run(
+		llb.Args([]string{llbgen.HelperImageBinary, llbgen.HelperPrintSummary, "/in/" + SummaryFile}),
+		llb.AddMount("/in", in, llb.Readonly),
+		llb.Network(llb.NetModeNone),
+		llb.IgnoreCache,
+		llb.WithCustomName(name),
+	).Root()
+	ref, err := b.solve(ctx, st)
+	if err != nil {
+		return err
+	}
+	// Nothing reads the step's result, so it would never run unless asked.
+	return ref.Evaluate(ctx)
+}
+
+// attachVEX adds each platform's VEX document to the image as an in-toto
+// attestation. The document must come from a solved ref: content functions
+// are refused across the gateway.
+func (b *builder) attachVEX(ctx context.Context, rb *dockerui.ResultBuilder) error {
+	return rb.EachPlatform(ctx, func(ctx context.Context, id string, p ocispecs.Platform) error {
+		v, ok := b.vexDocs.Load(platformKey(p))
+		if !ok {
+			return nil
+		}
+		st := llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, v.([]byte)), llb.WithCustomName("[copa] VEX attestation "+platformKey(p)))
+		ref, err := b.solve(ctx, st)
+		if err != nil {
+			return err
+		}
+		rb.AddAttestation(id, client.Attestation{
+			Kind:   gwpb.AttestationKind_InToto,
+			Ref:    ref,
+			Path:   "/" + VEXFile,
+			InToto: result.InTotoAttestation{PredicateType: PredicateTypeOpenVEX},
+		})
+		return nil
+	})
+}
+
+func platformKey(p ocispecs.Platform) string {
+	return platforms.Format(platforms.Normalize(p))
+}

@@ -1,0 +1,343 @@
+// Package vex turns a patch summary into an OpenVEX v0.2.0 document about
+// the patched image, so scanners that read VEX (Trivy --vex, Grype) can drop
+// what the patch fixed and keep what it could not.
+//
+// Choices, and why:
+//
+//   - One statement per vulnerability. It is "fixed" only when every
+//     package that carries the vulnerability is patched or was already
+//     fixed; otherwise "affected", with an action statement for each
+//     package still short, because a CVE is gone from the image only when
+//     it is gone from all of its packages. An affected statement lists only
+//     the packages still vulnerable: a status applies to every
+//     subcomponent of its statement, and the patched ones are not affected.
+//   - Packages the report names but the image does not contain
+//     (not-installed) get no statement, rather than not_affected with
+//     component_not_present. The package has no version in the image, so
+//     its package URL would carry none, and a versionless purl matches
+//     every version of the package (go-vex's PurlMatches): the claim would
+//     outlive the image's contents, e.g. in an image built FROM this one
+//     that installs the package. A scan of the patched image does not
+//     report an absent package anyway, and the summary keeps the record.
+//     A vulnerability whose packages are all absent gets no statement.
+//   - Subcomponent versions are the versions present in the patched image,
+//     the product the document is about: for fixed statements the version
+//     after the patch, for affected ones the installed version (which the
+//     patch left alone, unless apt upgraded the package as a dependency,
+//     and then the new one). Copa from v0.14 writes the pre-patch version
+//     instead, to match the input scan; but a scan of the patched image
+//     reports the new version, and a fixed claim about the old version
+//     would describe a package the product no longer has.
+//   - The vulnerability goes in "name", the field OpenVEX requires; "@id"
+//     is for IRIs, which CVE IDs are not (Copa puts the ID there).
+//   - Without Options.ID the document's @id is go-vex's canonical ID,
+//     https://openvex.dev/docs/public/vex-<sha256>, whose hash covers the
+//     statements, the timestamp, the version and the author: documents
+//     from the same build with the same SOURCE_DATE_EPOCH share it, and
+//     documents issued at different times do not.
+package vex
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	govex "github.com/openvex/go-vex/pkg/vex"
+	packageurl "github.com/package-url/packageurl-go"
+
+	"github.com/copa/frontend/frontend/summary"
+)
+
+// DefaultTooling names the frontend in documents whose caller gave no
+// Tooling, because OpenVEX readers use it to tell generated statements from
+// an analyst's.
+const DefaultTooling = "copa/frontend"
+
+// Options are the document fields the caller decides.
+type Options struct {
+	// Product is the patched image's @id, a package URL such as
+	// "pkg:oci/nginx?repository_url=docker.io/library/nginx&tag=1.21.6-patched"
+	// or "pkg:oci/nginx@sha256:…", or any IRI. Required: a statement
+	// without a product says nothing.
+	Product string
+	// Author is who vouches for the statements; DefaultTooling when empty,
+	// since OpenVEX requires one.
+	Author string
+	// AuthorRole is the author's role, e.g. "Image maintainer"; optional.
+	AuthorRole string
+	// ID is the document's @id; empty derives the canonical ID (see the
+	// package comment).
+	ID string
+	// Tooling names what made the document; DefaultTooling when empty.
+	Tooling string
+	// Timestamp is when the document was issued: SOURCE_DATE_EPOCH for
+	// reproducible builds, else now. Required, because a default of now
+	// would make equal builds produce different documents unnoticed.
+	Timestamp time.Time
+}
+
+// Document builds the OpenVEX document for one platform's patch summary.
+// A summary with nothing to state gives a document without statements;
+// whether to write it is the caller's choice (Copa writes none).
+func Document(s *summary.Summary, opts Options) (*govex.VEX, error) {
+	if s == nil {
+		return nil, fmt.Errorf("vex: no summary")
+	}
+	if opts.Product == "" {
+		return nil, fmt.Errorf("vex: the patched image's product @id is required")
+	}
+	if strings.HasPrefix(opts.Product, "pkg:") {
+		if _, err := packageurl.FromString(opts.Product); err != nil {
+			return nil, fmt.Errorf("vex: product %q: %w", opts.Product, err)
+		}
+	}
+	if opts.Timestamp.IsZero() {
+		return nil, fmt.Errorf("vex: the document timestamp is required (SOURCE_DATE_EPOCH or now)")
+	}
+	purls, err := newPurler(s)
+	if err != nil {
+		return nil, err
+	}
+
+	ts := opts.Timestamp.UTC().Truncate(time.Second) // what the JSON keeps, so the ID matches a re-read document
+	doc := &govex.VEX{
+		Metadata: govex.Metadata{
+			Context:    govex.ContextLocator(),
+			ID:         opts.ID,
+			Author:     firstOf(opts.Author, DefaultTooling),
+			AuthorRole: opts.AuthorRole,
+			Timestamp:  &ts,
+			Version:    1,
+			Tooling:    firstOf(opts.Tooling, DefaultTooling),
+		},
+		Statements: []govex.Statement{},
+	}
+	for _, v := range s.Vulnerabilities() {
+		st, ok, err := statement(v, opts.Product, purls)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if err := st.Validate(); err != nil {
+			return nil, fmt.Errorf("vex: statement for %s: %w", v.ID, err)
+		}
+		doc.Statements = append(doc.Statements, st)
+	}
+	if doc.ID == "" {
+		// GenerateCanonicalID sorts the statements it hashes in place;
+		// hashing a copy keeps the summary's order in the document.
+		c := *doc
+		c.Statements = slices.Clone(doc.Statements)
+		id, err := c.GenerateCanonicalID()
+		if err != nil {
+			return nil, fmt.Errorf("vex: %w", err)
+		}
+		doc.ID = id
+	}
+	return doc, nil
+}
+
+// statement states one vulnerability; ok is false when none of its
+// packages is in the image.
+func statement(v summary.Vulnerability, product string, purls purler) (govex.Statement, bool, error) {
+	var present []summary.Entry
+	for _, e := range v.Entries {
+		if e.Status != summary.NotInstalled {
+			present = append(present, e)
+		}
+	}
+	if len(present) == 0 {
+		return govex.Statement{}, false, nil
+	}
+	st := govex.Statement{Vulnerability: govex.Vulnerability{Name: govex.VulnerabilityID(v.ID)}}
+
+	var listed, noFix, notes []string
+	var failed []summary.Entry
+	affected := slices.ContainsFunc(present, func(e summary.Entry) bool { return !e.Status.Resolved() })
+	for _, e := range present {
+		if affected == e.Status.Resolved() {
+			continue // an affected statement names only what is still affected
+		}
+		version := firstOf(e.After, e.Installed)
+		p, err := purls.purl(e.Package, version)
+		if err != nil {
+			return st, false, err
+		}
+		listed = append(listed, p)
+		switch e.Status {
+		case summary.Patched:
+			notes = append(notes, fmt.Sprintf("%s upgraded from %s to %s", e.Package, e.Installed, version))
+		case summary.AlreadyFixed:
+			notes = append(notes, fmt.Sprintf("%s %s was already fixed", e.Package, version))
+		case summary.NotFixable:
+			noFix = append(noFix, e.Package)
+		default:
+			failed = append(failed, e)
+		}
+	}
+	slices.Sort(listed)
+	listed = slices.Compact(listed)
+	subs := make([]govex.Subcomponent, len(listed))
+	for i, p := range listed {
+		subs[i] = govex.Subcomponent{Component: govex.Component{ID: p}}
+	}
+	st.Products = []govex.Product{{Component: govex.Component{ID: product}, Subcomponents: subs}}
+
+	if !affected {
+		st.Status = govex.StatusFixed
+		st.StatusNotes = strings.Join(notes, "; ")
+		return st, true, nil
+	}
+	st.Status = govex.StatusAffected
+	var actions []string
+	if len(noFix) > 0 {
+		slices.Sort(noFix)
+		actions = append(actions, fmt.Sprintf("No fixed version of %s is published yet; rescan and patch again when one is.", joinAnd(slices.Compact(noFix))))
+	}
+	for _, e := range failed {
+		reason := firstOf(e.Reason, "reason unknown")
+		actions = append(actions, fmt.Sprintf("%s could not be brought to %s: %s.", e.Package, firstOf(e.Fixed, "its fixed version"), strings.TrimSuffix(reason, ".")))
+	}
+	st.ActionStatement = strings.Join(actions, " ")
+	return st, true, nil
+}
+
+// purler writes the package URLs of one image's packages.
+type purler struct {
+	typ, namespace string
+	qualifiers     map[string]string
+}
+
+func newPurler(s *summary.Summary) (purler, error) {
+	typ, err := purlType(s.OS)
+	if err != nil {
+		return purler{}, err
+	}
+	q := map[string]string{}
+	if arch := debArch(s.Platform); arch != "" {
+		q["arch"] = arch
+	}
+	if s.OS.Version != "" {
+		q["distro"] = s.OS.ID + "-" + s.OS.Version
+	}
+	return purler{typ: typ, namespace: s.OS.ID, qualifiers: q}, nil
+}
+
+func (p purler) purl(name, version string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("vex: an entry has no package name")
+	}
+	// packageurl-go percent-encodes what the purl spec reserves, e.g. the
+	// '+' of "5.36.0-7+deb12u4" becomes %2B, as in Trivy's own purls, so
+	// the strings compare equal to a scanner's.
+	u := packageurl.NewPackageURL(p.typ, p.namespace, name, version, packageurl.QualifiersFromMap(p.qualifiers), "")
+	return u.ToString(), nil
+}
+
+// purlType maps the package manager to its purl type. Only dpkg is known
+// so far: guessing the type of another family's packages would give URLs
+// that match nothing.
+func purlType(osr summary.OS) (string, error) {
+	switch osr.Manager {
+	case "apt", "dpkg", "deb":
+		return packageurl.TypeDebian, nil
+	case "":
+		if osr.ID == "debian" || osr.ID == "ubuntu" {
+			return packageurl.TypeDebian, nil
+		}
+	}
+	if osr.ID == "" {
+		return "", fmt.Errorf("vex: the summary names no OS, so its packages have no package URLs")
+	}
+	return "", fmt.Errorf("vex: package URLs for %s packages (%s) are not implemented", firstOf(osr.Manager, "unknown"), osr.ID)
+}
+
+// debArch maps an OCI platform ("linux/arm/v7") to the dpkg architecture
+// ("armhf") that Debian's purls carry. Packages of architecture "all" get
+// the image's architecture too, because the summary does not record
+// per-package architectures.
+func debArch(platform string) string {
+	parts := strings.Split(platform, "/")
+	if len(parts) < 2 {
+		return ""
+	}
+	arch, variant := parts[1], ""
+	if len(parts) > 2 {
+		variant = parts[2]
+	}
+	switch arch {
+	case "386":
+		return "i386"
+	case "arm":
+		if variant == "v5" || variant == "v6" {
+			return "armel"
+		}
+		return "armhf"
+	case "ppc64le":
+		return "ppc64el"
+	case "mips64le":
+		return "mips64el"
+	default:
+		return arch // amd64, arm64, s390x, riscv64, loong64 keep their names
+	}
+}
+
+// Marshal encodes the document as indented JSON with a final newline,
+// through go-vex's own encoder, which writes timestamps in UTC. go-vex
+// escapes '&', '<' and '>' for HTML, which turns every purl's qualifier
+// separator into \u0026; Marshal writes them plainly, because people read
+// and grep these files and JSON needs no such escape.
+func Marshal(doc *govex.VEX) ([]byte, error) {
+	var b bytes.Buffer
+	if err := doc.ToJSON(&b); err != nil {
+		return nil, err
+	}
+	return unescapeHTML(b.Bytes()), nil
+}
+
+// unescapeHTML undoes encoding/json's HTML escapes. It steps over every
+// escape sequence whole, so an escaped backslash followed by "u0026" in
+// the text stays as it is.
+func unescapeHTML(in []byte) []byte {
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		if in[i] != '\\' || i+1 >= len(in) {
+			out = append(out, in[i])
+			continue
+		}
+		if in[i+1] == 'u' && i+6 <= len(in) {
+			switch string(in[i+2 : i+6]) {
+			case "0026":
+				out, i = append(out, '&'), i+5
+				continue
+			case "003c":
+				out, i = append(out, '<'), i+5
+				continue
+			case "003e":
+				out, i = append(out, '>'), i+5
+				continue
+			}
+		}
+		out, i = append(out, in[i], in[i+1]), i+1
+	}
+	return out
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// joinAnd lists names for a sentence: "a", "a and b", "a, b and c".
+func joinAnd(names []string) string {
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
