@@ -63,7 +63,7 @@ func (b *builder) loadReports(ctx context.Context) error {
 			return atLine(errors.Wrapf(err, "REPORT %s", r.Value), r.Location)
 		}
 		if rep.SkippedLanguageFindings > 0 {
-			b.src.Warn(ctx, fmt.Sprintf("REPORT %s: %d language-package vulnerabilities are not patched (only OS packages are)", r.Value, rep.SkippedLanguageFindings), warnOpts(r.Location))
+			b.src.Warn(ctx, fmt.Sprintf("REPORT %s: %d findings are not in OS packages (language packages, or OS packages the scanner matched by CPE) and are not patched", r.Value, rep.SkippedLanguageFindings), warnOpts(r.Location))
 		}
 		b.reports = append(b.reports, loadedReport{Path: r.Value, Platform: r.Flags[patchfile.FlagPlatform], Location: r.Location, Report: rep})
 	}

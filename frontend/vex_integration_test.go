@@ -3,6 +3,7 @@ package frontend_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,4 +178,24 @@ func exportTarget(t *testing.T, env testEnv, files map[string]string, target str
 		t.Fatalf("building target %s: %v", target, err)
 	}
 	return out
+}
+
+// TestPatchFromGrypeReport patches the stale Debian 12 image from a Grype
+// report of it: the same packages reach the same versions as from Trivy's.
+func TestPatchFromGrypeReport(t *testing.T) {
+	env := needEnv(t)
+	grype := readData(t, env, "debian-12-stale.grype.json")
+	res := patch(t, env, map[string]string{
+		"Patchfile": "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT scan.json\n",
+		"scan.json": grype,
+	}, nil)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	// The Trivy report of the same image names the same fixes.
+	trivy := readData(t, env, "debian-12-stale.trivy.json")
+	checkPatched(t, baseImage(t, env, "12-stale"), res.image, trivyFixes(t, trivy))
+	if want := fmt.Sprintf("%d vulnerabilities: %[1]d patched", len(reportIDs(t, trivy))); !strings.Contains(res.logs, want) {
+		t.Errorf("the summary does not say %q:\n%s", want, res.logs)
+	}
 }
