@@ -3,10 +3,13 @@
 package apk
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 
 	apkversion "github.com/knqyf263/go-apk-version"
+
+	"github.com/copa/frontend/distros"
 )
 
 // maxField bounds names and versions: real apk names and versions are far
@@ -30,23 +33,13 @@ type Versioning struct{}
 // Compare orders versions as `apk version -t` does. Versions must have
 // passed ValidVersion.
 func (Versioning) Compare(a, b string) int {
-	return sign(apkversion.Version(a).Compare(apkversion.Version(b)))
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
+	return cmp.Compare(apkversion.Version(a).Compare(apkversion.Version(b)), 0)
 }
 
 // ValidName accepts an apk package name.
 func (Versioning) ValidName(name string) error {
 	if len(name) > maxField || !namePattern.MatchString(name) {
-		return fmt.Errorf("%q is not an apk package name (lower-case letters, digits, '.', '_', '+', '-'; starting with a letter or digit)", clip(name))
+		return fmt.Errorf("%q is not an apk package name (lower-case letters, digits, '.', '_', '+', '-'; starting with a letter or digit)", distros.Clip(name))
 	}
 	return nil
 }
@@ -54,18 +47,10 @@ func (Versioning) ValidName(name string) error {
 // ValidVersion accepts an apk version such as 1.36.1-r15 or 1.2.3_rc1-r0.
 func (Versioning) ValidVersion(v string) error {
 	if len(v) > maxField || !versionPattern.MatchString(v) {
-		return fmt.Errorf("%q is not an apk version (e.g. 1.36.1-r15, 1.2_rc1-r0)", clip(v))
+		return fmt.Errorf("%q is not an apk version (e.g. 1.36.1-r15, 1.2_rc1-r0)", distros.Clip(v))
 	}
 	if _, err := apkversion.NewVersion(v); err != nil {
-		return fmt.Errorf("%q is not an apk version: %v", clip(v), err)
+		return fmt.Errorf("%q is not an apk version: %v", distros.Clip(v), err)
 	}
 	return nil
-}
-
-// clip keeps error messages readable when the input is hostile.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }

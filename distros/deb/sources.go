@@ -126,7 +126,7 @@ func ReleaseOf(osr distros.OSRelease) (Release, error) {
 	}
 	r.Codename = osr.VersionCodename
 	if r.Codename != "" && !codenamePattern.MatchString(r.Codename) {
-		return r, fmt.Errorf("os-release VERSION_CODENAME %q is not a release codename", clip(r.Codename))
+		return r, fmt.Errorf("os-release VERSION_CODENAME %q is not a release codename", distros.Clip(r.Codename))
 	}
 	return r, nil
 }

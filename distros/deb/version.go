@@ -4,10 +4,13 @@
 package deb
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 
 	debversion "github.com/knqyf263/go-deb-version"
+
+	"github.com/copa/frontend/distros"
 )
 
 // maxField bounds names and versions: Debian's longest real versions are far
@@ -39,23 +42,13 @@ func (Versioning) Compare(a, b string) int {
 	case errB != nil:
 		return 1
 	}
-	return sign(va.Compare(vb))
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
+	return cmp.Compare(va.Compare(vb), 0)
 }
 
 // ValidName accepts a Debian binary package name.
 func (Versioning) ValidName(name string) error {
 	if len(name) > maxField || !namePattern.MatchString(name) {
-		return fmt.Errorf("%q is not a Debian package name (lower-case letters, digits, '+', '-', '.'; starting with a letter or digit)", clip(name))
+		return fmt.Errorf("%q is not a Debian package name (lower-case letters, digits, '+', '-', '.'; starting with a letter or digit)", distros.Clip(name))
 	}
 	return nil
 }
@@ -63,18 +56,10 @@ func (Versioning) ValidName(name string) error {
 // ValidVersion accepts a Debian version: [epoch:]upstream[-revision].
 func (Versioning) ValidVersion(v string) error {
 	if len(v) > maxField || !versionChars.MatchString(v) {
-		return fmt.Errorf("%q is not a Debian version", clip(v))
+		return fmt.Errorf("%q is not a Debian version", distros.Clip(v))
 	}
 	if _, err := debversion.NewVersion(v); err != nil {
 		return fmt.Errorf("%q is not a Debian version: %v", v, err)
 	}
 	return nil
-}
-
-// clip keeps error messages readable when the input is hostile.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }

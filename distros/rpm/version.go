@@ -4,11 +4,14 @@
 package rpm
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strings"
 
 	rpmversion "github.com/knqyf263/go-rpm-version"
+
+	"github.com/copa/frontend/distros"
 )
 
 // maxField bounds names and versions: real RPM names and EVRs are far
@@ -37,23 +40,13 @@ type Versioning struct{}
 // installed and fixed versions always carry one). Versions must have passed
 // ValidVersion.
 func (Versioning) Compare(a, b string) int {
-	return sign(rpmversion.NewVersion(a).Compare(rpmversion.NewVersion(b)))
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
+	return cmp.Compare(rpmversion.NewVersion(a).Compare(rpmversion.NewVersion(b)), 0)
 }
 
 // ValidName accepts an RPM package name.
 func (Versioning) ValidName(name string) error {
 	if len(name) > maxField || !namePattern.MatchString(name) || strings.Contains(name, "..") {
-		return fmt.Errorf("%q is not an RPM package name (letters, digits, '.', '_', '+', '-'; starting with a letter, digit or '_')", clip(name))
+		return fmt.Errorf("%q is not an RPM package name (letters, digits, '.', '_', '+', '-'; starting with a letter, digit or '_')", distros.Clip(name))
 	}
 	return nil
 }
@@ -61,15 +54,7 @@ func (Versioning) ValidName(name string) error {
 // ValidVersion accepts an RPM version: [epoch:]version[-release].
 func (Versioning) ValidVersion(v string) error {
 	if len(v) > maxField || !evrPattern.MatchString(v) || strings.Contains(v, "..") {
-		return fmt.Errorf("%q is not an RPM version ([epoch:]version[-release] of letters, digits and '.', '_', '+', '~', '^')", clip(v))
+		return fmt.Errorf("%q is not an RPM version ([epoch:]version[-release] of letters, digits and '.', '_', '+', '~', '^')", distros.Clip(v))
 	}
 	return nil
-}
-
-// clip keeps error messages readable when the input is hostile.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }

@@ -14,7 +14,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/frontend"
+	"github.com/copa/frontend/frontend/report"
 	"github.com/copa/frontend/internal/imagetest"
 )
 
@@ -225,21 +225,11 @@ func statusOf(img *imagetest.Image) map[string]string {
 }
 
 func reportedPackages(path string) []string {
-	var r struct {
-		Results []struct {
-			Class           string
-			Vulnerabilities []struct{ PkgName, FixedVersion string }
-		}
-	}
-	if err := json.Unmarshal(must(os.ReadFile(path)), &r); err != nil {
-		fail(err)
-	}
+	r := must(report.Parse(must(os.ReadFile(path))))
 	var pkgs []string
-	for _, res := range r.Results {
-		for _, v := range res.Vulnerabilities {
-			if v.FixedVersion != "" && !slices.Contains(pkgs, v.PkgName) {
-				pkgs = append(pkgs, v.PkgName)
-			}
+	for _, f := range r.Findings {
+		if len(f.FixedVersions()) > 0 && !slices.Contains(pkgs, f.Package) {
+			pkgs = append(pkgs, f.Package)
 		}
 	}
 	sort.Strings(pkgs)
