@@ -74,6 +74,8 @@ const (
 	HelperKeepUnchangedDeb = "keep-unchanged-deb"
 	// HelperPrintSummary FILE: print a summary.json as a table.
 	HelperPrintSummary = "print-summary"
+	// HelperInstallDeb STAGING TARGET NOTES: see deb.Install.
+	HelperInstallDeb = "install-deb"
 )
 
 // Where a patch step finds the frontend image (whose static binary runs

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/frontend/summary"
@@ -18,9 +19,11 @@ func helper(args []string) int {
 		return keepUnchangedDeb(args[1], args[2])
 	case len(args) == 2 && args[0] == llbgen.HelperPrintSummary:
 		return printSummary(args[1])
+	case len(args) == 4 && args[0] == llbgen.HelperInstallDeb:
+		return installDeb(args[1], args[2], args[3])
 	default:
-		fmt.Fprintf(os.Stderr, "usage: frontend %s BASE TARGET | %s SUMMARY.json\n(without arguments it runs as a BuildKit frontend)\n",
-			llbgen.HelperKeepUnchangedDeb, llbgen.HelperPrintSummary)
+		fmt.Fprintf(os.Stderr, "usage: frontend %s BASE TARGET | %s SUMMARY.json | %s STAGING TARGET NOTES\n(without arguments it runs as a BuildKit frontend)\n",
+			llbgen.HelperKeepUnchangedDeb, llbgen.HelperPrintSummary, llbgen.HelperInstallDeb)
 		return 2
 	}
 }
@@ -55,6 +58,53 @@ func keepUnchangedDeb(base, target string) int {
 		k.Files, k.Packages, float64(k.Bytes)/(1<<20))
 	return 0
 }
+
+// installDeb installs the packages unpacked under staging into the image
+// root target (see deb.Install) and writes to notes what the frontend
+// turns into warnings, one per line, fields separated by single spaces:
+//
+//	scripts PACKAGE NAME[,NAME...]   maintainer scripts that were not run
+//	conffile-kept PACKAGE PATH        a conffile kept as the image had it
+//
+// deb.Install refuses conffile paths with blanks, so every line has three
+// fields.
+func installDeb(staging, target, notes string) int {
+	sr, err := os.OpenRoot(staging)
+	if err != nil {
+		return fail(err)
+	}
+	tr, err := os.OpenRoot(target)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := deb.Install(sr, tr)
+	if err != nil {
+		return fail(err)
+	}
+	var b strings.Builder
+	for _, p := range res.Details {
+		kept := ""
+		if len(p.KeptConffiles) > 0 {
+			kept = fmt.Sprintf(", %d conffile(s) kept as the image had them", len(p.KeptConffiles))
+		}
+		fmt.Printf("copa: %s %s → %s: %d file(s) written (%s), %d unchanged%s\n",
+			p.Name, p.OldVersion, p.Version, p.Written, mib(p.Bytes), p.Unchanged, kept)
+		if len(p.Scripts) > 0 {
+			fmt.Fprintf(&b, "scripts %s %s\n", p.Name, strings.Join(p.Scripts, ","))
+		}
+		for _, c := range p.KeptConffiles {
+			fmt.Fprintf(&b, "conffile-kept %s %s\n", p.Name, c)
+		}
+	}
+	fmt.Printf("copa: %d package(s) installed without apt (%s database): %d file(s) written (%s), %d unchanged\n",
+		len(res.Packages), res.Layout, res.Written, mib(res.Bytes), res.Unchanged)
+	if err := os.WriteFile(notes, []byte(b.String()), 0o644); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 func fail(err error) int {
 	fmt.Fprintf(os.Stderr, "copa: %v\n", err)

@@ -17,11 +17,27 @@ type Package struct {
 	Arch    string
 }
 
+// StatusDir is the distroless form of the dpkg database: one file per
+// package (or group of packages), each holding control stanzas, often
+// without a Status field, next to optional NAME.md5sums files.
+const StatusDir = "/var/lib/dpkg/status.d"
+
 // ParseStatus reads a dpkg status file and returns the packages whose state
 // is "installed", by name. A package installed for several architectures
 // (multi-arch) keeps its lowest version, so that verification never passes
 // on the strength of one architecture while another is still vulnerable.
 func ParseStatus(data []byte) (map[string]Package, error) {
+	return parseStatus(data, false)
+}
+
+// ParseStatusD reads one file of a status.d directory. Image builders that
+// write status.d copy a package's control file, which has no Status field:
+// a stanza without one counts as installed, as it does for scanners.
+func ParseStatusD(data []byte) (map[string]Package, error) {
+	return parseStatus(data, true)
+}
+
+func parseStatus(data []byte, noStatusInstalled bool) (map[string]Package, error) {
 	pkgs := map[string]Package{}
 	var cur Package
 	var state string
@@ -30,6 +46,9 @@ func ParseStatus(data []byte) (map[string]Package, error) {
 		defer func() { cur, state = Package{}, "" }()
 		if cur.Name == "" {
 			return nil
+		}
+		if state == "" && noStatusInstalled {
+			state = "install ok installed"
 		}
 		if !strings.HasSuffix(state, " installed") {
 			return nil

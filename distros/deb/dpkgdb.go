@@ -1,0 +1,452 @@
+package deb
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"slices"
+	"strings"
+)
+
+// maxDBFile bounds a file of the target's dpkg database: a status file of
+// thousands of packages is a few MiB.
+const maxDBFile = 256 << 20
+
+// field is one field of a control stanza as written: its first line and
+// continuation lines, each ending in a newline.
+type field struct {
+	name string
+	raw  string
+}
+
+// stanza is a paragraph of a control file and where it is in the file,
+// so that it can be replaced leaving every other byte alone.
+type stanza struct {
+	start, end int
+	fields     []field
+}
+
+func parseStanzas(data []byte) []stanza {
+	var out []stanza
+	var cur *stanza
+	for off := 0; off < len(data); {
+		n := bytes.IndexByte(data[off:], '\n')
+		next := off + n + 1
+		if n < 0 {
+			next = len(data)
+		}
+		line := strings.TrimSuffix(string(data[off:next]), "\n")
+		switch {
+		case line == "":
+			cur = nil
+		case cur == nil && (line[0] == ' ' || line[0] == '\t' || line[0] == '#'):
+			// Nothing for a continuation to continue; comments are no data.
+		default:
+			if cur == nil {
+				out = append(out, stanza{start: off})
+				cur = &out[len(out)-1]
+			}
+			cur.end = next
+			if line[0] == ' ' || line[0] == '\t' {
+				if len(cur.fields) > 0 {
+					cur.fields[len(cur.fields)-1].raw += line + "\n"
+				}
+			} else if line[0] != '#' {
+				name, _, _ := strings.Cut(line, ":")
+				cur.fields = append(cur.fields, field{name: strings.TrimSpace(name), raw: line + "\n"})
+			}
+		}
+		off = next
+	}
+	return out
+}
+
+// value returns a field's value: for a multi-line field, its first line.
+func (s stanza) value(name string) (string, bool) {
+	for _, f := range s.fields {
+		if strings.EqualFold(f.name, name) {
+			first, _, _ := strings.Cut(f.raw, "\n")
+			_, v, _ := strings.Cut(first, ":")
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
+
+// oldConffile is an entry of a Conffiles field: " /path md5 [flags]".
+type oldConffile struct {
+	path, md5, flags string
+}
+
+func (s stanza) conffiles() []oldConffile {
+	var out []oldConffile
+	for _, f := range s.fields {
+		if !strings.EqualFold(f.name, "Conffiles") {
+			continue
+		}
+		lines := strings.Split(f.raw, "\n")
+		for _, l := range lines[1:] {
+			w := strings.Fields(l)
+			if len(w) >= 2 {
+				out = append(out, oldConffile{w[0], w[1], strings.Join(w[2:], " ")})
+			}
+		}
+	}
+	return out
+}
+
+// dbFile is a file holding stanzas: the status file or one of status.d.
+type dbFile struct {
+	path    string
+	data    []byte
+	stanzas []stanza
+	repl    map[int]string
+	// status.d only: the file's .md5sums, if it has one.
+	hasSums    bool
+	sums       []byte
+	sumsChange bool
+}
+
+// dbEntry is an installed package's stanza.
+type dbEntry struct {
+	file                *dbFile
+	idx                 int
+	name, version, arch string
+	status              string
+	hasStatus           bool
+	hasConffiles        bool
+	conffiles           []oldConffile
+	taken               bool
+}
+
+type dpkgDB struct {
+	root    *os.Root
+	layout  string
+	files   []*dbFile
+	entries []*dbEntry
+	info    string // the info directory, for the status layout
+}
+
+func loadDB(r *os.Root) (*dpkgDB, error) {
+	db := &dpkgDB{root: r}
+	dir, err := resolve(r, strings.TrimPrefix(StatusDir, "/"), true)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if d, err := r.Open(dir); err == nil {
+		names, err = d.Readdirnames(-1)
+		d.Close()
+		if err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		p := path.Join(dir, n)
+		if fi, err := r.Lstat(p); err != nil {
+			return nil, err
+		} else if strings.HasSuffix(n, ".md5sums") || strings.HasPrefix(n, ".") || !fi.Mode().IsRegular() {
+			continue
+		}
+		f, err := db.addFile(p, true)
+		if err != nil {
+			return nil, err
+		}
+		if sums, _, err := readBounded(r, p+".md5sums", maxDBFile); err == nil {
+			f.hasSums, f.sums = true, sums
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	if len(db.files) > 0 {
+		db.layout = "status.d"
+		return db, nil
+	}
+	status, err := resolve(r, strings.TrimPrefix(StatusPath, "/"), true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.addFile(status, false); errors.Is(err, fs.ErrNotExist) {
+		return nil, errors.New("the target has no dpkg database (neither " + StatusDir + " nor " + StatusPath + ")")
+	} else if err != nil {
+		return nil, err
+	}
+	db.layout = "status"
+	db.info, err = resolve(r, "var/lib/dpkg/info", true)
+	return db, err
+}
+
+// addFile reads a file of stanzas and notes its installed packages. In
+// status.d a stanza without Status is installed, as for ParseStatusD.
+func (db *dpkgDB) addFile(p string, noStatusInstalled bool) (*dbFile, error) {
+	data, _, err := readBounded(db.root, p, maxDBFile)
+	if err != nil {
+		return nil, err
+	}
+	f := &dbFile{path: p, data: data, stanzas: parseStanzas(data), repl: map[int]string{}}
+	db.files = append(db.files, f)
+	for i, s := range f.stanzas {
+		e := &dbEntry{file: f, idx: i, conffiles: s.conffiles()}
+		e.name, _ = s.value("Package")
+		e.version, _ = s.value("Version")
+		e.arch, _ = s.value("Architecture")
+		e.status, e.hasStatus = s.value("Status")
+		_, e.hasConffiles = s.value("Conffiles")
+		installed := strings.HasSuffix(e.status, " installed") || (!e.hasStatus && noStatusInstalled)
+		if e.name != "" && installed {
+			db.entries = append(db.entries, e)
+		}
+	}
+	return f, nil
+}
+
+// match finds the installed package p upgrades.
+func (db *dpkgDB) match(p *staged) error {
+	var cands []*dbEntry
+	var archs []string
+	for _, e := range db.entries {
+		if e.name == p.name {
+			cands = append(cands, e)
+			archs = append(archs, e.arch)
+		}
+	}
+	if len(cands) == 0 {
+		return fmt.Errorf("package %s is not installed in the image: only installed packages can be upgraded", p.name)
+	}
+	for _, e := range cands {
+		if e.arch == p.arch {
+			p.old = e
+		}
+	}
+	if p.old == nil && len(cands) == 1 && (p.arch == "all" || cands[0].arch == "all") {
+		p.old = cands[0]
+	}
+	if p.old == nil {
+		return fmt.Errorf("package %s is installed for %s, the new one is for %s", p.name, strings.Join(archs, ", "), p.arch)
+	}
+	if p.old.taken {
+		return fmt.Errorf("package %s:%s is staged twice", p.name, p.old.arch)
+	}
+	p.old.taken = true
+	if (Versioning{}).Compare(p.version, p.old.version) < 0 {
+		return fmt.Errorf("package %s: %s would downgrade %s", p.name, p.version, p.old.version)
+	}
+	return nil
+}
+
+// update records p's new stanza, and in the status layout writes its
+// info files.
+func (db *dpkgDB) update(p *staged, list []string, sums map[string]string) error {
+	e := p.old
+	conffiles := ""
+	if db.layout == "status" || e.hasConffiles {
+		conffiles = conffilesField(p, sums)
+	}
+	e.file.repl[e.idx] = stanzaText(p.control, e.status, e.hasStatus, conffiles)
+	if db.layout == "status" {
+		return db.writeInfo(p, list)
+	}
+	f := e.file
+	if !f.hasSums {
+		return nil
+	}
+	f.sumsChange = true
+	newSums := p.debian["md5sums"].data
+	if len(f.stanzas) == 1 {
+		f.sums = newSums // nil removes the file
+		return nil
+	}
+	if newSums == nil {
+		return nil
+	}
+	// The file's .md5sums covers several packages: replace the lines of
+	// the paths p ships, keep the others.
+	shipped := parseMD5Sums(newSums)
+	var b bytes.Buffer
+	for _, line := range strings.SplitAfter(string(f.sums), "\n") {
+		_, file, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "  ")
+		if q, okp := cleanPath(file); ok && okp && shipped[q] != "" {
+			continue
+		}
+		b.WriteString(line)
+	}
+	if b.Len() > 0 && !bytes.HasSuffix(b.Bytes(), []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	b.Write(newSums)
+	f.sums = b.Bytes()
+	return nil
+}
+
+// conffilesField lists p's conffiles with the md5 of the version shipped,
+// as dpkg records them. Conffiles of the old version that the new one
+// lacks stay on disk, so they stay listed, as obsolete, as dpkg does.
+func conffilesField(p *staged, sums map[string]string) string {
+	if len(p.conffiles) == 0 && len(p.old.conffiles) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Conffiles:\n")
+	for _, c := range p.conffiles {
+		fmt.Fprintf(&b, " %s %s\n", c, sums[c])
+	}
+	for _, c := range p.old.conffiles {
+		if slices.Contains(p.conffiles, c.path) {
+			continue
+		}
+		flags := c.flags
+		if flags == "" {
+			flags = "obsolete"
+		}
+		fmt.Fprintf(&b, " %s %s %s\n", c.path, c.md5, flags)
+	}
+	return b.String()
+}
+
+// stanzaText is the control file as a database stanza: Status after
+// Package and Conffiles before Description, where dpkg puts them.
+func stanzaText(control []field, status string, withStatus bool, conffiles string) string {
+	var b strings.Builder
+	for _, f := range control {
+		if strings.EqualFold(f.name, "Status") || strings.EqualFold(f.name, "Conffiles") {
+			continue
+		}
+		if conffiles != "" && strings.EqualFold(f.name, "Description") {
+			b.WriteString(conffiles)
+			conffiles = ""
+		}
+		b.WriteString(f.raw)
+		if withStatus && strings.EqualFold(f.name, "Package") {
+			b.WriteString("Status: " + status + "\n")
+		}
+	}
+	b.WriteString(conffiles)
+	return b.String()
+}
+
+// writeInfo writes p's files in the info directory: the .list, and every
+// DEBIAN file but control; it removes those of the old version the new
+// one lacks.
+func (db *dpkgDB) writeInfo(p *staged, list []string) error {
+	// dpkg never lacks info/, but an image builder may have pruned it.
+	if err := db.root.MkdirAll(db.info, 0o755); err != nil {
+		return err
+	}
+	prefix := db.infoPrefix(p)
+	want := map[string]controlFile{
+		"list": {data: []byte("/.\n" + strings.Join(append(list, ""), "\n")), mode: 0o644},
+	}
+	for n, f := range p.debian {
+		want[n] = f
+	}
+	for _, n := range slices.Sorted(maps.Keys(want)) {
+		if err := writeIfChanged(db.root, path.Join(db.info, prefix+"."+n), want[n].data, want[n].mode, false); err != nil {
+			return err
+		}
+	}
+	d, err := db.root.Open(db.info)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		ext, ok := strings.CutPrefix(n, prefix+".")
+		if !ok || ext == "" || strings.Contains(ext, ".") {
+			continue
+		}
+		if _, keep := want[ext]; !keep {
+			if err := db.root.Remove(path.Join(db.info, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// infoPrefix is how p's info files are named: "<name>:<arch>" for
+// Multi-Arch: same packages, which the existing files tell.
+func (db *dpkgDB) infoPrefix(p *staged) string {
+	byArch := p.name + ":" + p.old.arch
+	for _, pre := range []string{byArch, p.name} {
+		for _, ext := range []string{"list", "md5sums"} {
+			if _, err := db.root.Lstat(path.Join(db.info, pre+"."+ext)); err == nil {
+				return pre
+			}
+		}
+	}
+	if ma, _ := (stanza{fields: p.control}).value("Multi-Arch"); ma == "same" {
+		return byArch
+	}
+	return p.name
+}
+
+// flush writes the database files that changed.
+func (db *dpkgDB) flush() error {
+	for _, f := range db.files {
+		if len(f.repl) > 0 {
+			var b bytes.Buffer
+			prev := 0
+			for i, s := range f.stanzas {
+				b.Write(f.data[prev:s.start])
+				if t, ok := f.repl[i]; ok {
+					b.WriteString(t)
+				} else {
+					b.Write(f.data[s.start:s.end])
+				}
+				prev = s.end
+			}
+			b.Write(f.data[prev:])
+			if err := writeIfChanged(db.root, f.path, b.Bytes(), 0, true); err != nil {
+				return err
+			}
+		}
+		if !f.sumsChange {
+			continue
+		}
+		sums := f.path + ".md5sums"
+		if f.sums == nil {
+			if err := db.root.Remove(sums); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		} else if err := writeIfChanged(db.root, sums, f.sums, 0, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeIfChanged replaces name with data unless it holds data already. A
+// new file is root's with perm; with keepMeta an existing file keeps its
+// mode and owner.
+func writeIfChanged(r *os.Root, name string, data []byte, perm fs.FileMode, keepMeta bool) error {
+	uid, gid := 0, 0
+	perm &= fs.ModePerm
+	if fi, err := r.Lstat(name); err == nil && fi.Mode().IsRegular() {
+		if old, err := r.ReadFile(name); err != nil {
+			return err
+		} else if bytes.Equal(old, data) {
+			return nil
+		}
+		if keepMeta {
+			perm = fi.Mode() & modeBits
+			uid, gid = owner(fi)
+		}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if perm == 0 {
+		perm = 0o644
+	}
+	return writeAtomic(r, name, data, perm, uid, gid)
+}
