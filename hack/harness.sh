@@ -8,6 +8,21 @@
 #   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE)
 #   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE
 #
+# Test images ($COPA_TEST_REGISTRY = localhost:5000; each is FROM scratch + one
+# rootfs tarball, built from a debootstrapped minbase rootfs without RUN steps;
+# a WORKDIR other than / adds BuildKit's empty 32-byte layer after it):
+#   copa-test/debian:12-stale             Debian 12 at its point release, sources with the security and
+#                                         updates suites (so apt sees upgrades), a config using every field
+#   copa-test/debian:12-stale-nosecurity  the same rootfs, sources without security/updates
+#   copa-test/debian:11-stale             Debian 11 like 12-stale (many more pending upgrades)
+#   copa-test/debian:11-stale-noapt       11-stale with apt purged (dpkg, sh kept), 11-stale's config
+#   copa-test/debian:bookworm, :bullseye  tooling images: the plain rootfs with full sources and
+#                                         CMD ["bash"], like the official debian:<codename>
+#   copa-test/distroless:12-stale         distroless-style image of Debian 12 package files
+#                                         (hack/distroless-rootfs.sh): no shell, apt or dpkg, no
+#                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
+# and in $COPA_TEST_DATA: debian-{12,11}-stale.{trivy.json,grype.json,upgradable}.
+#
 # Everything it creates lives in $COPA_CACHE (default /var/cache/copa-frontend),
 # /run/copa-frontend and ~/.docker. Every step is idempotent; a second run only checks.
 set -euo pipefail
@@ -261,7 +276,13 @@ use_release() {
 	DEB_DIR=$COPA_CACHE/images/debian-$DEBIAN_VERSION
 	ROOTFS=$DEB_DIR/rootfs
 	STALE_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_VERSION-stale
+	TOOLING_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_SUITE
+	DISTROLESS_IMAGE=$REGISTRY/copa-test/distroless:$DEBIAN_VERSION-stale
 }
+
+# The packages of the distroless image, a C runtime like distroless/cc's;
+# liblzma5, libpcre2-8-0 and tzdata have upgrades in the Debian 12 rootfs.
+DISTROLESS_PKGS=(base-files libc6 libgcc-s1 liblzma5 libpcre2-8-0 tzdata zlib1g)
 
 # sources_full / sources_nosecurity: etc/apt/sources.list.d/debian.sources
 sources_full() {
@@ -312,6 +333,60 @@ image_dockerfile() {
 	EOF
 }
 
+# The tooling images' config: the official debian:<codename> image's.
+tooling_dockerfile() {
+	cat <<-EOF
+		FROM scratch
+		ADD rootfs.tar /
+		ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+		CMD ["bash"]
+	EOF
+}
+
+# The distroless image's config, after gcr.io/distroless (:nonroot). No
+# ENTRYPOINT: the image has no program to name.
+distroless_dockerfile() {
+	cat <<-EOF
+		FROM scratch
+		ADD rootfs.tar /
+		ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+		ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+		LABEL org.opencontainers.image.title=copa-test-distroless \\
+		      com.example.copa-test.kind=distroless
+		WORKDIR /home/nonroot
+		USER 65532:65532
+		CMD ["/app"]
+	EOF
+}
+
+# rootfs_noapt DIR: DIR (a copy of a rootfs) with apt purged, as
+# `RUN dpkg --purge apt` would leave it; dpkg and sh stay.
+# The image's own dpkg runs chrooted in DIR. `dpkg --root=DIR` (the host's
+# dpkg) also works without /proc, but it runs the maintainer scripts
+# chrooted with the image's empty /dev, so their `>/dev/null` leaves a
+# regular file dev/null in the image, and it logs to the host's
+# /var/log/dpkg.log. So /dev is bind-mounted (not recursively) for the purge
+# and unmounted right after, leaving DIR/dev untouched; /proc is not needed
+# (apt's prerm/postrm only run dpkg-maintscript-helper and rm, the libc-bin
+# trigger runs ldconfig). A mount left by a killed run is cleared by safe_rm.
+# --force-script-chrootless is not used: the scripts would act on the host.
+rootfs_noapt() {
+	local dir=$1 rc=0 logf=$LOGS/noapt-dpkg-purge-$DEBIAN_SUITE.log
+	mount --bind /dev "$dir/dev"
+	chroot "$dir" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		dpkg --purge apt >"$logf" 2>&1 || rc=$?
+	umount "$dir/dev"
+	if ((rc)); then
+		tail -n 20 "$logf" >&2
+		die "dpkg --purge apt in $dir failed (exit $rc; log: $logf)"
+	fi
+	[[ -e $dir/usr/bin/apt-get || -L $dir/usr/bin/apt-get ]] && die "$dir/usr/bin/apt-get is still there after the purge"
+	grep -qx 'Package: apt' "$dir/var/lib/dpkg/status" && die "$dir/var/lib/dpkg/status still has an apt stanza"
+	[[ -x $dir/usr/bin/dpkg && -x $dir/usr/bin/sh ]] || die "$dir lost dpkg or sh in the purge"
+	[[ -z $(find "$dir/dev" -mindepth 1 -print -quit) ]] || die "the purge left files in $dir/dev"
+	return 0
+}
+
 # ensure_rootfs: a debootstrapped, image-ready rootfs of the release in $ROOTFS.
 ensure_rootfs() {
 	local want="recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase"
@@ -346,36 +421,122 @@ ensure_rootfs() {
 	log "rootfs ready: Debian $(cat "$ROOTFS/etc/debian_version") in $((SECONDS - t0))s"
 }
 
-# build_image REF SOURCES_FN: push a FROM-scratch image of $ROOTFS with the given
-# apt sources, unless the tag exists and was built from the current rootfs.
+# rootfs_epoch: the rootfs's creation time, the images' SOURCE_DATE_EPOCH.
+rootfs_epoch() {
+	local e
+	e=$(sed -n 's/.*epoch=\([0-9]*\).*/\1/p' "$DEB_DIR/rootfs.stamp")
+	[[ -n $e ]] || die "no epoch in $DEB_DIR/rootfs.stamp"
+	echo "$e"
+}
+
+# image_want SOURCES_FN DOCKERFILE_FN [ROOTFS_FN]: the stamp of an image built
+# by build_image (rootfs stamp, Dockerfile, sources, ROOTFS_FN's code).
+image_want() {
+	{
+		cat "$DEB_DIR/rootfs.stamp" 2>/dev/null
+		"$2"
+		"$1"
+		[[ -z ${3:-} ]] || declare -f "$3"
+	} | sha256sum | cut -d' ' -f1
+}
+
+# push_context REF CTX LOGNAME: build the Dockerfile in CTX and push it as REF.
+push_context() {
+	local ref=$1 ctx=$2 logname=$3 epoch
+	epoch=$(rootfs_epoch)
+	log "building and pushing $ref ..."
+	run "$LOGS/image-$logname.log" docker buildx build --builder "$BUILDER" --progress=plain \
+		--provenance=false --sbom=false --build-arg "SOURCE_DATE_EPOCH=$epoch" \
+		--output "type=image,name=$ref,push=true" "$ctx"
+}
+
+# build_image REF SOURCES_FN [DOCKERFILE_FN [ROOTFS_FN]]: push a FROM-scratch
+# image of $ROOTFS with the given apt sources and Dockerfile (default
+# image_dockerfile), unless the tag exists and was built from the current
+# rootfs and recipe. ROOTFS_FN DIR, if given, first changes DIR, a copy of
+# $ROOTFS; its code is part of the stamp.
 build_image() {
-	local ref=$1 sources_fn=$2 name want ctx epoch
+	local ref=$1 sources_fn=$2 dockerfile_fn=${3:-image_dockerfile} rootfs_fn=${4:-}
+	local name want ctx src t0=$SECONDS
 	name=${ref##*:}
-	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; image_dockerfile; "$sources_fn"; } | sha256sum | cut -d' ' -f1)
+	want=$(image_want "$sources_fn" "$dockerfile_fn" "$rootfs_fn")
 	if [[ -f $DEB_DIR/rootfs.stamp ]] && stamp_ok "$DEB_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
 		log "$ref: up to date"
 		return 0
 	fi
 	ensure_rootfs
-	want=$({ cat "$DEB_DIR/rootfs.stamp"; image_dockerfile; "$sources_fn"; } | sha256sum | cut -d' ' -f1)
+	want=$(image_want "$sources_fn" "$dockerfile_fn" "$rootfs_fn")
 	ctx=$DEB_DIR/ctx-$name
-	rm -rf "$ctx"
+	safe_rm "$ctx"
 	mkdir -p "$ctx/stage/etc/apt/sources.list.d"
-	image_dockerfile >"$ctx/Dockerfile"
+	src=$ROOTFS
+	if [[ -n $rootfs_fn ]]; then
+		# Outside $ctx, which buildx sends to the daemon whole.
+		src=$DEB_DIR/rootfs-$name
+		safe_rm "$src"
+		cp -a "$ROOTFS" "$src"
+		log "$ref: $rootfs_fn on a copy of the Debian $DEBIAN_VERSION rootfs ..."
+		"$rootfs_fn" "$src"
+	fi
+	"$dockerfile_fn" >"$ctx/Dockerfile"
 	"$sources_fn" >"$ctx/stage/etc/apt/sources.list.d/debian.sources"
-	touch -r "$ROOTFS/etc/apt/sources.list.d/debian.sources" "$ctx/stage/etc/apt/sources.list.d/debian.sources"
+	touch -r "$src/etc/apt/sources.list.d/debian.sources" "$ctx/stage/etc/apt/sources.list.d/debian.sources"
 	# A tarball (as the official images use) rather than COPY rootfs/: COPY from
 	# a local context resets every file to root:root, ADD of a tar keeps owners.
-	tar -C "$ROOTFS" --numeric-owner --sort=name -cf "$ctx/rootfs.tar" \
+	tar -C "$src" --numeric-owner --sort=name -cf "$ctx/rootfs.tar" \
 		--exclude=./etc/apt/sources.list.d/debian.sources .
 	tar -C "$ctx/stage" --numeric-owner --owner=0 --group=0 -rf "$ctx/rootfs.tar" ./etc/apt/sources.list.d/debian.sources
-	epoch=$(sed -n 's/.*epoch=\([0-9]*\).*/\1/p' "$DEB_DIR/rootfs.stamp")
-	log "building and pushing $ref ..."
-	run "$LOGS/image-$name.log" docker buildx build --builder "$BUILDER" --progress=plain \
-		--provenance=false --sbom=false --build-arg "SOURCE_DATE_EPOCH=$epoch" \
-		--output "type=image,name=$ref,push=true" "$ctx"
-	rm -rf "$ctx"
+	push_context "$ref" "$ctx" "$name"
+	safe_rm "$ctx"
+	[[ $src == "$ROOTFS" ]] || safe_rm "$src"
 	echo "$want" >"$DEB_DIR/$name.stamp"
+	log "pushed $ref in $((SECONDS - t0))s"
+}
+
+# distroless_want REF PKG...: the stamp of the distroless image.
+distroless_want() {
+	{
+		cat "$DEB_DIR/rootfs.stamp" 2>/dev/null
+		distroless_dockerfile
+		cat "$REPO/hack/distroless-rootfs.sh"
+		echo "$* arch=$(dpkg --print-architecture)"
+	} | sha256sum | cut -d' ' -f1
+}
+
+# build_distroless REF PKG...: push a distroless-style image made of the files
+# of PKG... in $ROOTFS (hack/distroless-rootfs.sh; nothing runs), unless the
+# tag exists and was built from the current rootfs and recipe.
+build_distroless() {
+	local ref=$1 name want ctx files bad pkg t0=$SECONDS
+	shift
+	name=distroless-${ref##*:}
+	want=$(distroless_want "$ref" "$@")
+	if [[ -f $DEB_DIR/rootfs.stamp ]] && stamp_ok "$DEB_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
+		log "$ref: up to date"
+		return 0
+	fi
+	ensure_rootfs
+	want=$(distroless_want "$ref" "$@")
+	ctx=$DEB_DIR/ctx-$name
+	safe_rm "$ctx"
+	mkdir -p "$ctx"
+	distroless_dockerfile >"$ctx/Dockerfile"
+	log "$ref: assembling the files of $* from the Debian $DEBIAN_VERSION rootfs ..."
+	run "$LOGS/$name-rootfs.log" bash "$REPO/hack/distroless-rootfs.sh" "$ROOTFS" "$ctx/rootfs.tar" "$(rootfs_epoch)" "$@"
+	# What the layer holds (kept for inspection): no shell, no package
+	# manager, no dpkg status file; a status.d stanza per package.
+	files=$LOGS/$name.files
+	tar -tf "$ctx/rootfs.tar" | sed 's#/$##' >"$files"
+	if bad=$(grep -xE '\./(usr/)?s?bin/(sh|bash|dash|dpkg|apt|apt-get)|\./var/lib/dpkg/(status|available)' "$files"); then
+		die "$ref would contain $(echo "$bad" | tr '\n' ' ')(file list: $files)"
+	fi
+	for pkg in "$@"; do
+		grep -qxF "./var/lib/dpkg/status.d/$pkg" "$files" || die "$ref: no var/lib/dpkg/status.d/$pkg (file list: $files)"
+	done
+	push_context "$ref" "$ctx" "$name"
+	safe_rm "$ctx"
+	echo "$want" >"$DEB_DIR/$name.stamp"
+	log "pushed $ref ($(wc -l <"$files") paths) in $((SECONDS - t0))s"
 }
 
 # make_report: Trivy- and Grype-shaped reports and the upgradable list of the
@@ -447,15 +608,21 @@ make_report() {
 
 cmd_images() {
 	need_up
+	local t0=$SECONDS
 	use_release 12 bookworm
 	build_image "$STALE_IMAGE" sources_full
 	build_image "$STALE_IMAGE-nosecurity" sources_nosecurity
+	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
+	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS[@]}"
 	make_report
 	# Debian 11 has many more pending updates (libc6, libssl1.1, an epoch in
 	# login's version): the larger case for layer sizes.
 	use_release 11 bullseye
 	build_image "$STALE_IMAGE" sources_full
+	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
+	build_image "$STALE_IMAGE-noapt" sources_full image_dockerfile rootfs_noapt
 	make_report
+	log "images: done in $((SECONDS - t0))s"
 }
 
 # ---------------------------------------------------------------------------
@@ -494,6 +661,6 @@ images) cmd_images ;;
 frontend-image) cmd_frontend_image ;;
 env) cmd_env ;;
 all) cmd_all ;;
--h | --help | help) sed -n '2,12p' "$0" ;;
+-h | --help | help) sed -n '2,/^[^#]/{/^#/p}' "$0" ;;
 *) die "unknown command '$1' (tools|up|down|images|frontend-image|env|all)" ;;
 esac
