@@ -35,8 +35,10 @@ type Family interface {
 	Name() string
 	// Versioning is the family's version order and name grammar.
 	Versioning() Versioning
-	// Supports reports whether the family can patch images of this release.
-	Supports(osr OSRelease) bool
+	// Detect reports whether the family patches this image, judged by its
+	// release and its files (package database, package manager, shell);
+	// nothing of the image runs.
+	Detect(ctx context.Context, root FS, osr OSRelease) (bool, error)
 	// Installed reads installed package versions from the image's files.
 	Installed(ctx context.Context, root FS) (map[string]string, error)
 	// Patch builds the LLB that installs plan on top of the image.
@@ -54,6 +56,11 @@ type PatchRequest struct {
 	// that must not depend on the image's tools; nil when it is not known,
 	// and then those steps are left out.
 	Helper *llb.State
+	// KeepUnchanged asks the step to keep the files an upgrade left
+	// unchanged out of the layer, with the helper (apt images).
+	KeepUnchanged bool
+	// Tooling is the image that does the work for a ToolingFamily.
+	Tooling *Tooling
 	// Constraints tag the steps (source location, progress names).
 	Constraints []llb.ConstraintsOpt
 }
@@ -78,6 +85,30 @@ type Outcome struct {
 	Unresolved []Unresolved
 	// Upgrades is what an upgrade-all installed: the versions to verify.
 	Upgrades []Update
+	// Warnings are things the user should know about the patch that do
+	// not fail it (for example maintainer scripts that did not run).
+	Warnings []string
+}
+
+// ToolingFamily is a Family for images that cannot run a package manager
+// themselves (no shell, no package manager): a separate tooling image of
+// the same release fetches and unpacks the packages into the image.
+type ToolingFamily interface {
+	Family
+	// DefaultTooling names the tooling image for the image's release.
+	DefaultTooling(osr OSRelease) (string, error)
+	// CheckTooling reads a tooling image's files and says why it cannot
+	// patch images of release osr, if it cannot.
+	CheckTooling(ctx context.Context, tooling FS, toolingOS, osr OSRelease) error
+}
+
+// Tooling is a resolved tooling image.
+type Tooling struct {
+	// Name is the reference the user wrote or the default, for messages.
+	Name  string
+	State llb.State
+	// FS reads the tooling image's files (its apt sources, for example).
+	FS FS
 }
 
 // Unresolved is a package whose fixed version no configured source offers.

@@ -19,26 +19,28 @@ const keySource = "source"
 // measuring what it saves, or for images where it must not run.
 const ArgKeepUnchanged = "BUILDKIT_COPA_KEEP_UNCHANGED"
 
+// keepUnchanged reports whether apt patches run the helper that keeps
+// unchanged files out of the layer (the default).
+func (b *builder) keepUnchanged() (bool, error) {
+	v, ok := b.bc.BuildArgs[ArgKeepUnchanged]
+	if !ok {
+		return true, nil
+	}
+	keep, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, errors.Errorf("build arg %s=%q: want true or false", ArgKeepUnchanged, v)
+	}
+	return keep, nil
+}
+
 // helperImage returns the frontend's own image, pinned to its digest, for
 // steps that run the frontend binary as a helper. It is resolved once per
 // build. Without a source option (a frontend run in process, as in tests
-// that do not set one) it returns nil and the build warns that those steps
-// are left out.
+// that do not set one) it returns nil.
 func (b *builder) helperImage(ctx context.Context) (*llb.State, error) {
 	b.helperOnce.Do(func() {
-		if v, ok := b.bc.BuildArgs[ArgKeepUnchanged]; ok {
-			keep, err := strconv.ParseBool(v)
-			if err != nil {
-				b.helperErr = errors.Errorf("build arg %s=%q: want true or false", ArgKeepUnchanged, v)
-				return
-			}
-			if !keep {
-				return
-			}
-		}
 		src := b.bc.BuildOpts().Opts[keySource]
 		if src == "" {
-			b.src.Warn(ctx, "the frontend was not started from an image (no \"source\" option), so it cannot run its helper: files that the patch left unchanged stay in the patch layer", warnOpts(nil))
 			return
 		}
 		named, err := reference.ParseNormalizedNamed(src)

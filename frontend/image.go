@@ -114,7 +114,10 @@ func (b *builder) buildTime() (time.Time, *time.Time, error) {
 	return t, &t, nil
 }
 
-func describePatch(family string, names []string, all bool) string {
+func describePatch(family, tooling string, names []string, all bool) string {
+	if tooling != "" {
+		family += " (tooling image " + tooling + ")"
+	}
 	if all {
 		return fmt.Sprintf("copa/frontend: %s upgrade of every package with an update", family)
 	}

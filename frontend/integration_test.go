@@ -62,7 +62,8 @@ type buildOutcome struct {
 // patch runs the frontend's build function in this process against the
 // real daemon, with a build context made of files.
 // With push, the image is also pushed to that reference. args are build
-// args, except "target", which selects the build target.
+// args, except "target", which selects the build target, and
+// "context:NAME", which names a build context as --build-context does.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -86,8 +87,8 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	// helper from it. The harness builds that image from this tree.
 	attrs := map[string]string{"filename": "Patchfile", "source": os.Getenv("COPA_FRONTEND_IMAGE")}
 	for k, v := range args {
-		if k == "target" {
-			attrs["target"] = v
+		if k == "target" || strings.HasPrefix(k, "context:") {
+			attrs[k] = v
 			continue
 		}
 		attrs["build-arg:"+k] = v
@@ -179,26 +180,25 @@ func imagetestFromRegistry(env testEnv, tag string) (*imagetest.Image, error) {
 
 func baseImage(t *testing.T, env testEnv, tag string) *imagetest.Image {
 	t.Helper()
-	img, err := imagetestFromRegistry(env, tag)
+	return harnessImage(t, env, "copa-test/debian", tag)
+}
+
+func harnessImage(t *testing.T, env testEnv, repo, tag string) *imagetest.Image {
+	t.Helper()
+	img, err := imagetest.FromRegistry(env.registry, repo, tag, "linux/amd64")
 	if err != nil {
-		t.Fatalf("reading the harness image %s: %v", tag, err)
+		t.Fatalf("reading the harness image %s:%s: %v", repo, tag, err)
 	}
 	return img
 }
 
-// checkPatched asserts what every successful patch must give: the base
-// layers untouched plus one layer, the config kept, the fixed versions
-// installed, and no package-manager leftovers in the new layer.
+// checkPatched asserts what every successful patch of an image with a
+// dpkg status file must give: the base layers untouched plus one layer,
+// the config kept, the fixed versions installed, and no package-manager
+// leftovers in the new layer.
 func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]string) map[string]string {
 	t.Helper()
-	bl, gl := base.LayerDigests(), got.LayerDigests()
-	if len(gl) != len(bl)+1 || !slices.Equal(gl[:len(bl)], bl) {
-		t.Fatalf("layers = %v, want the base's %v plus one", gl, bl)
-	}
-	layer, err := got.Layer(len(gl) - 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	layer := checkLayerAndConfig(t, base, got)
 	status, ok := layer.Files["var/lib/dpkg/status"]
 	if !ok {
 		t.Fatal("the patch layer has no var/lib/dpkg/status")
@@ -208,12 +208,33 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 		t.Fatal(err)
 	}
 	installed := deb.Versions(pkgs)
+	checkVersions(t, installed, want)
+	checkPackageFiles(t, base, layer, pkgs)
+	return installed
+}
+
+func checkVersions(t *testing.T, installed, want map[string]string) {
+	t.Helper()
 	for name, fixed := range want {
 		if v, ok := installed[name]; !ok || (deb.Versioning{}).Compare(v, fixed) < 0 {
 			t.Errorf("%s: installed %q, want %s or later", name, v, fixed)
 		}
 	}
-	checkPackageFiles(t, base, layer, pkgs)
+}
+
+// checkLayerAndConfig asserts that got is base plus one layer, that the
+// layer holds no package-manager leftovers and that the config is kept;
+// it returns the layer.
+func checkLayerAndConfig(t *testing.T, base, got *imagetest.Image) *imagetest.Layer {
+	t.Helper()
+	bl, gl := base.LayerDigests(), got.LayerDigests()
+	if len(gl) != len(bl)+1 || !slices.Equal(gl[:len(bl)], bl) {
+		t.Fatalf("layers = %v, want the base's %v plus one", gl, bl)
+	}
+	layer, err := got.Layer(len(gl) - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, h := range layer.Headers {
 		n := h.Name
 		switch {
@@ -263,7 +284,7 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 	if got.Config.Architecture != base.Config.Architecture || got.Config.OS != base.Config.OS {
 		t.Errorf("platform %s/%s, want %s/%s", got.Config.OS, got.Config.Architecture, base.Config.OS, base.Config.Architecture)
 	}
-	return installed
+	return layer
 }
 
 // checkPackageFiles asserts that in the patched image every file of every

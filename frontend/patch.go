@@ -22,7 +22,7 @@ import (
 
 // families are the package-manager families the frontend can patch, in the
 // order they are tried.
-var families = []distros.Family{deb.Apt{}}
+var families = []distros.Family{deb.Apt{}, deb.Tooling{}}
 
 // osReleasePaths are where os-release(5) says to look, in order.
 var osReleasePaths = []string{"/etc/os-release", "/usr/lib/os-release"}
@@ -61,9 +61,9 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
 	}
-	fam := pickFamily(osr)
-	if fam == nil {
-		return nil, atLine(errors.Errorf("PATCH %s: the image is %s; copa/frontend patches Debian and Ubuntu images (apt) so far", base.Name, osr), imgLoc)
+	fam, err := pickFamily(ctx, root, osr)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
 	}
 	installed, err := fam.Installed(ctx, root)
 	if err != nil {
@@ -103,19 +103,36 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 	if b.pf.Unresolved.Value == patchfile.PolicyWarn {
 		policy = distros.PolicyWarn
 	}
-	helper, err := b.helperImage(ctx)
-	if err != nil {
-		return nil, err
-	}
-	patch, err := fam.Patch(ctx, root, distros.PatchRequest{
-		Helper:      helper,
+	req := distros.PatchRequest{
 		Image:       base.State,
 		OS:          osr,
 		Platform:    p,
 		Plan:        plan,
 		Policy:      policy,
 		Constraints: []llb.ConstraintsOpt{b.location(imgLoc)},
-	})
+	}
+	if req.KeepUnchanged, err = b.keepUnchanged(); err != nil {
+		return nil, err
+	}
+	tf, withTooling := fam.(distros.ToolingFamily)
+	if req.KeepUnchanged || withTooling {
+		if req.Helper, err = b.helperImage(ctx); err != nil {
+			return nil, err
+		}
+		if req.Helper == nil && !withTooling {
+			b.src.Warn(ctx, "the frontend was not started from an image (no \"source\" option), so it cannot run its helper: files that the patch left unchanged stay in the patch layer", warnOpts(nil))
+		}
+	}
+	toolingName := ""
+	if withTooling {
+		if req.Tooling, err = b.toolingImage(ctx, tf, osr, p); err != nil {
+			return nil, err
+		}
+		toolingName = req.Tooling.Name
+	} else if b.pf.Tooling.Location != nil {
+		b.src.Warn(ctx, fmt.Sprintf("TOOLING is not used: %s has apt and a shell, so apt runs in the image itself", base.Name), warnOpts(b.pf.Tooling.Location))
+	}
+	patch, err := fam.Patch(ctx, root, req)
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
 	}
@@ -128,7 +145,14 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 		return nil, err
 	}
 	for _, s := range outcome.AddedSources {
-		b.src.Warn(ctx, fmt.Sprintf("PATCH %s: the image's %s sources do not offer every fixed version; added the release's %s suite for this patch (the image's own sources are unchanged)", base.Name, fam.Name(), s), warnOpts(imgLoc))
+		whose := "the image's " + fam.Name()
+		if withTooling {
+			whose = "the tooling image's apt"
+		}
+		b.src.Warn(ctx, fmt.Sprintf("PATCH %s: %s sources do not offer every fixed version; added the release's %s suite for this patch (the image's own sources are unchanged)", base.Name, whose, s), warnOpts(imgLoc))
+	}
+	for _, w := range outcome.Warnings {
+		b.src.Warn(ctx, fmt.Sprintf("PATCH %s: %s", base.Name, w), warnOpts(imgLoc))
 	}
 	want := plan.Updates
 	if plan.All {
@@ -169,7 +193,7 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 	return &patched{
 		Platform: p,
 		Ref:      ref,
-		Config:   patchedConfig(base, describePatch(fam.Name(), names, false), created),
+		Config:   patchedConfig(base, describePatch(fam.Name(), toolingName, names, false), created),
 		Base:     base,
 		Epoch:    epoch,
 		Created:  created,
@@ -203,13 +227,21 @@ func readOSRelease(ctx context.Context, root distros.FS) (distros.OSRelease, err
 	return distros.OSRelease{}, errors.New("the image has no /etc/os-release or /usr/lib/os-release, so its distribution is unknown")
 }
 
-func pickFamily(osr distros.OSRelease) distros.Family {
+// pickFamily returns the first family that detects the image as its own.
+func pickFamily(ctx context.Context, root distros.FS, osr distros.OSRelease) (distros.Family, error) {
 	for _, f := range families {
-		if f.Supports(osr) {
-			return f
+		ok, err := f.Detect(ctx, root, osr)
+		if err != nil {
+			return nil, errors.Wrapf(err, "reading the %s package database", f.Name())
+		}
+		if ok {
+			return f, nil
 		}
 	}
-	return nil
+	if _, err := deb.ReleaseOf(osr); err == nil {
+		return nil, errors.Errorf("the image is %s but has no dpkg database (%s or %s/): there is nothing to patch it against", osr, deb.StatusPath, deb.StatusDir)
+	}
+	return nil, errors.Errorf("the image is %s; copa/frontend patches Debian and Ubuntu images (dpkg) so far", osr)
 }
 
 // plan decides what to update: the fixed versions of the reports that apply

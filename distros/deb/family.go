@@ -1,8 +1,6 @@
 package deb
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -16,6 +14,8 @@ import (
 )
 
 var (
+	//go:embed apt-lib.sh
+	aptLibScript []byte
 	//go:embed apt-patch.sh
 	aptPatchScript []byte
 	//go:embed debconf.conf
@@ -40,10 +40,14 @@ func (Apt) Name() string { return "apt" }
 // Versioning implements distros.Family.
 func (Apt) Versioning() distros.Versioning { return Versioning{} }
 
-// Supports implements distros.Family.
-func (Apt) Supports(osr distros.OSRelease) bool {
-	_, err := ReleaseOf(osr)
-	return err == nil
+// Detect implements distros.Family: Debian and Ubuntu images with a dpkg
+// status file, apt-get and a shell.
+func (Apt) Detect(ctx context.Context, root distros.FS, osr distros.OSRelease) (bool, error) {
+	if _, err := ReleaseOf(osr); err != nil {
+		return false, nil
+	}
+	l, err := DetectLayout(ctx, root)
+	return l == LayoutApt, err
 }
 
 // Installed implements distros.Family: it reads the dpkg status database.
@@ -83,6 +87,7 @@ func (a Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchReques
 	}
 
 	inputs := llbgen.Files([]llbgen.File{
+		{Name: "apt-lib.sh", Data: aptLibScript},
 		{Name: "apt-patch.sh", Mode: 0o755, Data: aptPatchScript},
 		{Name: "debconf.conf", Data: debconfConf},
 		{Name: "extra.list", Data: []byte(extra)},
@@ -100,9 +105,9 @@ func (a Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchReques
 		llbgen.Tmpfs("/var/log"),
 		llbgen.CacheDir("/var/lib/apt/lists", "copa-apt-lists-"+cacheKey),
 		llbgen.CacheDir("/var/cache/apt", "copa-apt-archives-"+cacheKey),
-		llb.WithCustomName(stepName(req.Plan)),
+		llb.WithCustomName(stepName("apt", req.Plan)),
 	}
-	if req.Helper != nil {
+	if req.Helper != nil && req.KeepUnchanged {
 		opts = append(opts, llbgen.MountHelper(*req.Helper, req.Image))
 	}
 	for _, c := range req.Constraints {
@@ -118,16 +123,16 @@ func (a Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchReques
 	}, nil
 }
 
-func stepName(p *distros.Plan) string {
+func stepName(tool string, p *distros.Plan) string {
 	if p.All {
-		return "[copa] apt: upgrade every package that has an update"
+		return "[copa] " + tool + ": upgrade every package that has an update"
 	}
 	names := p.Names()
 	list := strings.Join(names, " ")
 	if len(names) > 8 {
 		list = strings.Join(names[:8], " ") + fmt.Sprintf(" and %d more", len(names)-8)
 	}
-	return fmt.Sprintf("[copa] apt: update %d package(s): %s", len(names), list)
+	return fmt.Sprintf("[copa] %s: update %d package(s): %s", tool, len(names), list)
 }
 
 func platformString(req distros.PatchRequest) string {
@@ -174,58 +179,4 @@ func readSources(ctx context.Context, root distros.FS) (map[string][]byte, error
 		files[p] = dt
 	}
 	return files, nil
-}
-
-// readOutcome interprets what apt-patch.sh left in its notes directory.
-func readOutcome(ctx context.Context, notes distros.FS) (*distros.Outcome, error) {
-	o := &distros.Outcome{}
-	read := func(name string) ([][]string, error) {
-		ok, err := notes.Exists(ctx, "/"+name)
-		if err != nil || !ok {
-			return nil, err
-		}
-		dt, err := notes.ReadFile(ctx, "/"+name)
-		if err != nil {
-			return nil, err
-		}
-		var rows [][]string
-		sc := bufio.NewScanner(bytes.NewReader(dt))
-		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) > 0 {
-				rows = append(rows, f)
-			}
-		}
-		return rows, sc.Err()
-	}
-	rows, err := read("added-suites")
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		o.AddedSources = append(o.AddedSources, r[0])
-	}
-	if rows, err = read("unresolved"); err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		if len(r) != 3 {
-			return nil, fmt.Errorf("apt step wrote a malformed unresolved line %q", strings.Join(r, " "))
-		}
-		best := r[2]
-		if best == "(none)" {
-			best = ""
-		}
-		o.Unresolved = append(o.Unresolved, distros.Unresolved{Name: r[0], Want: r[1], Best: best})
-	}
-	if rows, err = read("upgrades"); err != nil {
-		return nil, err
-	}
-	v := Versioning{}
-	for _, r := range rows {
-		if len(r) != 2 || v.ValidName(r[0]) != nil || v.ValidVersion(r[1]) != nil {
-			return nil, fmt.Errorf("apt step wrote a malformed upgrade line %q", strings.Join(r, " "))
-		}
-		o.Upgrades = append(o.Upgrades, distros.Update{Name: r[0], Fixed: r[1]})
-	}
-	return o, nil
 }

@@ -87,31 +87,75 @@ func TestAptStepGolden(t *testing.T) {
 				helper = &h
 			}
 			p, err := Apt{}.Patch(context.Background(), tt.fs, distros.PatchRequest{
-				Helper:   helper,
-				Image:    llb.Image("localhost:5000/copa-test/debian:12-stale"),
-				OS:       distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
-				Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-				Plan:     tt.plan,
-				Policy:   tt.policy,
+				Helper:        helper,
+				KeepUnchanged: tt.helper,
+				Image:         llb.Image("localhost:5000/copa-test/debian:12-stale"),
+				OS:            distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
+				Platform:      ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+				Plan:          tt.plan,
+				Policy:        tt.policy,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := renderExec(t, p.Root)
-			golden := filepath.Join("testdata", "apt-step-"+tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./distros/deb -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("apt step differs from %s (go test ./distros/deb -update rewrites it):\n%s", golden, got)
-			}
+			checkGolden(t, "apt-step-"+tt.name, renderExec(t, p.Root))
 		})
+	}
+}
+
+// TestToolingStepGolden pins the tooling step the same way: it runs in the
+// tooling image, with the image to patch mounted as its output.
+func TestToolingStepGolden(t *testing.T) {
+	distroless := mapFS{
+		StatusDir + "/libc6":          "Package: libc6\nVersion: 2.36-9+deb12u4\nArchitecture: amd64\n",
+		StatusDir + "/libc6.md5sums":  "0123 usr/lib/x86_64-linux-gnu/libc.so.6\n",
+		StatusDir + "/libpcre2-8-0":   "Package: libpcre2-8-0\nVersion: 10.42-1\nArchitecture: amd64\n",
+		StatusDir + "/tzdata":         "Package: tzdata\nVersion: 2026b-0+deb12u1\nArchitecture: all\n",
+		StatusDir + "/tzdata.md5sums": "",
+		"/usr/lib/os-release":         "ID=debian\n",
+	}
+	tooling := mapFS{SourcesPartDir + "/debian.sources": "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n"}
+	tests := []struct {
+		name string
+		plan *distros.Plan
+	}{
+		{name: "report", plan: &distros.Plan{Updates: []distros.Update{{Name: "libpcre2-8-0", Fixed: "10.42-1+deb12u2"}, {Name: "tzdata", Fixed: "2026f-0+deb12u1"}}}},
+		{name: "all", plan: &distros.Plan{All: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			helper := llb.Image("localhost:5000/copa/frontend:dev")
+			p, err := Tooling{}.Patch(context.Background(), distroless, distros.PatchRequest{
+				Helper:   &helper,
+				Tooling:  &distros.Tooling{Name: "debian:bookworm", State: llb.Image("localhost:5000/copa-test/debian:bookworm"), FS: tooling},
+				Image:    llb.Image("localhost:5000/copa-test/distroless:12-stale"),
+				OS:       distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
+				Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+				Plan:     tt.plan,
+				Policy:   distros.PolicyFail,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, "tooling-step-"+tt.name, renderExec(t, p.Root))
+		})
+	}
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./distros/deb -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("step differs from %s (go test ./distros/deb -update rewrites it):\n%s", golden, got)
 	}
 }
 
@@ -161,8 +205,8 @@ func renderExec(t *testing.T, st llb.State) string {
 	return b.String()
 }
 
-// renderFiles prints the files a mkfile op creates, except the script
-// itself, which is its own file in the repository.
+// renderFiles prints the files a mkfile op creates, except the scripts,
+// which are their own files in the repository.
 func renderFiles(b *strings.Builder, op *pb.Op) {
 	if op == nil || op.GetFile() == nil {
 		return
@@ -172,8 +216,8 @@ func renderFiles(b *strings.Builder, op *pb.Op) {
 		if mk == nil {
 			continue
 		}
-		if mk.Path == "/apt-patch.sh" || mk.Path == "/debconf.conf" {
-			fmt.Fprintf(b, "    %s mode=%o (%d bytes, from distros/deb)\n", mk.Path, mk.Mode, len(mk.Data))
+		if strings.HasSuffix(mk.Path, ".sh") || mk.Path == "/debconf.conf" {
+			fmt.Fprintf(b, "    %s mode=%o (from distros/deb)\n", mk.Path, mk.Mode)
 			continue
 		}
 		fmt.Fprintf(b, "    %s mode=%o: %q\n", mk.Path, mk.Mode, mk.Data)

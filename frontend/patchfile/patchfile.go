@@ -2,8 +2,8 @@
 //
 // A Patchfile borrows the Dockerfile's surface syntax (comments, line
 // continuations, parser directives, ARG substitution) so users, editors and
-// buildx treat it like one, but it takes only four instructions: ARG, PATCH,
-// REPORT and UNRESOLVED. The lexing is BuildKit's own Dockerfile parser, so
+// buildx treat it like one, but it takes only five instructions: ARG, PATCH,
+// REPORT, TOOLING and UNRESOLVED. The lexing is BuildKit's own Dockerfile parser, so
 // quirks match what users already know from Dockerfiles.
 //
 // The input is untrusted (it comes from the build context), so Parse bounds
@@ -64,6 +64,11 @@ type Patchfile struct {
 	// context, in Patchfile order. Empty means "upgrade every package that
 	// has an update".
 	Reports []Instruction[string]
+	// Tooling is the TOOLING image reference as written after
+	// substitution, or "" (Location nil) when the Patchfile names none and
+	// the frontend picks one by the image's release. It is only used for
+	// images that cannot run their own package manager.
+	Tooling Instruction[string]
 	// Unresolved is the UNRESOLVED policy; its Location is nil when the
 	// Patchfile does not say, so warnings then carry no source line.
 	Unresolved Instruction[Policy]
@@ -95,7 +100,7 @@ type Warning struct {
 
 // instructions is the list given in the unknown-instruction error; keep it
 // in sync with the switch in (*parse).instruction.
-const instructions = "ARG, PATCH, REPORT and UNRESOLVED"
+const instructions = "ARG, PATCH, REPORT, TOOLING and UNRESOLVED"
 
 // allowedFlags lists the flags each instruction accepts.
 var allowedFlags = map[string]map[string]bool{
@@ -187,7 +192,7 @@ func (p *parse) instruction(node *parser.Node) error {
 	// The parser keeps the keyword as written; instructions are
 	// case-insensitive.
 	kw := strings.ToLower(node.Value)
-	if !slices.Contains([]string{"arg", "patch", "report", "unresolved"}, kw) {
+	if !slices.Contains([]string{"arg", "patch", "report", "tooling", "unresolved"}, kw) {
 		return errors.Errorf("unknown instruction %q: a Patchfile takes %s", node.Value, instructions)
 	}
 	name := strings.ToUpper(kw)
@@ -243,6 +248,19 @@ func (p *parse) instruction(node *parser.Node) error {
 			flags[FlagPlatform] = platforms.Format(platforms.Normalize(plat))
 		}
 		p.pf.Reports = append(p.pf.Reports, Instruction[string]{Value: clean, Location: loc, Flags: flags})
+
+	case "tooling":
+		if p.pf.Tooling.Location != nil {
+			return errors.Errorf("TOOLING is given twice (first on line %d)", p.pf.Tooling.Location[0].Start.Line)
+		}
+		ref, err := p.single(name, node, "the tooling image for images without apt, e.g. debian:bookworm")
+		if err != nil {
+			return err
+		}
+		if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+			return errors.Errorf("TOOLING: invalid image reference %q: %v", ref, err)
+		}
+		p.pf.Tooling = Instruction[string]{Value: ref, Location: loc, Flags: flags}
 
 	case "unresolved":
 		if p.pf.Unresolved.Location != nil {

@@ -66,6 +66,15 @@ UNRESOLVED warn
 			Args:       map[string]string{"TAG": "1"},
 		},
 	}, {
+		name: "TOOLING names the tooling image, after substitution",
+		in:   "ARG MIRROR=mirror.example.com\nPATCH gcr.io/distroless/base-debian12\nTOOLING ${MIRROR}/debian:bookworm\n",
+		want: Patchfile{
+			Image:      str("gcr.io/distroless/base-debian12", 2, 2),
+			Tooling:    str("mirror.example.com/debian:bookworm", 3, 3),
+			Unresolved: defaultPolicy,
+			Args:       map[string]string{"MIRROR": "mirror.example.com"},
+		},
+	}, {
 		name: "explicit fail",
 		in:   "PATCH nginx\nUNRESOLVED fail\n",
 		want: Patchfile{Image: str("nginx", 1, 1), Unresolved: Instruction[Policy]{Value: PolicyFail, Location: lines(2, 2)}, Args: map[string]string{}},
@@ -211,7 +220,7 @@ func errLines(t *testing.T, err error) [][]int {
 
 func TestParseErrors(t *testing.T) {
 	const noPatch = `Patchfile has no PATCH instruction: add "PATCH <image>" naming the image to patch`
-	const unknownSuffix = `: a Patchfile takes ARG, PATCH, REPORT and UNRESOLVED`
+	const unknownSuffix = `: a Patchfile takes ARG, PATCH, REPORT, TOOLING and UNRESOLVED`
 	tests := []struct {
 		name  string
 		in    string
@@ -266,6 +275,9 @@ func TestParseErrors(t *testing.T) {
 		{name: "REPORT repeated path", in: "PATCH nginx\nREPORT r.json\nREPORT ./r.json\n", err: `REPORT: "r.json" is already given on line 2`, lines: [][]int{{3}}},
 		{name: "UNRESOLVED bad value", in: "PATCH nginx\nUNRESOLVED ignore\n", err: `UNRESOLVED: invalid value "ignore": valid values are "fail" and "warn"`, lines: [][]int{{2}}},
 		{name: "UNRESOLVED without value", in: "PATCH nginx\nUNRESOLVED\n", err: `UNRESOLVED needs one argument: "fail" or "warn"`, lines: [][]int{{2}}},
+		{name: "TOOLING repeated", in: "TOOLING debian:bookworm\nPATCH nginx\nTOOLING debian:trixie\n", err: "TOOLING is given twice (first on line 1)", lines: [][]int{{3}}},
+		{name: "TOOLING invalid reference", in: "PATCH nginx\nTOOLING Debian:Bookworm\n", err: `TOOLING: invalid image reference "Debian:Bookworm": invalid reference format: repository name (library/Debian) must be lowercase`, lines: [][]int{{2}}},
+		{name: "TOOLING without image", in: "PATCH nginx\nTOOLING\n", err: "TOOLING needs one argument: the tooling image for images without apt, e.g. debian:bookworm", lines: [][]int{{2}}},
 		{name: "UNRESOLVED repeated", in: "UNRESOLVED warn\nPATCH nginx\nUNRESOLVED bogus\n", err: "UNRESOLVED is given twice (first on line 1)", lines: [][]int{{3}}},
 		{name: "unknown instruction FROM", in: "ARG TAG=1\n\nFROM nginx\nPATCH nginx\n", err: `unknown instruction "FROM"` + unknownSuffix, lines: [][]int{{3}}},
 		{name: "unknown instruction keeps its spelling", in: "PATCH nginx\nrun apt-get \\\n  upgrade\n", err: `unknown instruction "run"` + unknownSuffix, lines: [][]int{{2, 3}}},

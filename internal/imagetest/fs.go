@@ -3,6 +3,7 @@ package imagetest
 import (
 	"archive/tar"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -116,4 +117,21 @@ func (img *Image) FS() (*FS, error) {
 		return nil, err
 	}
 	return Merge(layers...), nil
+}
+
+// List returns the names of the entries directly in dir (after following
+// symlinks to dir itself), sorted.
+func (fs *FS) List(dir string) []string {
+	d, ok := fs.Resolve(dir)
+	if !ok {
+		return nil
+	}
+	var names []string
+	for p := range fs.entries {
+		if path.Dir(p) == d && p != d {
+			names = append(names, path.Base(p))
+		}
+	}
+	slices.Sort(names)
+	return names
 }

@@ -1,0 +1,103 @@
+# shellcheck shell=sh disable=SC2154 # $in, $out, $policy, $base_sources come from the sourcing script
+# apt-lib.sh: the apt logic shared by apt-patch.sh (apt inside the image)
+# and tooling-patch.sh (apt in a tooling image). Sourced, not run; the
+# sourcing script sets $in and $out first. Package names and versions
+# arrive as arguments, already checked against Debian's grammar by the
+# frontend; they are only ever passed on as arguments, never evaluated.
+#
+# Findings go to $out for the frontend to read:
+#   added-suites  the release suites added to reach the fixed versions
+#   unresolved    "NAME FIXED BEST" for packages that cannot go far enough
+
+export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C
+sources_opt=""
+
+# Translations only describe packages: a patch never reads them, so
+# apt-get update does not download them (the lists live in a cache mount,
+# the image's own apt configuration is unchanged).
+apt_get() {
+	# shellcheck disable=SC2086 # $sources_opt is empty or one fixed word pair
+	apt-get -q -y -o Acquire::Languages=none \
+		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+		-o Dpkg::Use-Pty=false $sources_opt "$@"
+}
+
+candidate() {
+	# shellcheck disable=SC2086
+	apt-cache $sources_opt policy "$1" | sed -n 's/^  Candidate: //p'
+}
+
+# candidates prints "NAME CANDIDATE" for every NAME apt knows, in one run.
+candidates() {
+	# shellcheck disable=SC2086
+	apt-cache $sources_opt policy "$@" 2>/dev/null |
+		awk '/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) } /^  Candidate: / { print name, $2 }'
+}
+
+# candidate_of NAME: the candidate from the output of candidates in $cands.
+candidate_of() {
+	printf '%s\n' "$cands" | awk -v n="$1" '$1 == n { print $2; exit }'
+}
+
+# shortfalls prints each NAME=FIXED whose apt candidate is below FIXED.
+shortfalls() {
+	names=""
+	for spec; do names="$names ${spec%%=*}"; done
+	# shellcheck disable=SC2086 # one validated package name per word
+	cands=$(candidates $names)
+	for spec; do
+		cand=$(candidate_of "${spec%%=*}")
+		if [ -z "$cand" ] || [ "$cand" = "(none)" ] || ! dpkg --compare-versions "$cand" ge "${spec#*=}"; then
+			echo "$spec"
+		fi
+	done
+}
+
+# resolve NAME=FIXED...: checks that apt offers every fixed version, adding
+# the release suites the sources lack when it does not, and sets $install
+# to the names whose fixed versions are on offer. Packages that stay below
+# their fixed version are written to $out/unresolved; with policy "fail"
+# the step then fails.
+#
+# $base_sources is the sources.list that extra suites are appended to.
+resolve() {
+	missing=$(shortfalls "$@")
+	if [ -n "$missing" ] && [ -s "$in/extra.list" ]; then
+		mkdir -p /tmp/copa-work
+		{
+			if [ -f "$base_sources" ]; then cat "$base_sources"; fi
+			cat "$in/extra.list"
+		} >/tmp/copa-work/sources.list
+		sources_opt="-o Dir::Etc::SourceList=/tmp/copa-work/sources.list"
+		cp "$in/extra.suites" "$out/added-suites"
+		echo "copa: the apt sources lack fixed versions; adding the release's suites: $(tr '\n' ' ' <"$in/extra.suites")" >&2
+		apt_get update
+		missing=$(shortfalls "$@")
+	fi
+
+	install=""
+	for spec; do
+		case "
+$missing
+" in
+		*"
+$spec
+"*) ;;
+		*) install="$install ${spec%%=*}" ;;
+		esac
+	done
+
+	if [ -n "$missing" ]; then
+		for spec in $missing; do
+			name=${spec%%=*}
+			cand=$(candidate "$name")
+			echo "$name ${spec#*=} ${cand:-(none)}" >>"$out/unresolved"
+			echo "copa: $name: fixed version ${spec#*=} is not available (best candidate: ${cand:-none})" >&2
+		done
+		if [ "$policy" = fail ]; then
+			echo "copa: failing: the fixed versions above cannot be installed (UNRESOLVED warn lets the build go on without them)" >&2
+			exit 1
+		fi
+	fi
+}

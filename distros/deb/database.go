@@ -1,0 +1,144 @@
+package deb
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/copa/frontend/distros"
+)
+
+// Layout is how an image keeps its dpkg database, and whether the image
+// can run apt itself.
+type Layout int
+
+// The layouts the frontend patches.
+const (
+	// LayoutNone: no dpkg database at all.
+	LayoutNone Layout = iota
+	// LayoutApt: a dpkg status file, apt-get and a shell; apt runs in the
+	// image.
+	LayoutApt
+	// LayoutStatus: a dpkg status file but no apt-get or no shell (apt
+	// removed, or a shell-less image built with dpkg); a tooling image
+	// does the work.
+	LayoutStatus
+	// LayoutStatusD: the distroless database, one file per package in
+	// status.d; a tooling image does the work.
+	LayoutStatusD
+)
+
+func (l Layout) String() string {
+	return [...]string{"no dpkg database", "dpkg status with apt", "dpkg status without apt or shell", "distroless status.d"}[l]
+}
+
+// What LayoutApt needs to find in the image. /bin/sh runs the patch
+// script, apt-get the patch.
+const (
+	shellPath  = "/bin/sh"
+	aptGetPath = "/usr/bin/apt-get"
+)
+
+// Bounds on the status.d database, which comes from the image.
+const (
+	maxStatusDFiles = 10000
+	maxDatabaseSize = 64 << 20
+)
+
+// DetectLayout reads the image's files to tell how it keeps its dpkg
+// database. A non-empty status file wins over status.d: images that have
+// both are full Debian images with leftovers, and dpkg reads only status.
+func DetectLayout(ctx context.Context, root distros.FS) (Layout, error) {
+	hasStatus, err := root.Exists(ctx, StatusPath)
+	if err != nil {
+		return LayoutNone, err
+	}
+	if hasStatus {
+		dt, err := root.ReadFile(ctx, StatusPath)
+		if err != nil {
+			return LayoutNone, err
+		}
+		hasStatus = len(strings.TrimSpace(string(dt))) > 0
+	}
+	if !hasStatus {
+		files, err := statusDFiles(ctx, root)
+		if err != nil {
+			return LayoutNone, err
+		}
+		if len(files) > 0 {
+			return LayoutStatusD, nil
+		}
+		return LayoutNone, nil
+	}
+	for _, p := range []string{shellPath, aptGetPath} {
+		ok, err := root.Exists(ctx, p)
+		if err != nil {
+			return LayoutNone, err
+		}
+		if !ok {
+			return LayoutStatus, nil
+		}
+	}
+	return LayoutApt, nil
+}
+
+// statusDFiles lists the database files of status.d: every file except
+// the md5sums that sit next to them.
+func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
+	names, err := root.ReadDir(ctx, StatusDir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".md5sums") || strings.HasPrefix(n, ".") {
+			continue
+		}
+		files = append(files, path.Join(StatusDir, n))
+	}
+	if len(files) > maxStatusDFiles {
+		return nil, fmt.Errorf("%s has %d files; the limit is %d", StatusDir, len(files), maxStatusDFiles)
+	}
+	return files, nil
+}
+
+// readDatabase reads the installed packages of either database layout.
+func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Package, error) {
+	switch l {
+	case LayoutApt, LayoutStatus:
+		dt, err := root.ReadFile(ctx, StatusPath)
+		if err != nil {
+			return nil, fmt.Errorf("reading the dpkg database %s: %w", StatusPath, err)
+		}
+		return ParseStatus(dt)
+	case LayoutStatusD:
+		files, err := statusDFiles(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		all := map[string]Package{}
+		total := 0
+		for _, f := range files {
+			dt, err := root.ReadFile(ctx, f)
+			if err != nil {
+				return nil, fmt.Errorf("reading the dpkg database: %w", err)
+			}
+			if total += len(dt); total > maxDatabaseSize {
+				return nil, fmt.Errorf("%s holds more than %d MiB; the limit protects the build", StatusDir, maxDatabaseSize>>20)
+			}
+			pkgs, err := ParseStatusD(dt)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			for n, p := range pkgs {
+				if old, ok := all[n]; ok && (Versioning{}).Compare(old.Version, p.Version) <= 0 {
+					continue
+				}
+				all[n] = p
+			}
+		}
+		return all, nil
+	}
+	return nil, fmt.Errorf("the image has no dpkg database (%s or %s)", StatusPath, StatusDir)
+}

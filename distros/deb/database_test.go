@@ -1,0 +1,155 @@
+package deb
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/copa/frontend/distros"
+)
+
+func TestDetectLayoutAndFamily(t *testing.T) {
+	const status = "Package: dash\nStatus: install ok installed\nVersion: 0.5.12-2\n\n"
+	bookworm := distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"}
+	tests := []struct {
+		name    string
+		fs      mapFS
+		osr     distros.OSRelease
+		layout  Layout
+		family  string // "" when neither family takes the image
+		install map[string]string
+	}{
+		{
+			name:    "full Debian image",
+			fs:      mapFS{StatusPath: status, shellPath: "", aptGetPath: ""},
+			layout:  LayoutApt,
+			family:  "apt",
+			install: map[string]string{"dash": "0.5.12-2"},
+		},
+		{
+			name:    "apt removed",
+			fs:      mapFS{StatusPath: status, shellPath: ""},
+			layout:  LayoutStatus,
+			family:  "dpkg",
+			install: map[string]string{"dash": "0.5.12-2"},
+		},
+		{
+			name:    "apt but no shell",
+			fs:      mapFS{StatusPath: status, aptGetPath: ""},
+			layout:  LayoutStatus,
+			family:  "dpkg",
+			install: map[string]string{"dash": "0.5.12-2"},
+		},
+		{
+			name: "distroless status.d, control files without Status",
+			fs: mapFS{
+				StatusDir + "/libc6":          "Package: libc6\nVersion: 2.36-9+deb12u4\nArchitecture: amd64\n",
+				StatusDir + "/libc6.md5sums":  "0123  usr/lib/x86_64-linux-gnu/libc.so.6\n",
+				StatusDir + "/base":           "Package: base-files\nVersion: 12.4+deb12u5\n\nPackage: netbase\nVersion: 6.4\n",
+				StatusDir + "/tzdata.md5sums": "",
+			},
+			layout:  LayoutStatusD,
+			family:  "dpkg",
+			install: map[string]string{"libc6": "2.36-9+deb12u4", "base-files": "12.4+deb12u5", "netbase": "6.4"},
+		},
+		{
+			name:    "empty status falls back to status.d",
+			fs:      mapFS{StatusPath: "\n", StatusDir + "/zlib1g": "Package: zlib1g\nVersion: 1:1.2.13.dfsg-1\n"},
+			layout:  LayoutStatusD,
+			family:  "dpkg",
+			install: map[string]string{"zlib1g": "1:1.2.13.dfsg-1"},
+		},
+		{
+			name:   "no database",
+			fs:     mapFS{shellPath: ""},
+			layout: LayoutNone,
+		},
+		{
+			name:   "not Debian",
+			fs:     mapFS{StatusPath: status},
+			osr:    distros.OSRelease{ID: "alpine", VersionID: "3.20.0"},
+			layout: LayoutStatus,
+		},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			osr := tt.osr
+			if osr.ID == "" {
+				osr = bookworm
+			}
+			l, err := DetectLayout(ctx, tt.fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l != tt.layout {
+				t.Errorf("layout %v, want %v", l, tt.layout)
+			}
+			var got string
+			for _, f := range []distros.Family{Apt{}, Tooling{}} {
+				ok, err := f.Detect(ctx, tt.fs, osr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok {
+					if got != "" {
+						t.Fatalf("both %s and %s detect the image", got, f.Name())
+					}
+					got = f.Name()
+				}
+			}
+			if got != tt.family {
+				t.Errorf("family %q, want %q", got, tt.family)
+			}
+			if tt.family == "dpkg" {
+				inst, err := Tooling{}.Installed(ctx, tt.fs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !maps.Equal(inst, tt.install) {
+					t.Errorf("installed %v, want %v", inst, tt.install)
+				}
+			}
+		})
+	}
+}
+
+func TestToolingChoiceAndCheck(t *testing.T) {
+	ctx := context.Background()
+	bookworm := distros.OSRelease{ID: "debian", VersionCodename: "bookworm"}
+	jammy := distros.OSRelease{ID: "ubuntu", VersionCodename: "jammy"}
+	for _, c := range []struct {
+		osr  distros.OSRelease
+		want string
+	}{{bookworm, "docker.io/library/debian:bookworm"}, {jammy, "docker.io/library/ubuntu:jammy"}} {
+		got, err := Tooling{}.DefaultTooling(c.osr)
+		if err != nil || got != c.want {
+			t.Errorf("DefaultTooling(%v) = %q, %v; want %q", c.osr, got, err, c.want)
+		}
+	}
+	if _, err := (Tooling{}).DefaultTooling(distros.OSRelease{ID: "debian"}); err == nil || !strings.Contains(err.Error(), "TOOLING") {
+		t.Errorf("no codename: error %v should point at TOOLING", err)
+	}
+
+	full := mapFS{shellPath: "", aptGetPath: "", "/usr/bin/apt-cache": "", "/usr/bin/dpkg-deb": ""}
+	tests := []struct {
+		name    string
+		fs      mapFS
+		tooling distros.OSRelease
+		err     string
+	}{
+		{name: "same release", fs: full, tooling: bookworm},
+		{name: "other release", fs: full, tooling: distros.OSRelease{ID: "debian", VersionCodename: "trixie"}, err: "the tooling image is debian trixie but the image is debian bookworm: use a tooling image of the same release"},
+		{name: "other distro", fs: full, tooling: jammy, err: "the tooling image is ubuntu jammy but the image is debian bookworm"},
+		{name: "no apt", fs: mapFS{shellPath: "", "/usr/bin/dpkg-deb": ""}, tooling: bookworm, err: "the tooling image lacks /usr/bin/apt-get, /usr/bin/apt-cache: it needs a shell, apt and dpkg-deb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Tooling{}.CheckTooling(ctx, tt.fs, tt.tooling, bookworm)
+			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.err)) {
+				t.Errorf("error %v, want %q", err, tt.err)
+			}
+		})
+	}
+}

@@ -1,0 +1,178 @@
+package deb
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/llbgen"
+)
+
+//go:embed tooling-patch.sh
+var toolingPatchScript []byte
+
+// targetDir is where the tooling step mounts the image it patches. It sits
+// on the step's /tmp tmpfs, in the tooling image, never in the target.
+const targetDir = "/tmp/copa-target"
+
+// Tooling patches Debian and Ubuntu images that cannot run apt themselves:
+// distroless images (a status.d database, no shell, no dpkg) and images
+// whose apt or shell was removed. A tooling image of the same release
+// downloads and unpacks the fixed packages; the frontend's helper copies
+// their files into the image and updates the image's own database. Nothing
+// of the image runs, so maintainer scripts do not run either.
+type Tooling struct{}
+
+var _ distros.ToolingFamily = Tooling{}
+
+// Name implements distros.Family.
+func (Tooling) Name() string { return "dpkg" }
+
+// Versioning implements distros.Family.
+func (Tooling) Versioning() distros.Versioning { return Versioning{} }
+
+// Detect implements distros.Family: Debian and Ubuntu images with a dpkg
+// database but without apt-get or a shell.
+func (Tooling) Detect(ctx context.Context, root distros.FS, osr distros.OSRelease) (bool, error) {
+	if _, err := ReleaseOf(osr); err != nil {
+		return false, nil
+	}
+	l, err := DetectLayout(ctx, root)
+	return l == LayoutStatus || l == LayoutStatusD, err
+}
+
+// Installed implements distros.Family: it reads status or status.d,
+// whichever the image keeps.
+func (Tooling) Installed(ctx context.Context, root distros.FS) (map[string]string, error) {
+	l, err := DetectLayout(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := readDatabase(ctx, root, l)
+	if err != nil {
+		return nil, err
+	}
+	return Versions(pkgs), nil
+}
+
+// DefaultTooling implements distros.ToolingFamily: the official image of
+// the release, by codename, which is what the Docker Hub names both
+// Debian's and Ubuntu's images by.
+func (Tooling) DefaultTooling(osr distros.OSRelease) (string, error) {
+	rel, err := ReleaseOf(osr)
+	if err != nil {
+		return "", err
+	}
+	if rel.Codename == "" {
+		return "", fmt.Errorf("the image's os-release names no release codename, so the tooling image cannot be chosen: name one with TOOLING <image> in the Patchfile")
+	}
+	return "docker.io/library/" + rel.Distro + ":" + rel.Codename, nil
+}
+
+// CheckTooling implements distros.ToolingFamily. Packages of another
+// release would be unpacked against libraries they were not built for, so
+// the releases must match exactly.
+func (Tooling) CheckTooling(ctx context.Context, tooling distros.FS, toolingOS, osr distros.OSRelease) error {
+	want, err := ReleaseOf(osr)
+	if err != nil {
+		return err
+	}
+	got, err := ReleaseOf(toolingOS)
+	if err != nil {
+		return fmt.Errorf("the tooling image is %s, not Debian or Ubuntu: %w", toolingOS, err)
+	}
+	if got.Distro != want.Distro || got.Codename != want.Codename {
+		return fmt.Errorf("the tooling image is %s %s but the image is %s %s: use a tooling image of the same release", got.Distro, orUnknown(got.Codename), want.Distro, orUnknown(want.Codename))
+	}
+	var missing []string
+	for _, p := range []string{shellPath, aptGetPath, "/usr/bin/apt-cache", "/usr/bin/dpkg-deb"} {
+		ok, err := tooling.Exists(ctx, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the tooling image lacks %s: it needs a shell, apt and dpkg-deb", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Patch implements distros.Family: one run in the tooling image, with the
+// image mounted at targetDir, apt's lists in a cache mount and everything
+// else on a tmpfs, so that only the updated files and database entries
+// reach the layer.
+func (t Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest) (*distros.Patch, error) {
+	if req.Tooling == nil {
+		return nil, errors.New("no tooling image to patch with")
+	}
+	if req.Helper == nil {
+		return nil, errors.New("images without apt or a shell are patched by the frontend's helper binary, which needs the frontend to run from its image (# syntax=, BUILDKIT_SYNTAX or --opt source=)")
+	}
+	rel, err := ReleaseOf(req.OS)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := readSources(ctx, req.Tooling.FS)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tooling image's apt sources: %w", err)
+	}
+	extra, added := ExtraSources(rel, req.Platform.Architecture, Suites(sources))
+
+	mode := "report"
+	specs := make([]string, 0, len(req.Plan.Updates))
+	for _, u := range req.Plan.Updates {
+		specs = append(specs, u.Name+"="+u.Fixed)
+	}
+	if req.Plan.All {
+		// An upgrade-all has no fixed versions: the script updates every
+		// installed package that has a newer version than this one.
+		mode = "all"
+		installed, err := t.Installed(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		for n, v := range installed {
+			specs = append(specs, n+"="+v)
+		}
+		slices.Sort(specs)
+	}
+	args := append([]string{"/bin/sh", inputDir + "/tooling-patch.sh", mode, string(req.Policy)}, specs...)
+
+	inputs := llbgen.Files([]llbgen.File{
+		{Name: "apt-lib.sh", Data: aptLibScript},
+		{Name: "tooling-patch.sh", Mode: 0o755, Data: toolingPatchScript},
+		{Name: "extra.list", Data: []byte(extra)},
+		{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))},
+	}, req.Constraints...)
+
+	cacheKey := fmt.Sprintf("%s-%s-%s", rel.Distro, orUnknown(rel.Codename), strings.ReplaceAll(platformString(req), "/", "-"))
+	opts := []llb.RunOption{
+		llb.Args(args),
+		llb.User("0:0"),
+		llb.Dir("/"),
+		llb.AddEnv("PATH", llbgen.DefaultPath),
+		llbgen.Tmpfs("/tmp"),
+		llbgen.ReadOnly(inputDir, inputs),
+		llbgen.ReadOnly(llbgen.HelperDir, *req.Helper),
+		llbgen.Tmpfs("/var/log"),
+		llbgen.CacheDir("/var/lib/apt/lists", "copa-tooling-apt-lists-"+cacheKey),
+		llbgen.CacheDir("/var/cache/apt", "copa-tooling-apt-cache-"+cacheKey),
+		llb.WithCustomName(stepName("dpkg with tooling image "+req.Tooling.Name, req.Plan)),
+	}
+	for _, c := range req.Constraints {
+		opts = append(opts, c)
+	}
+	run := req.Tooling.State.Run(opts...)
+	target := run.AddMount(targetDir, req.Image)
+	notes := run.AddMount(notesDir, llb.Scratch())
+	return &distros.Patch{Root: target, Notes: notes, ReadOutcome: readOutcome}, nil
+}

@@ -1,0 +1,306 @@
+package frontend_test
+
+import (
+	"crypto/md5"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/solver/errdefs"
+
+	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/internal/imagetest"
+)
+
+// Images without apt are patched from a tooling image of their release.
+// The harness pushes debian:bookworm and debian:bullseye tooling images
+// to its registry, since docker.io (the default) is out of reach here.
+
+// trivyFor keeps the findings of report whose package is installed, as a
+// scan of the image itself would have listed them.
+func trivyFor(t *testing.T, report string, installed map[string]string) string {
+	t.Helper()
+	var r map[string]any
+	if err := json.Unmarshal([]byte(report), &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range r["Results"].([]any) {
+		res := res.(map[string]any)
+		vulns, _ := res["Vulnerabilities"].([]any)
+		var keep []any
+		for _, v := range vulns {
+			if _, ok := installed[v.(map[string]any)["PkgName"].(string)]; ok {
+				keep = append(keep, v)
+			}
+		}
+		res["Vulnerabilities"] = keep
+	}
+	dt, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(dt)
+}
+
+// statusD reads the status.d database of an image's filesystem.
+func statusD(t *testing.T, fs *imagetest.FS, names []string) map[string]deb.Package {
+	t.Helper()
+	pkgs := map[string]deb.Package{}
+	for _, n := range names {
+		dt, ok := fs.ReadFile(path.Join("var/lib/dpkg/status.d", n))
+		if !ok {
+			continue
+		}
+		p, err := deb.ParseStatusD(dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range p {
+			pkgs[k] = v
+		}
+	}
+	return pkgs
+}
+
+func mergedFS(t *testing.T, img *imagetest.Image) *imagetest.FS {
+	t.Helper()
+	fs, err := img.FS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func hasWarning(warnings []string, substr string) bool {
+	return slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, substr) })
+}
+
+// TestPatchDistroless patches the distroless-style image (the files and
+// status.d entries of a few packages, no shell, no dpkg, no apt), from its
+// report and without one, and checks that the layer holds exactly the
+// updated packages' changed files and their rewritten status.d entries,
+// and nothing that could run a shell.
+func TestPatchDistroless(t *testing.T) {
+	env := needEnv(t)
+	base := harnessImage(t, env, "copa-test/distroless", "12-stale")
+	baseFS := mergedFS(t, base)
+	names := statusDNames(t, baseFS)
+	before := deb.Versions(statusD(t, baseFS, names))
+	report := trivyFor(t, readData(t, env, "debian-12-stale.trivy.json"), before)
+	upgradable := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(readData(t, env, "debian-12-stale.upgradable")), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && before[f[0]] != "" {
+			upgradable[f[0]] = f[2]
+		}
+	}
+	image := "PATCH " + env.registry + "/copa-test/distroless:12-stale\nTOOLING " + env.registry + "/copa-test/debian:bookworm\n"
+
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  map[string]string
+	}{
+		{"report", map[string]string{"Patchfile": image + "REPORT report.json\n", "report.json": report}, trivyFixes(t, report)},
+		{"everything", map[string]string{"Patchfile": image}, upgradable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := patch(t, env, tt.files, nil)
+			if res.err != nil {
+				t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+			}
+			patched := checkDistroless(t, base, res.image, names, before, tt.want)
+			for _, p := range []string{"usr/bin/sh", "bin/sh", "usr/bin/dpkg", "usr/bin/apt-get", "var/lib/dpkg/status"} {
+				if _, ok := patched.ReadFile(p); ok {
+					t.Errorf("the patched image has %s; the distroless image has none", p)
+				}
+			}
+			if _, ok := tt.want["tzdata"]; ok && !hasWarning(res.warnings, "were not run, because the image cannot run them: tzdata (preinst, postinst, prerm, postrm, config)") {
+				t.Errorf("no warning that tzdata's maintainer scripts did not run: %q", res.warnings)
+			}
+			if h := res.image.Config.History; !strings.Contains(h[len(h)-1].CreatedBy, "tooling image localhost:5000/copa-test/debian:bookworm") {
+				t.Errorf("history %q does not name the tooling image", h[len(h)-1].CreatedBy)
+			}
+		})
+	}
+}
+
+// checkDistroless asserts one layer, the config kept, the wanted versions
+// in status.d, and that the layer holds, for every updated package, its
+// status.d entry and md5sums and the files whose content changed, each
+// with the md5 the package records, and no other file.
+func checkDistroless(t *testing.T, base, got *imagetest.Image, names []string, before, want map[string]string) *imagetest.FS {
+	t.Helper()
+	layer := checkLayerAndConfig(t, base, got)
+	patched := mergedFS(t, got)
+	after := deb.Versions(statusD(t, patched, names))
+	checkVersions(t, after, want)
+	allowed := map[string]bool{}
+	updated := 0
+	for name, v := range after {
+		entry := "var/lib/dpkg/status.d/" + name
+		if before[name] == v {
+			if layer.Files[entry] != nil {
+				t.Errorf("status.d/%s is in the layer though %s was not updated", name, name)
+			}
+			continue
+		}
+		updated++
+		if layer.Files[entry] == nil {
+			t.Errorf("%s was updated to %s but its status.d entry is not in the layer", name, v)
+		}
+		allowed[entry] = true
+		sums, ok := patched.ReadFile(entry + ".md5sums")
+		if !ok {
+			t.Errorf("%s lost its status.d md5sums", name)
+			continue
+		}
+		allowed[entry+".md5sums"] = true
+		for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+			sum, file, _ := strings.Cut(line, "  ")
+			content, ok := patched.ReadFile(file)
+			if !ok {
+				t.Errorf("%s: /%s is missing from the patched image", name, file)
+				continue
+			}
+			if got := fmt.Sprintf("%x", md5.Sum(content)); got != sum {
+				t.Errorf("%s: /%s has md5 %s, the package records %s", name, file, got, sum)
+			}
+			resolved, _ := patched.Resolve(file)
+			allowed[resolved] = true
+		}
+	}
+	if updated != len(want) {
+		t.Errorf("%d packages updated, want %d (%v)", updated, len(want), want)
+	}
+	unchanged := 0
+	for p := range allowed {
+		if !strings.HasPrefix(p, "var/lib/dpkg/") && layer.Files[p] == nil {
+			unchanged++
+		}
+	}
+	for n, content := range layer.Files {
+		if content != nil && !allowed[n] {
+			t.Errorf("the layer carries %s, which is no file of an updated package", n)
+		}
+	}
+	if unchanged == 0 {
+		t.Error("every file of the updated packages is in the layer: unchanged files were not left out")
+	}
+	t.Logf("updated %d package(s); %d unchanged files left out of the layer", updated, unchanged)
+	return patched
+}
+
+func statusDNames(t *testing.T, fs *imagetest.FS) []string {
+	t.Helper()
+	var names []string
+	for _, n := range fs.List("var/lib/dpkg/status.d") {
+		if !strings.HasSuffix(n, ".md5sums") {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("the harness distroless image has no status.d entries")
+	}
+	return names
+}
+
+// TestPatchWithoutApt patches the Debian 11 image whose apt was removed:
+// dpkg's status file and info files are updated in place, every updated
+// file matches its package's md5sums, and apt does not come back.
+func TestPatchWithoutApt(t *testing.T) {
+	env := needEnv(t)
+	base := baseImage(t, env, "11-stale-noapt")
+	report := trivyFor(t, readData(t, env, "debian-11-stale.trivy.json"), baseInstalled(t, base))
+	ref := env.registry + "/copa-test/debian:11-stale-noapt-patched"
+	res := patch(t, env, map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/copa-test/debian:11-stale-noapt\nTOOLING " + env.registry + "/copa-test/debian:bullseye\nREPORT report.json\n",
+		"report.json": report,
+	}, nil, ref)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	after := checkPatched(t, base, res.image, trivyFixes(t, report))
+	if _, ok := after["apt"]; ok {
+		t.Error("apt is installed in the patched image")
+	}
+	patched := mergedFS(t, res.image)
+	if _, ok := patched.ReadFile("usr/bin/apt-get"); ok {
+		t.Error("the patched image has usr/bin/apt-get")
+	}
+	if len(patched.List("var/lib/dpkg/status.d")) > 0 {
+		t.Error("the patch created a status.d database")
+	}
+	if !hasWarning(res.warnings, "maintainer scripts") {
+		t.Errorf("no warning about maintainer scripts that did not run: %q", res.warnings)
+	}
+
+	// The image's own dpkg agrees: every updated package verifies, and
+	// its database has no half-installed package. (Pruned first, see
+	// TestPatchedImagesVerify.)
+	before := baseInstalled(t, base)
+	var updated []string
+	for name, v := range after {
+		if before[name] != v {
+			updated = append(updated, name)
+		}
+	}
+	slices.Sort(updated)
+	pruneAll(t, env)
+	out := runInImage(t, env, ref, `dpkg --verify "$@" >/out/verify 2>&1; echo $? >/out/verify-rc
+dpkg --audit >/out/audit 2>&1
+perl -e 'print "perl ", 6 * 7, "\n"' >/out/perl 2>&1
+true`, updated...)
+	if out["verify"] != "" || strings.TrimSpace(out["verify-rc"]) != "0" {
+		t.Errorf("dpkg --verify %s: exit %s\n%s", strings.Join(updated, " "), out["verify-rc"], out["verify"])
+	}
+	if out["audit"] != "" {
+		t.Errorf("dpkg --audit: %s", out["audit"])
+	}
+	if !strings.Contains(out["perl"], "perl 42") {
+		t.Errorf("perl (perl-base was updated) printed %q", out["perl"])
+	}
+	t.Logf("dpkg verified %d updated packages: %s", len(updated), strings.Join(updated, " "))
+}
+
+// TestToolingChoice covers how the tooling image is chosen: a named build
+// context replaces the default as it replaces a Dockerfile FROM, and a
+// tooling image of another release is refused at its Patchfile line.
+func TestToolingChoice(t *testing.T) {
+	env := needEnv(t)
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	image := env.registry + "/copa-test/distroless:12-stale"
+
+	t.Run("build context replaces the default", func(t *testing.T) {
+		res := patch(t, env, map[string]string{
+			"Patchfile":   "PATCH " + image + "\nREPORT report.json\n",
+			"report.json": report,
+		}, map[string]string{"context:debian:bookworm": "docker-image://" + env.registry + "/copa-test/debian:bookworm"})
+		if res.err != nil {
+			t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+		}
+		if h := res.image.Config.History; !strings.Contains(h[len(h)-1].CreatedBy, "tooling image debian:bookworm (from build context)") {
+			t.Errorf("history %q does not say the tooling image came from the build context", h[len(h)-1].CreatedBy)
+		}
+	})
+
+	t.Run("other release is refused", func(t *testing.T) {
+		res := patch(t, env, map[string]string{
+			"Patchfile":   "PATCH " + image + "\nREPORT report.json\nTOOLING " + env.registry + "/copa-test/debian:bullseye\n",
+			"report.json": report,
+		}, nil)
+		if res.err == nil {
+			t.Fatal("patching a bookworm image with bullseye tooling succeeded")
+		}
+		want := "the tooling image is debian bullseye but the image is debian bookworm: use a tooling image of the same release"
+		if !strings.Contains(res.err.Error(), want) {
+			t.Errorf("error %q does not say %q", res.err, want)
+		}
+		if srcs := errdefs.Sources(res.err); len(srcs) == 0 || len(srcs[0].Ranges) == 0 || srcs[0].Ranges[0].Start.Line != 3 {
+			t.Errorf("error does not point at the TOOLING line 3: %+v", srcs)
+		}
+	})
+}
