@@ -24,4 +24,5 @@ harness:
 	hack/harness.sh all
 
 bench: harness
-	eval "$$(hack/harness.sh env)" && $(GO) run ./hack/bench && $(GO) run ./hack/bench -image copa-test/debian:11-stale
+	eval "$$(hack/harness.sh env)" && $(GO) run ./hack/bench && $(GO) run ./hack/bench -image copa-test/debian:11-stale && \
+		$(GO) run ./hack/bench -image copa-test/distroless:12-stale

@@ -7,6 +7,9 @@
 // the median wall time and the size of the layer the build added, next to
 // the gzip size of the upgraded packages' own files.
 //
+// With -image copa-test/distroless:12-stale it compares patching the
+// distroless-style image instead (see benchDistroless).
+//
 //	eval "$(hack/harness.sh env)"; go run ./hack/bench -runs 5
 package main
 
@@ -51,6 +54,7 @@ func main() {
 	var c config
 	flag.IntVar(&c.runs, "runs", 5, "builds per case")
 	flag.StringVar(&c.image, "image", "copa-test/debian:12-stale", "image to patch, REPO:TAG in the loopback registry")
+	tooling := flag.String("tooling", "copa-test/debian:bookworm", "tooling image for distroless images, REPO:TAG in the loopback registry")
 	flag.Parse()
 	c.registry = must(env("COPA_TEST_REGISTRY"))
 	c.data = must(env("COPA_TEST_DATA"))
@@ -63,6 +67,11 @@ func main() {
 	var err error
 	if c.buildctl, err = exec.LookPath("buildctl"); err != nil {
 		fail(fmt.Errorf("buildctl not on PATH: eval \"$(hack/harness.sh env)\" puts it there"))
+	}
+
+	if strings.Contains(repoOf(c.image), "distroless") {
+		benchDistroless(c, *tooling)
+		return
 	}
 
 	// The harness names a stale image's report after its tag.
@@ -89,17 +98,37 @@ func main() {
 	write(filepath.Join(ctxDir, "Dockerfile"), rebuild(""))
 	write(filepath.Join(ctxDir, "Dockerfile.clean"), rebuild(" && apt-get clean && rm -rf /var/lib/apt/lists/*"))
 
-	cases := []struct {
-		name string
-		args []string
-		tag  string
-	}{
+	cases := []benchCase{
 		{"copa/frontend", []string{"-f", filepath.Join(ctxDir, "Patchfile"), "--build-arg", "BUILDKIT_SYNTAX=" + c.frontend}, "bench-frontend"},
 		{"copa/frontend, unchanged files kept in", []string{"-f", filepath.Join(ctxDir, "Patchfile"), "--build-arg", "BUILDKIT_SYNTAX=" + c.frontend,
 			"--build-arg", frontend.ArgKeepUnchanged + "=false"}, "bench-frontend-all-files"},
 		{"rebuild (FROM + RUN apt-get)", []string{"-f", filepath.Join(ctxDir, "Dockerfile")}, "bench-rebuild"},
 		{"rebuild + apt-get clean, lists removed", []string{"-f", filepath.Join(ctxDir, "Dockerfile.clean")}, "bench-rebuild-clean"},
 	}
+	results := c.run(cases, ctxDir, base)
+
+	upgraded, gz := c.upgradedFilesGzip(base, "bench-frontend", c.registry+"/"+c.image, statusOf)
+	fmt.Printf("image: %s (%d reported packages; the patch changed %d: %s)\n", c.image, len(pkgs), len(upgraded), strings.Join(upgraded, " "))
+	printTable(cases, results, gz)
+	wf, lf := medians(results[0])
+	for i := 1; i < len(cases); i++ {
+		wr, lr := medians(results[i])
+		fmt.Printf("\ncopa/frontend vs %s: wall time %.2f×, layer %.2f×", cases[i].name, wf.Seconds()/wr.Seconds(), float64(lf)/float64(lr))
+	}
+	fmt.Println()
+}
+
+// benchCase is one way of patching the image: docker buildx build
+// arguments, and the tag the result is pushed under.
+type benchCase struct {
+	name string
+	args []string
+	tag  string
+}
+
+// run builds every case c.runs times, interleaved, each from a pruned
+// cache, and measures wall time and the bytes added on top of base.
+func (c config) run(cases []benchCase, ctxDir string, base *imagetest.Image) [][]result {
 	results := make([][]result, len(cases))
 	for run := 0; run < c.runs; run++ {
 		for i, cs := range cases {
@@ -129,8 +158,10 @@ func main() {
 		}
 	}
 
-	upgraded, gz := c.upgradedFilesGzip(base, "bench-frontend")
-	fmt.Printf("image: %s (%d reported packages; the patch changed %d: %s)\n", c.image, len(pkgs), len(upgraded), strings.Join(upgraded, " "))
+	return results
+}
+
+func printTable(cases []benchCase, results [][]result, gz int64) {
 	fmt.Printf("gzip size of the upgraded packages' own files: %s\n\n", mib(gz))
 	fmt.Printf("| case | median wall time | min–max | median added layers | added / package files |\n|---|---|---|---|---|\n")
 	for i, cs := range cases {
@@ -138,12 +169,6 @@ func main() {
 		lo, hi := spread(results[i])
 		fmt.Printf("| %s | %.1f s | %.1f–%.1f s | %s | %.2f× |\n", cs.name, w.Seconds(), lo.Seconds(), hi.Seconds(), mib(l), float64(l)/float64(gz))
 	}
-	wf, lf := medians(results[0])
-	for i := 1; i < len(cases); i++ {
-		wr, lr := medians(results[i])
-		fmt.Printf("\ncopa/frontend vs %s: wall time %.2f×, layer %.2f×", cases[i].name, wf.Seconds()/wr.Seconds(), float64(lf)/float64(lr))
-	}
-	fmt.Println()
 }
 
 // prune empties BuildKit's cache, so every build starts cold.
@@ -157,9 +182,9 @@ func (c config) prune() {
 // measures the gzip-compressed tar of their files, as shipped in their
 // .debs: the least a layer carrying those packages could weigh without
 // leaving files out.
-func (c config) upgradedFilesGzip(base *imagetest.Image, patchedTag string) ([]string, int64) {
-	before := statusOf(base)
-	after := statusOf(must(imagetest.FromRegistry(c.registry, repoOf(c.image), patchedTag, "linux/amd64")))
+func (c config) upgradedFilesGzip(base *imagetest.Image, patchedTag, downloader string, installed func(*imagetest.Image) map[string]string) ([]string, int64) {
+	before := installed(base)
+	after := installed(must(imagetest.FromRegistry(c.registry, repoOf(c.image), patchedTag, "linux/amd64")))
 	var specs, names []string
 	for n, v := range after {
 		if before[n] != v {
@@ -171,10 +196,11 @@ func (c config) upgradedFilesGzip(base *imagetest.Image, patchedTag string) ([]s
 	sort.Strings(names)
 	dir := must(os.MkdirTemp("", "copa-bench-debs"))
 	defer os.RemoveAll(dir)
-	// Download the exact .debs with apt inside the image itself (through
-	// BuildKit, as the machine may have no apt sources for this release).
-	df := fmt.Sprintf("FROM %s/%s AS dl\nUSER root\nRUN apt-get update && mkdir /debs && cd /debs && apt-get download %s\nFROM scratch\nCOPY --from=dl /debs /\n",
-		c.registry, c.image, strings.Join(specs, " "))
+	// Download the exact .debs with apt in the downloader image (the
+	// image itself, or a tooling image of its release), through BuildKit,
+	// as the machine may have no apt sources for this release.
+	df := fmt.Sprintf("FROM %s AS dl\nUSER root\nRUN apt-get update && mkdir /debs && cd /debs && apt-get download %s\nFROM scratch\nCOPY --from=dl /debs /\n",
+		downloader, strings.Join(specs, " "))
 	write(filepath.Join(dir, "Dockerfile"), []byte(df))
 	out := filepath.Join(dir, "debs")
 	if o, err := exec.Command("docker", "buildx", "build", "--builder", c.builder, "--progress=quiet",
