@@ -241,14 +241,7 @@ func TestPatchWithoutApt(t *testing.T) {
 	// The image's own dpkg agrees: every updated package verifies, and
 	// its database has no half-installed package. (Pruned first, see
 	// TestPatchedImagesVerify.)
-	before := baseInstalled(t, base)
-	var updated []string
-	for name, v := range after {
-		if before[name] != v {
-			updated = append(updated, name)
-		}
-	}
-	slices.Sort(updated)
+	updated := changed(baseInstalled(t, base), after)
 	pruneAll(t, env)
 	out := runInImage(t, env, ref, `dpkg --verify "$@" >/out/verify 2>&1; echo $? >/out/verify-rc
 dpkg --audit >/out/audit 2>&1

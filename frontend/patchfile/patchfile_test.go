@@ -2,6 +2,8 @@ package patchfile
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -443,5 +445,30 @@ func TestArgsOf(t *testing.T) {
 				t.Errorf("argsOf: got %q, want %q", got, tt.args)
 			}
 		})
+	}
+}
+
+// TestExamples keeps the shipped examples valid.
+func TestExamples(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*Patchfile")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		dt, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf, err := Parse(dt, nil)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if len(pf.Reports) != 1 {
+			t.Errorf("%s: %d REPORTs, want 1", f, len(pf.Reports))
+		}
+		if strings.HasPrefix(filepath.Base(f), "distroless") && pf.Tooling.Value != "docker.io/library/debian:bookworm" {
+			t.Errorf("%s: TOOLING %q", f, pf.Tooling.Value)
+		}
 	}
 }
