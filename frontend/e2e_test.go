@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/copa/frontend/distros/deb"
 )
 
 // buildx runs `docker buildx build` against the harness's builder with the
@@ -64,5 +66,31 @@ func TestEndToEndThroughFrontendImage(t *testing.T) {
 	}
 	if !strings.Contains(out, `unknown instruction "RUN"`) || !strings.Contains(out, "3 | >>> RUN apt-get upgrade") {
 		t.Errorf("buildx did not show the error on line 3:\n%s", out)
+	}
+}
+
+// TestEndToEndDistrolessBuildContext patches the distroless-style image
+// through buildx, with the default tooling image (debian:bookworm, out of
+// reach here) replaced by --build-context, as a user with a mirror would.
+func TestEndToEndDistrolessBuildContext(t *testing.T) {
+	env := needEnv(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Patchfile"), []byte("# syntax=copa/frontend\nPATCH "+env.registry+"/copa-test/distroless:12-stale\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := buildx(t, dir,
+		"--build-context", "debian:bookworm=docker-image://"+env.registry+"/copa-test/debian:bookworm",
+		"-t", env.registry+"/copa-test/distroless:e2e-patched", "--push")
+	if err != nil {
+		t.Fatalf("docker buildx build: %v\n%s", err, out)
+	}
+	base := harnessImage(t, env, "copa-test/distroless", "12-stale")
+	got := harnessImage(t, env, "copa-test/distroless", "e2e-patched")
+	baseFS := mergedFS(t, base)
+	names := statusDNames(t, baseFS)
+	before := deb.Versions(statusD(t, baseFS, names))
+	checkDistroless(t, base, got, names, before, upgradableOf(t, env, "debian-12-stale.upgradable", before))
+	if !strings.Contains(out, "[context debian:bookworm") {
+		t.Errorf("the build did not load the tooling image from the build context:\n%s", out)
 	}
 }

@@ -90,12 +90,7 @@ func TestPatchDistroless(t *testing.T) {
 	names := statusDNames(t, baseFS)
 	before := deb.Versions(statusD(t, baseFS, names))
 	report := trivyFor(t, readData(t, env, "debian-12-stale.trivy.json"), before)
-	upgradable := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(readData(t, env, "debian-12-stale.upgradable")), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && before[f[0]] != "" {
-			upgradable[f[0]] = f[2]
-		}
-	}
+	upgradable := upgradableOf(t, env, "debian-12-stale.upgradable", before)
 	image := "PATCH " + env.registry + "/copa-test/distroless:12-stale\nTOOLING " + env.registry + "/copa-test/debian:bookworm\n"
 
 	tests := []struct {
@@ -192,6 +187,19 @@ func checkDistroless(t *testing.T, base, got *imagetest.Image, names []string, b
 	}
 	t.Logf("updated %d package(s); %d unchanged files left out of the layer", updated, unchanged)
 	return patched
+}
+
+// upgradableOf reads the harness's list of pending upgrades ("NAME OLD NEW"
+// lines) and keeps the packages installed maps.
+func upgradableOf(t *testing.T, env testEnv, list string, installed map[string]string) map[string]string {
+	t.Helper()
+	want := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(readData(t, env, list)), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && installed[f[0]] != "" {
+			want[f[0]] = f[2]
+		}
+	}
+	return want
 }
 
 func statusDNames(t *testing.T, fs *imagetest.FS) []string {
