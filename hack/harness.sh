@@ -270,9 +270,12 @@ cmd_env() {
 # Trivy-format report and its list of pending upgrades.
 
 # use_release VERSION SUITE: the release the functions below work on.
+# use_release VERSION SUITE [INCLUDE]: INCLUDE is a comma-separated list of
+# packages debootstrap adds to minbase.
 use_release() {
 	DEBIAN_VERSION=$1
 	DEBIAN_SUITE=$2
+	DEBOOTSTRAP_INCLUDE=${3:-}
 	DEB_DIR=$COPA_CACHE/images/debian-$DEBIAN_VERSION
 	ROOTFS=$DEB_DIR/rootfs
 	STALE_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_VERSION-stale
@@ -280,9 +283,10 @@ use_release() {
 	DISTROLESS_IMAGE=$REGISTRY/copa-test/distroless:$DEBIAN_VERSION-stale
 }
 
-# The packages of the distroless image, a C runtime like distroless/cc's;
-# liblzma5, libpcre2-8-0 and tzdata have upgrades in the Debian 12 rootfs.
-DISTROLESS_PKGS=(base-files libc6 libgcc-s1 liblzma5 libpcre2-8-0 tzdata zlib1g)
+# The packages of the distroless image, a C runtime with OpenSSL like
+# distroless/cc's (libssl3 is added to the Debian 12 minbase for it);
+# several of them have upgrades in the Debian 12 rootfs.
+DISTROLESS_PKGS=(base-files libc6 libgcc-s1 liblzma5 libpcre2-8-0 libssl3 tzdata zlib1g)
 
 # sources_full / sources_nosecurity: etc/apt/sources.list.d/debian.sources
 sources_full() {
@@ -387,10 +391,23 @@ rootfs_noapt() {
 	return 0
 }
 
+# rootfs_want: the first line of the rootfs stamp for the current recipe.
+rootfs_want() {
+	echo "recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase${DEBOOTSTRAP_INCLUDE:+ include=$DEBOOTSTRAP_INCLUDE}"
+}
+
+# rootfs_current: whether the rootfs stamp is of the current recipe. The
+# images' and reports' quick "up to date" checks need it: their stamps hash
+# the rootfs stamp, which is only rewritten once the rootfs is rebuilt.
+rootfs_current() {
+	[[ -f $DEB_DIR/rootfs.stamp ]] && [[ "$(head -n1 "$DEB_DIR/rootfs.stamp")" == "$(rootfs_want)" ]]
+}
+
 # ensure_rootfs: a debootstrapped, image-ready rootfs of the release in $ROOTFS.
 ensure_rootfs() {
-	local want="recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase"
-	if [[ -d $ROOTFS && -f $DEB_DIR/rootfs.stamp ]] && grep -qxF "$want" <(head -n1 "$DEB_DIR/rootfs.stamp"); then
+	local want
+	want=$(rootfs_want)
+	if [[ -d $ROOTFS ]] && rootfs_current; then
 		return 0
 	fi
 	local tmp=$DEB_DIR/rootfs.tmp t0=$SECONDS
@@ -398,8 +415,8 @@ ensure_rootfs() {
 	safe_rm "$ROOTFS"
 	rm -f "$DEB_DIR"/*.stamp
 	mkdir -p "$DEB_DIR"
-	log "debootstrap --variant=minbase $DEBIAN_SUITE (log: $LOGS/debootstrap-$DEBIAN_SUITE.log) ..."
-	if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" >"$LOGS/debootstrap-$DEBIAN_SUITE.log" 2>&1; then
+	log "debootstrap --variant=minbase ${DEBOOTSTRAP_INCLUDE:+--include=$DEBOOTSTRAP_INCLUDE }$DEBIAN_SUITE (log: $LOGS/debootstrap-$DEBIAN_SUITE.log) ..."
+	if ! debootstrap --variant=minbase ${DEBOOTSTRAP_INCLUDE:+"--include=$DEBOOTSTRAP_INCLUDE"} "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" >"$LOGS/debootstrap-$DEBIAN_SUITE.log" 2>&1; then
 		tail -n 20 "$LOGS/debootstrap-$DEBIAN_SUITE.log" >&2
 		safe_rm "$tmp"
 		die "debootstrap failed"
@@ -460,7 +477,7 @@ build_image() {
 	local name want ctx src t0=$SECONDS
 	name=${ref##*:}
 	want=$(image_want "$sources_fn" "$dockerfile_fn" "$rootfs_fn")
-	if [[ -f $DEB_DIR/rootfs.stamp ]] && stamp_ok "$DEB_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
+	if rootfs_current && stamp_ok "$DEB_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
 		log "$ref: up to date"
 		return 0
 	fi
@@ -511,7 +528,7 @@ build_distroless() {
 	shift
 	name=distroless-${ref##*:}
 	want=$(distroless_want "$ref" "$@")
-	if [[ -f $DEB_DIR/rootfs.stamp ]] && stamp_ok "$DEB_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
+	if rootfs_current && stamp_ok "$DEB_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
 		log "$ref: up to date"
 		return 0
 	fi
@@ -545,7 +562,7 @@ make_report() {
 	local base=$TESTDATA/debian-$DEBIAN_VERSION-stale want
 	local out=$base.trivy.json upg=$base.upgradable
 	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
-	if [[ -f $DEB_DIR/rootfs.stamp && -s $out && -s $base.grype.json && -f $upg ]] && stamp_ok "$base.stamp" "$want"; then
+	if rootfs_current && [[ -s $out && -s $base.grype.json && -f $upg ]] && stamp_ok "$base.stamp" "$want"; then
 		log "$out: up to date"
 		return 0
 	fi
@@ -609,7 +626,7 @@ make_report() {
 cmd_images() {
 	need_up
 	local t0=$SECONDS
-	use_release 12 bookworm
+	use_release 12 bookworm libssl3
 	build_image "$STALE_IMAGE" sources_full
 	build_image "$STALE_IMAGE-nosecurity" sources_nosecurity
 	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
