@@ -85,39 +85,44 @@ func hasWarning(warnings []string, substr string) bool {
 // and nothing that could run a shell.
 func TestPatchDistroless(t *testing.T) {
 	env := needEnv(t)
-	base := harnessImage(t, env, "copa-test/distroless", "12-stale")
-	baseFS := mergedFS(t, base)
-	names := statusDNames(t, baseFS)
-	before := deb.Versions(statusD(t, baseFS, names))
-	report := trivyFor(t, readData(t, env, "debian-12-stale.trivy.json"), before)
-	upgradable := upgradableOf(t, env, "debian-12-stale.upgradable", before)
-	image := "PATCH " + env.registry + "/copa-test/distroless:12-stale\nTOOLING " + env.registry + "/copa-test/debian:bookworm\n"
-
-	tests := []struct {
-		name  string
-		files map[string]string
-		want  map[string]string
-	}{
-		{"report", map[string]string{"Patchfile": image + "REPORT report.json\n", "report.json": report}, trivyFixes(t, report)},
-		{"everything", map[string]string{"Patchfile": image}, upgradable},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := patch(t, env, tt.files, nil)
-			if res.err != nil {
-				t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	for _, rel := range []struct{ version, codename string }{{"12", "bookworm"}, {"11", "bullseye"}} {
+		t.Run(rel.version, func(t *testing.T) {
+			tag := rel.version + "-stale"
+			base := harnessImage(t, env, "copa-test/distroless", tag)
+			baseFS := mergedFS(t, base)
+			names := statusDNames(t, baseFS)
+			before := deb.Versions(statusD(t, baseFS, names))
+			report := trivyFor(t, readData(t, env, "debian-"+tag+".trivy.json"), before)
+			image := "PATCH " + env.registry + "/copa-test/distroless:" + tag + "\nTOOLING " + env.registry + "/copa-test/debian:" + rel.codename + "\n"
+			tests := []struct {
+				name  string
+				files map[string]string
+				want  map[string]string
+			}{
+				{"report", map[string]string{"Patchfile": image + "REPORT report.json\n", "report.json": report}, trivyFixes(t, report)},
+				{"everything", map[string]string{"Patchfile": image}, upgradableOf(t, env, "debian-"+tag+".upgradable", before)},
 			}
-			patched := checkDistroless(t, base, res.image, names, before, tt.want)
-			for _, p := range []string{"usr/bin/sh", "bin/sh", "usr/bin/dpkg", "usr/bin/apt-get", "var/lib/dpkg/status"} {
-				if _, ok := patched.ReadFile(p); ok {
-					t.Errorf("the patched image has %s; the distroless image has none", p)
-				}
-			}
-			if _, ok := tt.want["tzdata"]; ok && !hasWarning(res.warnings, "were not run, because the image cannot run them: tzdata (preinst, postinst, prerm, postrm, config)") {
-				t.Errorf("no warning that tzdata's maintainer scripts did not run: %q", res.warnings)
-			}
-			if h := res.image.Config.History; !strings.Contains(h[len(h)-1].CreatedBy, "tooling image localhost:5000/copa-test/debian:bookworm") {
-				t.Errorf("history %q does not name the tooling image", h[len(h)-1].CreatedBy)
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					res := patch(t, env, tt.files, nil)
+					if res.err != nil {
+						t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+					}
+					patched := checkDistroless(t, base, res.image, names, before, tt.want)
+					for _, p := range []string{"usr/bin/sh", "bin/sh", "usr/bin/dpkg", "usr/bin/apt-get", "var/lib/dpkg/status"} {
+						if _, ok := patched.ReadFile(p); ok {
+							t.Errorf("the patched image has %s; the distroless image has none", p)
+						}
+					}
+					if _, ok := tt.want["tzdata"]; ok && !slices.ContainsFunc(res.warnings, func(w string) bool {
+						return strings.Contains(w, "were not run, because the image cannot run them") && strings.Contains(w, "tzdata (")
+					}) {
+						t.Errorf("no warning that tzdata's maintainer scripts did not run: %q", res.warnings)
+					}
+					if h := res.image.Config.History; !strings.Contains(h[len(h)-1].CreatedBy, "tooling image localhost:5000/copa-test/debian:"+rel.codename) {
+						t.Errorf("history %q does not name the tooling image", h[len(h)-1].CreatedBy)
+					}
+				})
 			}
 		})
 	}

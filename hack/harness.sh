@@ -18,7 +18,7 @@
 #   copa-test/debian:11-stale-noapt       11-stale with apt purged (dpkg, sh kept), 11-stale's config
 #   copa-test/debian:bookworm, :bullseye  tooling images: the plain rootfs with full sources and
 #                                         CMD ["bash"], like the official debian:<codename>
-#   copa-test/distroless:12-stale         distroless-style image of Debian 12 package files
+#   copa-test/distroless:{12,11}-stale    distroless-style images of Debian 12 / 11 package files
 #                                         (hack/distroless-rootfs.sh): no shell, apt or dpkg, no
 #                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
 # and in $COPA_TEST_DATA: debian-{12,11}-stale.{trivy.json,grype.json,upgradable}.
@@ -283,10 +283,14 @@ use_release() {
 	DISTROLESS_IMAGE=$REGISTRY/copa-test/distroless:$DEBIAN_VERSION-stale
 }
 
-# The packages of the distroless image, a C runtime with OpenSSL like
-# distroless/cc's (libssl3 is added to the Debian 12 minbase for it);
-# several of them have upgrades in the Debian 12 rootfs.
-DISTROLESS_PKGS=(base-files libc6 libgcc-s1 liblzma5 libpcre2-8-0 libssl3 tzdata zlib1g)
+# The packages of the distroless images, a C runtime like distroless/cc's,
+# from what each release's minbase has: on Debian 12 liblzma5, libpcre2-8-0
+# and tzdata have upgrades; on Debian 11 libc6, libssl1.1 (OpenSSL, which
+# the Debian 12 minbase lacks), liblzma5 and tzdata. The Debian 12 rootfs
+# gets no extra package for OpenSSL: it is also the apt images' rootfs, on
+# which the layer-size benchmarks are defined.
+DISTROLESS_PKGS_12=(base-files libc6 libgcc-s1 liblzma5 libpcre2-8-0 tzdata zlib1g)
+DISTROLESS_PKGS_11=(base-files libc6 libgcc-s1 liblzma5 libssl1.1 tzdata zlib1g)
 
 # sources_full / sources_nosecurity: etc/apt/sources.list.d/debian.sources
 sources_full() {
@@ -626,11 +630,11 @@ make_report() {
 cmd_images() {
 	need_up
 	local t0=$SECONDS
-	use_release 12 bookworm libssl3
+	use_release 12 bookworm
 	build_image "$STALE_IMAGE" sources_full
 	build_image "$STALE_IMAGE-nosecurity" sources_nosecurity
 	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
-	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS[@]}"
+	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_12[@]}"
 	make_report
 	# Debian 11 has many more pending updates (libc6, libssl1.1, an epoch in
 	# login's version): the larger case for layer sizes.
@@ -638,6 +642,7 @@ cmd_images() {
 	build_image "$STALE_IMAGE" sources_full
 	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
 	build_image "$STALE_IMAGE-noapt" sources_full image_dockerfile rootfs_noapt
+	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_11[@]}"
 	make_report
 	log "images: done in $((SECONDS - t0))s"
 }

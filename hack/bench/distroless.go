@@ -21,10 +21,20 @@ import (
 // The image's slice of the harness report names one package, so both
 // cases update every package that has an update (no REPORT).
 func benchDistroless(c config, tooling string) {
+	if tooling == "" {
+		codenames := map[string]string{"12-stale": "bookworm", "11-stale": "bullseye"}
+		codename, ok := codenames[tagOf(c.image)]
+		if !ok {
+			fail(fmt.Errorf("no tooling image known for %s: pass -tooling", c.image))
+		}
+		tooling = "copa-test/debian:" + codename
+	}
 	base := must(imagetest.FromRegistry(c.registry, repoOf(c.image), tagOf(c.image), "linux/amd64"))
 	installed := statusDOf(base)
 	var pkgs []string
-	upgradable := string(must(os.ReadFile(filepath.Join(c.data, "debian-12-stale.upgradable"))))
+	// The distroless images are made of the stale images' rootfs, so the
+	// stale image's list of pending upgrades applies.
+	upgradable := string(must(os.ReadFile(filepath.Join(c.data, "debian-"+tagOf(c.image)+".upgradable"))))
 	for _, line := range strings.Split(strings.TrimSpace(upgradable), "\n") {
 		if f := strings.Fields(line); len(f) == 3 && installed[f[0]] != "" {
 			pkgs = append(pkgs, f[0])

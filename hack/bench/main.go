@@ -7,8 +7,8 @@
 // the median wall time and the size of the layer the build added, next to
 // the gzip size of the upgraded packages' own files.
 //
-// With -image copa-test/distroless:12-stale it compares patching the
-// distroless-style image instead (see benchDistroless).
+// With -image copa-test/distroless:12-stale (or :11-stale) it compares
+// patching a distroless-style image instead (see benchDistroless).
 //
 //	eval "$(hack/harness.sh env)"; go run ./hack/bench -runs 5
 package main
@@ -54,7 +54,7 @@ func main() {
 	var c config
 	flag.IntVar(&c.runs, "runs", 5, "builds per case")
 	flag.StringVar(&c.image, "image", "copa-test/debian:12-stale", "image to patch, REPO:TAG in the loopback registry")
-	tooling := flag.String("tooling", "copa-test/debian:bookworm", "tooling image for distroless images, REPO:TAG in the loopback registry")
+	tooling := flag.String("tooling", "", "tooling image for distroless images, REPO:TAG in the loopback registry (default: the harness's image of the release)")
 	flag.Parse()
 	c.registry = must(env("COPA_TEST_REGISTRY"))
 	c.data = must(env("COPA_TEST_DATA"))
