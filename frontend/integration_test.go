@@ -423,16 +423,19 @@ func TestPatchEverythingWithoutReport(t *testing.T) {
 	if res.err != nil {
 		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
 	}
-	want := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(readData(t, env, "debian-12-stale.upgradable")), "\n") {
-		if f := strings.Fields(line); len(f) == 3 {
-			want[f[0]] = f[2]
-		}
-	}
+	base := baseImage(t, env, "12-stale")
+	before := baseInstalled(t, base)
+	want := upgradableOf(t, env, "debian-12-stale.upgradable", before)
 	if len(want) == 0 {
 		t.Fatal("the harness found nothing upgradable in the stale image")
 	}
-	checkPatched(t, baseImage(t, env, "12-stale"), res.image, want)
+	checkPatched(t, base, res.image, want)
+	// The summary shows each upgrade from the version it replaced.
+	for name, v := range want {
+		if row := before[name] + " → " + v; !strings.Contains(res.logs, row) {
+			t.Errorf("the summary has no row %q for %s:\n%s", row, name, res.logs)
+		}
+	}
 }
 
 func TestUnresolvedPolicy(t *testing.T) {

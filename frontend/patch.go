@@ -188,7 +188,12 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 		names[i] = u.Name
 	}
 	sumIn.After = after
-	sumIn.Upgrades = outcome.Upgrades
+	// The package manager reports an upgrade-all's new versions only; the
+	// summary shows each next to the version it replaced.
+	for _, u := range outcome.Upgrades {
+		u.Installed = installed[u.Name]
+		sumIn.Upgrades = append(sumIn.Upgrades, u)
+	}
 	sumIn.Unresolved = outcome.Unresolved
 	return &patched{
 		Platform: p,

@@ -89,7 +89,7 @@ func (s Status) Resolved() bool { return s == Patched || s == AlreadyFixed }
 type OS struct {
 	ID      string `json:"id"`                // os-release ID: "debian", "ubuntu"
 	Version string `json:"version,omitempty"` // os-release VERSION_ID: "12", "22.04"
-	Manager string `json:"manager,omitempty"` // the package-manager family, e.g. "apt"
+	Manager string `json:"manager,omitempty"` // the package-manager family: "apt", or "dpkg" for images patched from a tooling image
 }
 
 // Entry is the outcome for one (vulnerability, package) pair.
