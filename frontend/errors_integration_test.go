@@ -1,0 +1,97 @@
+package frontend_test
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/solver/errdefs"
+)
+
+func TestUnresolvedPolicy(t *testing.T) {
+	env := needEnv(t)
+	report := `{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "container_image",
+ "Metadata": {"OS": {"Family": "debian", "Name": "12.0"}},
+ "Results": [{"Target": "x (debian 12.0)", "Class": "os-pkgs", "Type": "debian", "Vulnerabilities": [
+  {"VulnerabilityID": "CVE-2099-0001", "PkgName": "tzdata", "InstalledVersion": "2024a-0+deb12u1", "FixedVersion": "9999z-0+deb12u1"}]}]}`
+	// The same for apt in the image and for the tooling image.
+	for name, patchLines := range map[string]string{
+		"apt":        "PATCH " + env.registry + "/copa-test/debian:12-stale\n",
+		"distroless": "PATCH " + env.registry + "/copa-test/distroless:12-stale\nTOOLING " + env.registry + "/copa-test/debian:bookworm\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			files := map[string]string{"report.json": report, "Patchfile": patchLines + "REPORT report.json\n"}
+			res := patch(t, env, files, nil)
+			if res.err == nil {
+				t.Fatal("patching to a version that does not exist succeeded")
+			}
+			if !strings.Contains(res.logs, "tzdata: fixed version 9999z-0+deb12u1 is not available") {
+				t.Errorf("the failure does not name the package; logs:\n%s", res.logs)
+			}
+
+			files["Patchfile"] = patchLines + "REPORT report.json\nUNRESOLVED warn\n"
+			res = patch(t, env, files, nil)
+			if res.err != nil {
+				t.Fatalf("UNRESOLVED warn still failed: %v", res.err)
+			}
+			if !slices.ContainsFunc(res.warnings, func(w string) bool { return strings.Contains(w, "tzdata stays unpatched") }) {
+				t.Errorf("no warning for tzdata; warnings: %q", res.warnings)
+			}
+		})
+	}
+}
+
+func TestPatchfileErrorsNameTheLine(t *testing.T) {
+	env := needEnv(t)
+	tests := []struct {
+		name      string
+		patchfile string
+		files     map[string]string
+		line      int32
+		msg       string
+	}{
+		{"unknown instruction", "# syntax=copa/frontend\nPATCH x/y:z\nFROM debian\n", nil, 3, `unknown instruction`},
+		{"image that does not exist", "ARG T=nope\nPATCH " + env.registry + "/copa-test/debian:${T}\n", nil, 2, "PATCH " + env.registry + "/copa-test/debian:nope: resolving the image"},
+		{"missing report", "PATCH " + env.registry + "/copa-test/debian:12-stale\n\nREPORT nope.json\n", nil, 3, "no such file in the build context"},
+		{"bad package name in report", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT r.json\n",
+			map[string]string{"r.json": `{"SchemaVersion":2,"Metadata":{"OS":{"Family":"debian","Name":"12"}},"Results":[{"Target":"x","Class":"os-pkgs","Type":"debian","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"-oAPT::Update::Pre-Invoke::=id","InstalledVersion":"1","FixedVersion":"2"}]}]}`},
+			2, "is not a Debian package name"},
+		{"report for another OS", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT r.json\n",
+			map[string]string{"r.json": mustRead(t, "../../shared/fixtures/reports/trivy/alpine-3.21.0.json")}, 2, "is a scan of alpine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"Patchfile": tt.patchfile}
+			for k, v := range tt.files {
+				files[k] = v
+			}
+			res := patch(t, env, files, nil)
+			if res.err == nil {
+				t.Fatal("build succeeded")
+			}
+			if !strings.Contains(res.err.Error(), tt.msg) {
+				t.Errorf("error %q does not say %q", res.err, tt.msg)
+			}
+			srcs := errdefs.Sources(res.err)
+			if len(srcs) == 0 || len(srcs[0].Ranges) == 0 {
+				t.Fatalf("error carries no Patchfile location: %v", res.err)
+			}
+			if got := srcs[0].Ranges[0].Start.Line; got != tt.line {
+				t.Errorf("error is on line %d, want %d", got, tt.line)
+			}
+			if srcs[0].Info.Filename != "Patchfile" {
+				t.Errorf("error names file %q", srcs[0].Info.Filename)
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	dt, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(dt)
+}
