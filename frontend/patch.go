@@ -263,12 +263,24 @@ func (b *builder) plan(fam distros.Family, osr distros.OSRelease, installed map[
 	return distros.MakePlan(fam.Versioning(), installed, fs)
 }
 
+// warnSkipped says, in one warning, which reported packages the image
+// does not have: a report of another image, or of a fuller variant of it,
+// would otherwise bury the build output in one warning per package.
 func (b *builder) warnSkipped(ctx context.Context, plan *distros.Plan) {
+	var names []string
 	for _, s := range plan.Skipped {
 		if s.Reason == distros.SkipNotInstalled {
-			b.src.Warn(ctx, fmt.Sprintf("%s is in the report but not installed in the image; skipped", s.Name), warnOpts(b.reports[0].Location))
+			names = append(names, s.Name)
 		}
 	}
+	if len(names) == 0 {
+		return
+	}
+	list := strings.Join(names, ", ")
+	if len(names) > 10 {
+		list = strings.Join(names[:10], ", ") + fmt.Sprintf(" and %d more", len(names)-10)
+	}
+	b.src.Warn(ctx, fmt.Sprintf("%d package(s) in the report are not installed in the image and were skipped: %s", len(names), list), warnOpts(b.reports[0].Location))
 }
 
 func withoutUnresolved(want []distros.Update, unresolved []distros.Unresolved) []distros.Update {

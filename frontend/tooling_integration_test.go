@@ -291,6 +291,11 @@ func TestToolingChoice(t *testing.T) {
 		if h := res.image.Config.History; !strings.Contains(h[len(h)-1].CreatedBy, "tooling image debian:bookworm (from build context)") {
 			t.Errorf("history %q does not say the tooling image came from the build context", h[len(h)-1].CreatedBy)
 		}
+		// The report is the full Debian image's: one warning names what the
+		// distroless image does not have.
+		if want := "3 package(s) in the report are not installed in the image and were skipped: apt, libapt-pkg6.0, perl-base"; !hasWarning(res.warnings, want) {
+			t.Errorf("no warning %q: %q", want, res.warnings)
+		}
 	})
 
 	t.Run("other release is refused", func(t *testing.T) {

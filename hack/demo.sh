@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make demo: on a fresh machine, bring up BuildKit and a loopback registry
 # (unless a builder is reachable), build the frontend image, patch the stale
-# Debian 12 example image with buildx, and print each package's version
-# before → after.
+# Debian 12 example image and the distroless-style Debian 11 image with
+# buildx, and print each package's version before → after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,17 +11,32 @@ eval "$(hack/harness.sh env)"
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-cp examples/Patchfile "$ctx/Patchfile"
-cp "$COPA_TEST_DATA/debian-12-stale.trivy.json" "$ctx/report.json"
 
-src=localhost:5000/copa-test/debian:12-stale
-dst=localhost:5000/copa-test/debian:12-stale-patched
-echo "==> patching $src with $COPA_FRONTEND_IMAGE" >&2
-docker buildx build --builder "${COPA_BUILDER:-copa}" --progress=plain \
-	-f "$ctx/Patchfile" \
-	--build-arg BUILDKIT_SYNTAX="$COPA_FRONTEND_IMAGE" \
-	--build-arg IMAGE="$src" \
-	-t "$dst" --push "$ctx"
+# demo PATCHFILE REPORT REPO SRC_TAG [BUILD ARG...]: patch REPO:SRC_TAG in the
+# loopback registry with the frontend image, push it as SRC_TAG-patched and
+# print what changed.
+demo() {
+	local patchfile=$1 report=$2 repo=$3 tag=$4
+	shift 4
+	local src=localhost:5000/$repo:$tag dst=localhost:5000/$repo:$tag-patched arg args=()
+	for arg; do args+=(--build-arg "$arg"); done
+	cp "$patchfile" "$ctx/Patchfile"
+	cp "$report" "$ctx/report.json"
+	echo "==> patching $src with $COPA_FRONTEND_IMAGE" >&2
+	docker buildx build --builder "${COPA_BUILDER:-copa}" --progress=plain \
+		-f "$ctx/Patchfile" \
+		--build-arg BUILDKIT_SYNTAX="$COPA_FRONTEND_IMAGE" \
+		--build-arg IMAGE="$src" "${args[@]}" \
+		-t "$dst" --push "$ctx"
+	echo "==> $src → $dst" >&2
+	go run ./hack/pkgdiff localhost:5000 "$repo:$tag" "$repo:$tag-patched"
+}
 
-echo "==> $src → $dst" >&2
-go run ./hack/pkgdiff localhost:5000 copa-test/debian:12-stale copa-test/debian:12-stale-patched
+demo examples/Patchfile "$COPA_TEST_DATA/debian-12-stale.trivy.json" copa-test/debian 12-stale
+
+# A distroless image has no shell and no apt: a tooling image of its release
+# (the harness's, in place of docker.io/library/debian:bullseye) unpacks the
+# fixed packages into it. The report is the full Debian 11 image's, so the
+# build warns about the packages the distroless image does not have.
+demo examples/distroless.Patchfile "$COPA_TEST_DATA/debian-11-stale.trivy.json" copa-test/distroless 11-stale \
+	TOOLING=localhost:5000/copa-test/debian:bullseye

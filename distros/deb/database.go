@@ -142,3 +142,17 @@ func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Pa
 	}
 	return nil, fmt.Errorf("the image has no dpkg database (%s or %s)", StatusPath, StatusDir)
 }
+
+// InstalledVersions reads the installed package versions of an image from
+// whichever database it keeps, status or status.d.
+func InstalledVersions(ctx context.Context, root distros.FS) (map[string]string, error) {
+	l, err := DetectLayout(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := readDatabase(ctx, root, l)
+	if err != nil {
+		return nil, err
+	}
+	return Versions(pkgs), nil
+}

@@ -50,15 +50,7 @@ func (Tooling) Detect(ctx context.Context, root distros.FS, osr distros.OSReleas
 // Installed implements distros.Family: it reads status or status.d,
 // whichever the image keeps.
 func (Tooling) Installed(ctx context.Context, root distros.FS) (map[string]string, error) {
-	l, err := DetectLayout(ctx, root)
-	if err != nil {
-		return nil, err
-	}
-	pkgs, err := readDatabase(ctx, root, l)
-	if err != nil {
-		return nil, err
-	}
-	return Versions(pkgs), nil
+	return InstalledVersions(ctx, root)
 }
 
 // DefaultTooling implements distros.ToolingFamily: the official image of

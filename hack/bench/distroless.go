@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/internal/imagetest"
 )
 
@@ -30,7 +29,7 @@ func benchDistroless(c config, tooling string) {
 		tooling = "copa-test/debian:" + codename
 	}
 	base := must(imagetest.FromRegistry(c.registry, repoOf(c.image), tagOf(c.image), "linux/amd64"))
-	installed := statusDOf(base)
+	installed := installedOf(base)
 	var pkgs []string
 	// The distroless images are made of the stale images' rootfs, so the
 	// stale image's list of pending upgrades applies.
@@ -65,29 +64,10 @@ COPY --from=dl /out /
 		{"multi-stage COPY of dpkg-deb -x (status.d not updated)", []string{"-f", filepath.Join(ctxDir, "Dockerfile")}, "bench-copy"},
 	}
 	results := c.run(cases, ctxDir, base)
-	upgraded, gz := c.upgradedFilesGzip(base, "bench-frontend", toolingRef, statusDOf)
+	upgraded, gz := c.upgradedFilesGzip(base, "bench-frontend", toolingRef)
 	fmt.Printf("image: %s (the patch changed %d packages: %s)\n", c.image, len(upgraded), strings.Join(upgraded, " "))
 	printTable(cases, results, gz)
 	wf, lf := medians(results[0])
 	wr, lr := medians(results[1])
 	fmt.Printf("\ncopa/frontend vs %s: wall time %.2f×, layer %.2f×\n", cases[1].name, wf.Seconds()/wr.Seconds(), float64(lf)/float64(lr))
-}
-
-// statusDOf reads the installed versions of a distroless image.
-func statusDOf(img *imagetest.Image) map[string]string {
-	fs := must(img.FS())
-	versions := map[string]string{}
-	for _, n := range fs.List("var/lib/dpkg/status.d") {
-		if strings.HasSuffix(n, ".md5sums") {
-			continue
-		}
-		dt, ok := fs.ReadFile("var/lib/dpkg/status.d/" + n)
-		if !ok {
-			continue
-		}
-		for name, v := range deb.Versions(must(deb.ParseStatusD(dt))) {
-			versions[name] = v
-		}
-	}
-	return versions
 }

@@ -17,6 +17,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -107,7 +108,7 @@ func main() {
 	}
 	results := c.run(cases, ctxDir, base)
 
-	upgraded, gz := c.upgradedFilesGzip(base, "bench-frontend", c.registry+"/"+c.image, statusOf)
+	upgraded, gz := c.upgradedFilesGzip(base, "bench-frontend", c.registry+"/"+c.image)
 	fmt.Printf("image: %s (%d reported packages; the patch changed %d: %s)\n", c.image, len(pkgs), len(upgraded), strings.Join(upgraded, " "))
 	printTable(cases, results, gz)
 	wf, lf := medians(results[0])
@@ -182,9 +183,9 @@ func (c config) prune() {
 // measures the gzip-compressed tar of their files, as shipped in their
 // .debs: the least a layer carrying those packages could weigh without
 // leaving files out.
-func (c config) upgradedFilesGzip(base *imagetest.Image, patchedTag, downloader string, installed func(*imagetest.Image) map[string]string) ([]string, int64) {
-	before := installed(base)
-	after := installed(must(imagetest.FromRegistry(c.registry, repoOf(c.image), patchedTag, "linux/amd64")))
+func (c config) upgradedFilesGzip(base *imagetest.Image, patchedTag, downloader string) ([]string, int64) {
+	before := installedOf(base)
+	after := installedOf(must(imagetest.FromRegistry(c.registry, repoOf(c.image), patchedTag, "linux/amd64")))
 	var specs, names []string
 	for n, v := range after {
 		if before[n] != v {
@@ -242,12 +243,9 @@ func gzipSize(tarData []byte) int64 {
 	return int64(buf.Len())
 }
 
-func statusOf(img *imagetest.Image) map[string]string {
-	st, ok := must(img.FS()).ReadFile("var/lib/dpkg/status")
-	if !ok {
-		fail(fmt.Errorf("image has no dpkg status"))
-	}
-	return deb.Versions(must(deb.ParseStatus(st)))
+// installedOf reads an image's installed versions, from status or status.d.
+func installedOf(img *imagetest.Image) map[string]string {
+	return must(deb.InstalledVersions(context.Background(), must(img.FS()).Root()))
 }
 
 func reportedPackages(path string) []string {

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -68,15 +69,8 @@ func installed(registry, ref string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, ok := fs.ReadFile(strings.TrimPrefix(deb.StatusPath, "/"))
-	if !ok {
-		return nil, fmt.Errorf("%s has no dpkg database", ref)
-	}
-	pkgs, err := deb.ParseStatus(st)
-	if err != nil {
-		return nil, err
-	}
-	return deb.Versions(pkgs), nil
+	// status or, for distroless images, status.d.
+	return deb.InstalledVersions(context.Background(), fs.Root())
 }
 
 func orDash(s string) string {

@@ -2,9 +2,14 @@ package imagetest
 
 import (
 	"archive/tar"
+	"context"
+	"fmt"
+	iofs "io/fs"
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/copa/frontend/distros"
 )
 
 // FS is the filesystem of a stack of layers: later layers win, whiteouts
@@ -134,4 +139,35 @@ func (fs *FS) List(dir string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Root returns the filesystem as a distros.FS, for code that reads images
+// through BuildKit in the frontend.
+func (fs *FS) Root() distros.FS { return rootFS{fs} }
+
+type rootFS struct{ fs *FS }
+
+func (r rootFS) ReadFile(_ context.Context, p string) ([]byte, error) {
+	dt, ok := r.fs.ReadFile(strings.TrimPrefix(p, "/"))
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", p, iofs.ErrNotExist)
+	}
+	return dt, nil
+}
+
+func (r rootFS) ReadDir(_ context.Context, dir string) ([]string, error) {
+	return r.fs.List(strings.TrimPrefix(dir, "/")), nil
+}
+
+func (r rootFS) Exists(_ context.Context, p string) (bool, error) {
+	dir, base := path.Split(strings.Trim(path.Clean("/"+p), "/"))
+	d := ""
+	if dir != "" {
+		var ok bool
+		if d, ok = r.fs.Resolve(dir); !ok {
+			return false, nil
+		}
+	}
+	_, ok := r.fs.entries[path.Join(d, base)]
+	return ok, nil
 }
