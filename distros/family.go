@@ -67,7 +67,10 @@ type PatchRequest struct {
 
 // Patch is the LLB of one patch and how to read what it found.
 type Patch struct {
-	// Root is the image's filesystem after the package manager ran.
+	// Root is the image's filesystem after the patch: the output of the
+	// one exec that changed it (its root, or the image mounted into a
+	// tooling image), which BuildKit exports as the image's own layers
+	// plus one layer of what the exec changed.
 	Root llb.State
 	// Notes is a directory the step wrote its findings to.
 	Notes llb.State

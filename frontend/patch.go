@@ -17,7 +17,6 @@ import (
 	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/frontend/patchfile"
 	"github.com/copa/frontend/frontend/summary"
-	"github.com/copa/frontend/llbgen"
 )
 
 // families are the package-manager families the frontend can patch, in the
@@ -167,7 +166,18 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 		b.src.Warn(ctx, fmt.Sprintf("%s stays unpatched: fixed version %s is not available (best on offer: %s)", u.Name, u.Want, best), warnOpts(b.pf.Unresolved.Location))
 	}
 
-	ref, err := b.solve(ctx, llbgen.Layer(base.State, patch.Root))
+	// The step's output is exported as it is: BuildKit writes the image's
+	// own layers, reused as they are, plus one layer of what the step
+	// changed. llb.Merge(image, llb.Diff(image, step)) would export the
+	// same layers, but on BuildKit v0.34.2 the Diff's cache record carries
+	// the chain ID of the whole patched image, and a later build on the
+	// same daemon that pulls the patched image may be handed the Diff's
+	// snapshot, which holds only the patch's files, as its root
+	// (cache.Manager.GetByBlob links any record of that chain ID). Four of
+	// six builds on top of a freshly patched Debian 11 image then failed
+	// with "exec /bin/sh: no such file"; without the Diff none did
+	// (TestPatchedImagesVerify runs the patched images on the same daemon).
+	ref, err := b.solve(ctx, patch.Root)
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s: assembling the patch layer", base.Name), imgLoc)
 	}

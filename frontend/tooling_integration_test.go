@@ -251,11 +251,10 @@ func TestPatchWithoutApt(t *testing.T) {
 		t.Errorf("no warning about maintainer scripts that did not run: %q", res.warnings)
 	}
 
-	// The image's own dpkg agrees: every updated package verifies, and
-	// its database has no half-installed package. (Pruned first, see
-	// TestPatchedImagesVerify.)
+	// The image's own dpkg agrees, on the daemon that patched it: every
+	// updated package verifies, and its database has no half-installed
+	// package.
 	updated := changed(baseInstalled(t, base), after)
-	pruneAll(t, env)
 	out := runInImage(t, env, ref, `dpkg --verify "$@" >/out/verify 2>&1; echo $? >/out/verify-rc
 dpkg --audit >/out/audit 2>&1
 perl -e 'print "perl ", 6 * 7, "\n"' >/out/perl 2>&1

@@ -1,6 +1,6 @@
 // Package llbgen holds the distro-neutral LLB building blocks of a patch:
-// run steps whose package-manager state stays out of the image, and the
-// single layer that carries a patch.
+// run steps whose package-manager state stays out of the image, their
+// inputs, and the frontend's helper mounted into them.
 package llbgen
 
 import (
@@ -60,13 +60,6 @@ func Files(files []File, opts ...llb.ConstraintsOpt) llb.State {
 	return llb.Scratch().File(fa, opts...)
 }
 
-// Layer puts everything that changed between base and changed into one layer
-// on top of base. base's own layers are kept as they are, so a registry
-// already holding them receives only the new layer.
-func Layer(base, changed llb.State, opts ...llb.ConstraintsOpt) llb.State {
-	return llb.Merge([]llb.State{base, llb.Diff(base, changed, opts...)}, opts...)
-}
-
 // Helper commands of the frontend binary (cmd/frontend) that patch steps
 // run from the frontend image.
 const (
@@ -84,7 +77,7 @@ const (
 // image.
 //
 // The helper runs inside the step that changes the image, not in a step of
-// its own: a Diff over two steps would give two layers.
+// its own: a second step would give a second layer.
 const (
 	HelperDir    = "/tmp/copa-helper"
 	HelperBinary = HelperDir + HelperImageBinary
