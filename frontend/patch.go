@@ -169,13 +169,13 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 	// The step's output is exported as it is: BuildKit writes the image's
 	// own layers, reused as they are, plus one layer of what the step
 	// changed. llb.Merge(image, llb.Diff(image, step)) would export the
-	// same layers, but on BuildKit v0.34.2 the Diff's cache record carries
-	// the chain ID of the whole patched image, and a later build on the
-	// same daemon that pulls the patched image may be handed the Diff's
-	// snapshot, which holds only the patch's files, as its root
-	// (cache.Manager.GetByBlob links any record of that chain ID). Four of
-	// six builds on top of a freshly patched Debian 11 image then failed
-	// with "exec /bin/sh: no such file"; without the Diff none did
+	// same layers, but on BuildKit v0.34.2 a later build on the same
+	// daemon that pulls the patched image was at times handed a snapshot
+	// holding only the patch's files as its root: most likely the Diff's,
+	// linked by chain ID (cache.Manager.GetByBlob reuses the snapshot of
+	// any record with the pulled image's chain ID). Four of six builds on
+	// top of a freshly patched Debian 11 image then failed with "exec
+	// /bin/sh: no such file"; without the Diff none did
 	// (TestPatchedImagesVerify runs the patched images on the same daemon).
 	ref, err := b.solve(ctx, patch.Root)
 	if err != nil {
