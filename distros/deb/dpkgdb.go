@@ -137,17 +137,10 @@ func loadDB(r *os.Root) (*dpkgDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	if d, err := r.Open(dir); err == nil {
-		names, err = d.Readdirnames(-1)
-		d.Close()
-		if err != nil {
-			return nil, err
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	names, err := dirNames(r, dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	slices.Sort(names)
 	for _, n := range names {
 		p := path.Join(dir, n)
 		if fi, err := r.Lstat(p); err != nil {
@@ -351,12 +344,7 @@ func (db *dpkgDB) writeInfo(p *staged, list []string) error {
 			return err
 		}
 	}
-	d, err := db.root.Open(db.info)
-	if err != nil {
-		return err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
+	names, err := dirNames(db.root, db.info)
 	if err != nil {
 		return err
 	}

@@ -52,11 +52,7 @@ func (Apt) Detect(ctx context.Context, root distros.FS, osr distros.OSRelease) (
 
 // Installed implements distros.Family: it reads the dpkg status database.
 func (Apt) Installed(ctx context.Context, root distros.FS) (map[string]string, error) {
-	dt, err := root.ReadFile(ctx, StatusPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading the dpkg database %s: %w", StatusPath, err)
-	}
-	pkgs, err := ParseStatus(dt)
+	pkgs, err := readDatabase(ctx, root, LayoutApt)
 	if err != nil {
 		return nil, err
 	}
@@ -75,24 +71,62 @@ func (a Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchReques
 	if err != nil {
 		return nil, err
 	}
-	extra, added := ExtraSources(rel, req.Platform.Architecture, Suites(sources))
-
 	mode := "report"
 	if req.Plan.All {
 		mode = "all"
 	}
-	args := []string{"/bin/sh", inputDir + "/apt-patch.sh", mode, string(req.Policy)}
+	var specs []string
 	for _, u := range req.Plan.Updates {
-		args = append(args, u.Name+"="+u.Fixed)
+		specs = append(specs, u.Name+"="+u.Fixed)
 	}
+	var helper []llb.RunOption
+	if req.Helper != nil && req.KeepUnchanged {
+		helper = append(helper, llbgen.MountHelper(*req.Helper, req.Image))
+	}
+	opts := aptStep{
+		script:      "apt-patch.sh",
+		scriptData:  aptPatchScript,
+		files:       []llbgen.File{{Name: "debconf.conf", Data: debconfConf}},
+		cachePrefix: "copa-apt",
+		tool:        "apt",
+	}.options(req, rel, sources, mode, specs, helper...)
+	run := req.Image.Run(opts...)
+	notes := run.AddMount(notesDir, llb.Scratch())
 
-	inputs := llbgen.Files([]llbgen.File{
+	return &distros.Patch{
+		Root:        run.Root(),
+		Notes:       notes,
+		ReadOutcome: readOutcome,
+	}, nil
+}
+
+// aptStep is what sets one apt step apart from the other: apt in the
+// image (Apt) or in a tooling image (Tooling).
+type aptStep struct {
+	script      string // the entry script's name in inputDir
+	scriptData  []byte
+	files       []llbgen.File // more inputs besides the scripts and suites
+	cachePrefix string        // of the cache mount IDs
+	tool        string        // for the progress name
+}
+
+// options returns the run options of an apt step: the entry script with
+// the mode, policy and NAME=VERSION arguments; root in /; the scripts,
+// the files and the release suites the sources may lack read-only in
+// inputDir; /tmp and /var/log on a tmpfs; apt's lists and archives in
+// cache mounts per release and platform; then more, and the request's
+// constraints.
+func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[string][]byte, mode string, specs []string, more ...llb.RunOption) []llb.RunOption {
+	extra, added := ExtraSources(rel, req.Platform.Architecture, Suites(sources))
+	args := append([]string{"/bin/sh", inputDir + "/" + s.script, mode, string(req.Policy)}, specs...)
+	files := append([]llbgen.File{
 		{Name: "apt-lib.sh", Data: aptLibScript},
-		{Name: "apt-patch.sh", Mode: 0o755, Data: aptPatchScript},
-		{Name: "debconf.conf", Data: debconfConf},
-		{Name: "extra.list", Data: []byte(extra)},
-		{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))},
-	}, req.Constraints...)
+		{Name: s.script, Mode: 0o755, Data: s.scriptData},
+	}, s.files...)
+	files = append(files,
+		llbgen.File{Name: "extra.list", Data: []byte(extra)},
+		llbgen.File{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))})
+	inputs := llbgen.Files(files, req.Constraints...)
 
 	cacheKey := fmt.Sprintf("%s-%s-%s", rel.Distro, orUnknown(rel.Codename), strings.ReplaceAll(platformString(req), "/", "-"))
 	opts := []llb.RunOption{
@@ -103,24 +137,15 @@ func (a Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchReques
 		llbgen.Tmpfs("/tmp"),
 		llbgen.ReadOnly(inputDir, inputs),
 		llbgen.Tmpfs("/var/log"),
-		llbgen.CacheDir("/var/lib/apt/lists", "copa-apt-lists-"+cacheKey),
-		llbgen.CacheDir("/var/cache/apt", "copa-apt-archives-"+cacheKey),
-		llb.WithCustomName(stepName("apt", req.Plan)),
+		llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+cacheKey),
+		llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+cacheKey),
+		llb.WithCustomName(stepName(s.tool, req.Plan)),
 	}
-	if req.Helper != nil && req.KeepUnchanged {
-		opts = append(opts, llbgen.MountHelper(*req.Helper, req.Image))
-	}
+	opts = append(opts, more...)
 	for _, c := range req.Constraints {
 		opts = append(opts, c)
 	}
-	run := req.Image.Run(opts...)
-	notes := run.AddMount(notesDir, llb.Scratch())
-
-	return &distros.Patch{
-		Root:        run.Root(),
-		Notes:       notes,
-		ReadOutcome: readOutcome,
-	}, nil
+	return opts
 }
 
 func stepName(tool string, p *distros.Plan) string {

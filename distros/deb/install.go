@@ -1,6 +1,7 @@
 package deb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -159,19 +160,13 @@ type controlFile struct {
 }
 
 func readStaging(staging *os.Root) ([]*staged, error) {
-	d, err := staging.Open(".")
-	if err != nil {
-		return nil, err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
+	names, err := dirNames(staging, ".")
 	if err != nil {
 		return nil, err
 	}
 	if len(names) > maxPackages {
 		return nil, fmt.Errorf("staging holds %d entries, more than %d packages", len(names), maxPackages)
 	}
-	slices.Sort(names)
 	var pkgs []*staged
 	for _, n := range names {
 		p, err := readStaged(staging, n)
@@ -189,12 +184,7 @@ func readStaged(staging *os.Root, dir string) (*staged, error) {
 	} else if !fi.IsDir() {
 		return nil, errors.New("not a directory")
 	}
-	d, err := staging.Open(dir + "/DEBIAN")
-	if err != nil {
-		return nil, err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
+	names, err := dirNames(staging, dir+"/DEBIAN")
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +246,18 @@ func readStaged(staging *os.Root, dir string) (*staged, error) {
 		}
 	}
 	return p, nil
+}
+
+// dirNames lists the names in dir, sorted.
+func dirNames(r *os.Root, dir string) ([]string, error) {
+	d, err := r.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	slices.Sort(names)
+	return names, err
 }
 
 // readBounded reads a regular file of at most limit bytes.
@@ -367,27 +369,16 @@ func createTemp(dir string, create func(name string) error) (string, error) {
 	}
 }
 
-// writeAtomic replaces name in r with data, with the given permissions and
-// owner.
-func writeAtomic(r *os.Root, name string, data []byte, perm fs.FileMode, uid, gid int) error {
-	var f *os.File
-	tmp, err := createTemp(path.Dir(name), func(n string) (err error) {
-		f, err = r.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		return err
-	})
+// replace makes name in r anew: create makes the new entry under a
+// temporary name beside it, meta gives that entry its metadata, and a
+// rename puts it in place, so name is never seen half-written. The
+// temporary entry is removed on failure.
+func replace(r *os.Root, name string, create, meta func(tmp string) error) error {
+	tmp, err := createTemp(path.Dir(name), create)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = r.Lchown(tmp, uid, gid)
-	}
-	if err == nil {
-		err = r.Chmod(tmp, perm)
-	}
+	err = meta(tmp)
 	if err == nil {
 		err = r.Rename(tmp, name)
 	}
@@ -395,6 +386,37 @@ func writeAtomic(r *os.Root, name string, data []byte, perm fs.FileMode, uid, gi
 		r.Remove(tmp)
 	}
 	return err
+}
+
+// writeNew creates the file name in r, which must not exist, with the
+// content of src; a file it could not fill is removed.
+func writeNew(r *os.Root, name string, src io.Reader) (int64, error) {
+	f, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, src)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		r.Remove(name)
+	}
+	return n, err
+}
+
+// writeAtomic replaces name in r with data, with the given permissions and
+// owner.
+func writeAtomic(r *os.Root, name string, data []byte, perm fs.FileMode, uid, gid int) error {
+	return replace(r, name, func(tmp string) error {
+		_, err := writeNew(r, tmp, bytes.NewReader(data))
+		return err
+	}, func(tmp string) error {
+		if err := r.Lchown(tmp, uid, gid); err != nil {
+			return err
+		}
+		return r.Chmod(tmp, perm)
+	})
 }
 
 // owner returns a file's uid and gid.

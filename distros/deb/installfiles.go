@@ -1,7 +1,6 @@
 package deb
 
 import (
-	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -122,21 +121,36 @@ func (in *installer) dir(rel string, fi fs.FileInfo) error {
 	return nil
 }
 
-// file copies a regular file unless target has it already. A conffile
-// whose target copy differs is kept unless its md5 is the one dpkg
-// recorded for the old version, which means nobody edited it.
-func (in *installer) file(sp, rel string, fi fs.FileInfo, conffile bool, recorded string, d *InstalledPackage) error {
+// lookup resolves rel in the image without following its last component
+// and returns the entry there, or a nil FileInfo when there is none. A
+// directory there is an error: a file or symlink cannot take its place.
+func (in *installer) lookup(rel string) (string, fs.FileInfo, error) {
 	rp, err := resolve(in.target, rel, false)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	ti, err := in.target.Lstat(rp)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		return rp, nil, nil
 	case err != nil:
-		return err
+		return "", nil, err
 	case ti.IsDir():
-		return fmt.Errorf("/%s exists in the image as a directory", rel)
+		return "", nil, fmt.Errorf("/%s exists in the image as a directory", rel)
+	}
+	return rp, ti, nil
+}
+
+// file copies a regular file unless target has it already. A conffile
+// whose target copy differs is kept unless its md5 is the one dpkg
+// recorded for the old version, which means nobody edited it.
+func (in *installer) file(sp, rel string, fi fs.FileInfo, conffile bool, recorded string, d *InstalledPackage) error {
+	rp, ti, err := in.lookup(rel)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ti == nil:
 	case ti.Mode().IsRegular():
 		same, err := sameFile(in.staging, sp, fi, in.target, rp, ti)
 		if err != nil {
@@ -167,26 +181,14 @@ func (in *installer) file(sp, rel string, fi fs.FileInfo, conffile bool, recorde
 		return err
 	}
 	defer src.Close()
-	var f *os.File
-	tmp, err := createTemp(path.Dir(rp), func(n string) (err error) {
-		f, err = in.target.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	var n int64
+	err = replace(in.target, rp, func(tmp string) (err error) {
+		n, err = writeNew(in.target, tmp, src)
 		return err
+	}, func(tmp string) error {
+		return setMeta(in.target, tmp, fi)
 	})
 	if err != nil {
-		return err
-	}
-	n, err := io.Copy(f, src)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = setMeta(in.target, tmp, fi)
-	}
-	if err == nil {
-		err = in.target.Rename(tmp, rp)
-	}
-	if err != nil {
-		in.target.Remove(tmp)
 		return err
 	}
 	d.Written++
@@ -200,41 +202,26 @@ func (in *installer) symlink(sp, rel string, fi fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	rp, err := resolve(in.target, rel, false)
+	rp, ti, err := in.lookup(rel)
 	if err != nil {
 		return err
 	}
-	ti, err := in.target.Lstat(rp)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return err
-	case ti.IsDir():
-		return fmt.Errorf("/%s exists in the image as a directory", rel)
-	case ti.Mode()&fs.ModeSymlink != 0:
+	if ti != nil && ti.Mode()&fs.ModeSymlink != 0 {
 		if old, err := in.target.Readlink(rp); err != nil {
 			return err
 		} else if old == link {
 			return nil
 		}
 	}
-	dir := path.Dir(rp)
-	tmp, err := createTemp(dir, func(n string) error { return in.target.Symlink(link, n) })
-	if err != nil {
-		return err
-	}
-	uid, gid := owner(fi)
-	err = in.target.Lchown(tmp, uid, gid)
-	if err == nil {
-		err = lutimes(in.target, dir, path.Base(tmp), fi.ModTime())
-	}
-	if err == nil {
-		err = in.target.Rename(tmp, rp)
-	}
-	if err != nil {
-		in.target.Remove(tmp)
-	}
-	return err
+	return replace(in.target, rp, func(tmp string) error {
+		return in.target.Symlink(link, tmp)
+	}, func(tmp string) error {
+		uid, gid := owner(fi)
+		if err := in.target.Lchown(tmp, uid, gid); err != nil {
+			return err
+		}
+		return lutimes(in.target, path.Dir(tmp), path.Base(tmp), fi.ModTime())
+	})
 }
 
 // finish gives the directories Install created their packaged mtime.
@@ -310,33 +297,5 @@ func sameFile(ra *os.Root, a string, ai fs.FileInfo, rb *os.Root, b string, bi f
 	if ai.Size() != bi.Size() {
 		return false, nil
 	}
-	fa, err := ra.Open(a)
-	if err != nil {
-		return false, err
-	}
-	defer fa.Close()
-	fb, err := rb.Open(b)
-	if err != nil {
-		return false, err
-	}
-	defer fb.Close()
-	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
-	for {
-		na, errA := io.ReadFull(fa, ba)
-		nb, errB := io.ReadFull(fb, bb)
-		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
-			return false, nil
-		}
-		endA := errA == io.EOF || errA == io.ErrUnexpectedEOF
-		endB := errB == io.EOF || errB == io.ErrUnexpectedEOF
-		if endA || endB {
-			return endA && endB, nil
-		}
-		if errA != nil {
-			return false, errA
-		}
-		if errB != nil {
-			return false, errB
-		}
-	}
+	return sameContent(ra, a, rb, b)
 }

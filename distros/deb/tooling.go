@@ -117,7 +117,6 @@ func (t Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRe
 	if err != nil {
 		return nil, fmt.Errorf("reading the tooling image's apt sources: %w", err)
 	}
-	extra, added := ExtraSources(rel, req.Platform.Architecture, Suites(sources))
 
 	mode := "report"
 	specs := make([]string, 0, len(req.Plan.Updates))
@@ -137,32 +136,12 @@ func (t Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRe
 		}
 		slices.Sort(specs)
 	}
-	args := append([]string{"/bin/sh", inputDir + "/tooling-patch.sh", mode, string(req.Policy)}, specs...)
-
-	inputs := llbgen.Files([]llbgen.File{
-		{Name: "apt-lib.sh", Data: aptLibScript},
-		{Name: "tooling-patch.sh", Mode: 0o755, Data: toolingPatchScript},
-		{Name: "extra.list", Data: []byte(extra)},
-		{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))},
-	}, req.Constraints...)
-
-	cacheKey := fmt.Sprintf("%s-%s-%s", rel.Distro, orUnknown(rel.Codename), strings.ReplaceAll(platformString(req), "/", "-"))
-	opts := []llb.RunOption{
-		llb.Args(args),
-		llb.User("0:0"),
-		llb.Dir("/"),
-		llb.AddEnv("PATH", llbgen.DefaultPath),
-		llbgen.Tmpfs("/tmp"),
-		llbgen.ReadOnly(inputDir, inputs),
-		llbgen.ReadOnly(llbgen.HelperDir, *req.Helper),
-		llbgen.Tmpfs("/var/log"),
-		llbgen.CacheDir("/var/lib/apt/lists", "copa-tooling-apt-lists-"+cacheKey),
-		llbgen.CacheDir("/var/cache/apt", "copa-tooling-apt-cache-"+cacheKey),
-		llb.WithCustomName(stepName("dpkg with tooling image "+req.Tooling.Name, req.Plan)),
-	}
-	for _, c := range req.Constraints {
-		opts = append(opts, c)
-	}
+	opts := aptStep{
+		script:      "tooling-patch.sh",
+		scriptData:  toolingPatchScript,
+		cachePrefix: "copa-tooling-apt",
+		tool:        "dpkg with tooling image " + req.Tooling.Name,
+	}.options(req, rel, sources, mode, specs, llbgen.ReadOnly(llbgen.HelperDir, *req.Helper))
 	run := req.Tooling.State.Run(opts...)
 	target := run.AddMount(targetDir, req.Image)
 	notes := run.AddMount(notesDir, llb.Scratch())

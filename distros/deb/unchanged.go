@@ -202,7 +202,7 @@ func keepMeta(base, target *os.Root, p string, compare bool) (int64, error) {
 		return -1, nil
 	}
 	if compare {
-		same, err := sameContent(base, target, p)
+		same, err := sameContent(base, p, target, p)
 		if err != nil || !same {
 			return -1, err
 		}
@@ -228,27 +228,30 @@ func keepMeta(base, target *os.Root, p string, compare bool) (int64, error) {
 
 func timespec(ts syscall.Timespec) time.Time { return time.Unix(ts.Sec, ts.Nsec) }
 
-// sameContent compares two files of equal size chunk by chunk.
-func sameContent(base, target *os.Root, p string) (bool, error) {
-	a, err := base.Open(p)
+// sameContent compares two files chunk by chunk; callers check the sizes
+// first, which is cheaper than opening the files.
+func sameContent(ra *os.Root, a string, rb *os.Root, b string) (bool, error) {
+	fa, err := ra.Open(a)
 	if err != nil {
 		return false, err
 	}
-	defer a.Close()
-	b, err := target.Open(p)
+	defer fa.Close()
+	fb, err := rb.Open(b)
 	if err != nil {
 		return false, err
 	}
-	defer b.Close()
+	defer fb.Close()
 	ba, bb := make([]byte, 64<<10), make([]byte, 64<<10)
 	for {
-		na, errA := io.ReadFull(a, ba)
-		nb, errB := io.ReadFull(b, bb)
+		na, errA := io.ReadFull(fa, ba)
+		nb, errB := io.ReadFull(fb, bb)
 		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
 			return false, nil
 		}
-		if errA == io.EOF || errA == io.ErrUnexpectedEOF {
-			return errB == io.EOF || errB == io.ErrUnexpectedEOF, nil
+		endA := errA == io.EOF || errA == io.ErrUnexpectedEOF
+		endB := errB == io.EOF || errB == io.ErrUnexpectedEOF
+		if endA || endB {
+			return endA && endB, nil
 		}
 		if errA != nil {
 			return false, errA
