@@ -54,7 +54,7 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s: pulling the image", base.Name), imgLoc)
 	}
-	root := refFS{baseRef}
+	root := newRefFS(baseRef)
 
 	osr, err := readOSRelease(ctx, root)
 	if err != nil {
@@ -139,7 +139,7 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s: %s could not install the fixed packages", base.Name, fam.Name()), imgLoc)
 	}
-	outcome, err := patch.ReadOutcome(ctx, refFS{notesRef})
+	outcome, err := patch.ReadOutcome(ctx, newRefFS(notesRef))
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pa
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s: assembling the patch layer", base.Name), imgLoc)
 	}
-	after, err := fam.Installed(ctx, refFS{ref})
+	after, err := fam.Installed(ctx, newRefFS(ref))
 	if err != nil {
 		return nil, atLine(errors.Wrap(err, "reading the patched image's package database"), imgLoc)
 	}

@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"path"
+	"sync"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -13,16 +14,41 @@ import (
 )
 
 // refFS reads a solved filesystem through the gateway, so the frontend can
-// inspect an image without running anything in it.
-type refFS struct{ ref client.Reference }
-
-var _ distros.FS = refFS{}
-
-func (f refFS) ReadFile(ctx context.Context, p string) ([]byte, error) {
-	return dockerui.ReadFile(ctx, f.ref, p)
+// inspect an image without running anything in it. It remembers what it
+// read: families each look at the same files (the dpkg database, the
+// shell, apt-get) and every read is a round trip to the daemon, while the
+// filesystem of a solved ref never changes.
+type refFS struct {
+	ref    client.Reference
+	mu     sync.Mutex
+	files  map[string][]byte
+	exists map[string]bool
 }
 
-func (f refFS) ReadDir(ctx context.Context, dir string) ([]string, error) {
+var _ distros.FS = (*refFS)(nil)
+
+func newRefFS(ref client.Reference) *refFS {
+	return &refFS{ref: ref, files: map[string][]byte{}, exists: map[string]bool{}}
+}
+
+func (f *refFS) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	f.mu.Lock()
+	dt, ok := f.files[p]
+	f.mu.Unlock()
+	if ok {
+		return dt, nil
+	}
+	dt, err := dockerui.ReadFile(ctx, f.ref, p)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.files[p] = dt
+	f.mu.Unlock()
+	return dt, nil
+}
+
+func (f *refFS) ReadDir(ctx context.Context, dir string) ([]string, error) {
 	if ok, err := f.Exists(ctx, dir); err != nil || !ok {
 		return nil, err
 	}
@@ -39,11 +65,28 @@ func (f refFS) ReadDir(ctx context.Context, dir string) ([]string, error) {
 
 // Exists lists the parent directory instead of trusting a stat error: the
 // gateway does not say whether a failed stat means "not there".
-func (f refFS) Exists(ctx context.Context, p string) (bool, error) {
+func (f *refFS) Exists(ctx context.Context, p string) (bool, error) {
 	p = path.Clean("/" + p)
 	if p == "/" {
 		return true, nil
 	}
+	f.mu.Lock()
+	ok, known := f.exists[p]
+	f.mu.Unlock()
+	if known {
+		return ok, nil
+	}
+	ok, err := f.lookup(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	f.exists[p] = ok
+	f.mu.Unlock()
+	return ok, nil
+}
+
+func (f *refFS) lookup(ctx context.Context, p string) (bool, error) {
 	dir, base := path.Split(p)
 	if ok, err := f.Exists(ctx, dir); err != nil || !ok {
 		return false, err

@@ -47,7 +47,7 @@ func (b *builder) loadReports(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fs := refFS{ref}
+	fs := newRefFS(ref)
 	for _, r := range b.pf.Reports {
 		if ok, err := fs.Exists(ctx, r.Value); err != nil {
 			return atLine(err, r.Location)

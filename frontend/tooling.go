@@ -72,7 +72,7 @@ func (b *builder) toolingImage(ctx context.Context, tf distros.ToolingFamily, os
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "%s %s: pulling the image", what, display), loc)
 	}
-	fs := refFS{ref}
+	fs := newRefFS(ref)
 	tos, err := readOSRelease(ctx, fs)
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "%s %s", what, display), loc)
