@@ -4,18 +4,30 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/pkg/errors"
 )
 
 // Finding is one scanner statement about a package, as the report said it.
-// It is untrusted: MakePlan validates every field before it is used.
+// It is untrusted: Validate it before it is planned.
 type Finding struct {
-	Package          string
-	InstalledVersion string
-	FixedVersions    []string // empty when the scanner knows no fix
-	VulnerabilityID  string
-	Entry            string // where in the report, for error messages
+	Package         string
+	FixedVersions   []string // empty when the scanner knows no fix
+	VulnerabilityID string
+	Entry           string // where in the report, for error messages
+}
+
+// Validate checks the finding's package name and fixed versions against
+// the format's grammar, so that no report can smuggle options, paths or
+// shell words into a patch step.
+func (f Finding) Validate(v Versioning) error {
+	if err := v.ValidName(f.Package); err != nil {
+		return fmt.Errorf("report entry %s: %w", f.Entry, err)
+	}
+	for _, fv := range f.FixedVersions {
+		if err := v.ValidVersion(fv); err != nil {
+			return fmt.Errorf("report entry %s: fixed version: %w", f.Entry, err)
+		}
+	}
+	return nil
 }
 
 // Versioning is a package family's grammar and version order.
@@ -78,8 +90,8 @@ func (p *Plan) Names() []string {
 
 // MakePlan turns findings into updates: for each package the highest fixed
 // version across its findings wins, because every one of its vulnerabilities
-// must be fixed. installed maps package name to the version in the image.
-func MakePlan(v Versioning, installed map[string]string, findings []Finding) (*Plan, error) {
+// must be fixed. Every finding must have passed Validate.
+func MakePlan(v Versioning, installed Packages, findings []Finding) *Plan {
 	type acc struct {
 		fixed string
 		ids   []string
@@ -90,15 +102,9 @@ func MakePlan(v Versioning, installed map[string]string, findings []Finding) (*P
 	var noFixOrder []string
 
 	for _, f := range findings {
-		if err := v.ValidName(f.Package); err != nil {
-			return nil, errors.Wrapf(err, "report entry %s", f.Entry)
-		}
-		cur := installed[f.Package]
+		cur, _ := installed.Version(v, f.Package)
 		var best string
 		for _, fv := range f.FixedVersions {
-			if err := v.ValidVersion(fv); err != nil {
-				return nil, errors.Wrapf(err, "report entry %s: fixed version", f.Entry)
-			}
 			best = pickFix(v, cur, best, fv)
 		}
 		if best == "" {
@@ -123,7 +129,7 @@ func MakePlan(v Versioning, installed map[string]string, findings []Finding) (*P
 	p := &Plan{}
 	for _, name := range order {
 		a := byName[name]
-		cur, ok := installed[name]
+		cur, ok := installed.Version(v, name)
 		switch {
 		case !ok:
 			p.Skipped = append(p.Skipped, Skip{Name: name, Fixed: a.fixed, Reason: SkipNotInstalled, VulnerabilityIDs: a.ids})
@@ -137,10 +143,11 @@ func MakePlan(v Versioning, installed map[string]string, findings []Finding) (*P
 		// A package can be both updated (for its fixed vulnerabilities)
 		// and skipped (for the ones without a fix): the summary and the
 		// VEX document must still state every vulnerability.
-		p.Skipped = append(p.Skipped, Skip{Name: name, Installed: installed[name], Reason: SkipNoFix, VulnerabilityIDs: noFix[name]})
+		cur, _ := installed.Version(v, name)
+		p.Skipped = append(p.Skipped, Skip{Name: name, Installed: cur, Reason: SkipNoFix, VulnerabilityIDs: noFix[name]})
 	}
 	slices.SortFunc(p.Updates, func(a, b Update) int { return strings.Compare(a.Name, b.Name) })
-	return p, nil
+	return p
 }
 
 // pickFix chooses between two fixed versions of one finding. A supplier's
@@ -192,11 +199,12 @@ func (s Shortfall) String() string {
 }
 
 // Verify compares the packages installed after a patch with the versions
-// they had to reach and returns every one that fell short.
-func Verify(v Versioning, installed map[string]string, want []Update) []Shortfall {
+// they had to reach and returns every one that fell short (see
+// Packages.Version for which record of a name counts).
+func Verify(v Versioning, installed Packages, want []Update) []Shortfall {
 	var out []Shortfall
 	for _, u := range want {
-		got, ok := installed[u.Name]
+		got, ok := installed.Version(v, u.Name)
 		if !ok || v.Compare(got, u.Fixed) < 0 {
 			out = append(out, Shortfall{Name: u.Name, Installed: got, Want: u.Fixed})
 		}

@@ -7,15 +7,16 @@ import (
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros/distrostest"
 )
 
 func TestMakePlan(t *testing.T) {
-	installed := map[string]string{
+	installed := distrostest.Installed(map[string]string{
 		"libssl3":   "3.0.11-1~deb12u1",
 		"perl-base": "5.36.0-7+deb12u1",
 		"tzdata":    "2025b-0+deb12u1",
 		"bash":      "5.2.15-2+b2",
-	}
+	})
 	findings := []distros.Finding{
 		{Package: "perl-base", FixedVersions: []string{"5.36.0-7+deb12u2"}, VulnerabilityID: "CVE-2023-47038", Entry: "e1"},
 		{Package: "libssl3", FixedVersions: []string{"3.0.13-1~deb12u1"}, VulnerabilityID: "CVE-2023-5678", Entry: "e2"},
@@ -31,10 +32,7 @@ func TestMakePlan(t *testing.T) {
 		// an unfixed CVE of a package that has another, fixed, one
 		{Package: "perl-base", VulnerabilityID: "CVE-2011-4116", Entry: "e8"},
 	}
-	plan, err := distros.MakePlan(deb.Versioning{}, installed, findings)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := distros.MakePlan(deb.Versioning{}, installed, findings)
 	wantUpdates := []distros.Update{
 		{Name: "libssl3", Installed: "3.0.11-1~deb12u1", Fixed: "3.0.15-1~deb12u1", VulnerabilityIDs: []string{"CVE-2023-5678", "CVE-2024-5535"}},
 		{Name: "perl-base", Installed: "5.36.0-7+deb12u1", Fixed: "5.36.0-7+deb12u2", VulnerabilityIDs: []string{"CVE-2023-47038"}},
@@ -59,7 +57,7 @@ func TestMakePlan(t *testing.T) {
 func TestMakePlanFixLists(t *testing.T) {
 	// A supplier's list has one fix per release line: the lowest fix above
 	// the installed version is the one for the installed line.
-	installed := map[string]string{"pkg": "1.2-1"}
+	installed := distrostest.Installed(map[string]string{"pkg": "1.2-1"})
 	tests := []struct {
 		list []string
 		want string
@@ -68,10 +66,7 @@ func TestMakePlanFixLists(t *testing.T) {
 		{[]string{"1.1-1", "1.0-1"}, ""}, // every fix is older than what is installed
 	}
 	for _, tt := range tests {
-		plan, err := distros.MakePlan(deb.Versioning{}, installed, []distros.Finding{{Package: "pkg", FixedVersions: tt.list, VulnerabilityID: "V", Entry: "e"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		plan := distros.MakePlan(deb.Versioning{}, installed, []distros.Finding{{Package: "pkg", FixedVersions: tt.list, VulnerabilityID: "V", Entry: "e"}})
 		var got string
 		if len(plan.Updates) == 1 {
 			got = plan.Updates[0].Fixed
@@ -82,7 +77,7 @@ func TestMakePlanFixLists(t *testing.T) {
 	}
 }
 
-func TestMakePlanRejectsBadInput(t *testing.T) {
+func TestFindingValidate(t *testing.T) {
 	tests := []struct {
 		f    distros.Finding
 		want string
@@ -91,15 +86,19 @@ func TestMakePlanRejectsBadInput(t *testing.T) {
 		{distros.Finding{Package: "libfoo", FixedVersions: []string{"1.0;reboot"}, Entry: "Results[0].Vulnerabilities[7]"}, "report entry Results[0].Vulnerabilities[7]: fixed version"},
 	}
 	for _, tt := range tests {
-		_, err := distros.MakePlan(deb.Versioning{}, map[string]string{}, []distros.Finding{tt.f})
+		err := tt.f.Validate(deb.Versioning{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("MakePlan(%+v) error = %v, want it to name %q", tt.f, err, tt.want)
+			t.Errorf("Validate(%+v) error = %v, want it to name %q", tt.f, err, tt.want)
 		}
+	}
+	ok := distros.Finding{Package: "libfoo", FixedVersions: []string{"1:1.0-1+deb12u1"}, Entry: "e"}
+	if err := ok.Validate(deb.Versioning{}); err != nil {
+		t.Errorf("Validate(%+v) = %v", ok, err)
 	}
 }
 
 func TestVerify(t *testing.T) {
-	after := map[string]string{"libssl3": "3.0.15-1~deb12u1", "perl-base": "5.36.0-7+deb12u1"}
+	after := distrostest.Installed(map[string]string{"libssl3": "3.0.15-1~deb12u1", "perl-base": "5.36.0-7+deb12u1"})
 	want := []distros.Update{
 		{Name: "libssl3", Fixed: "3.0.13-1~deb12u1"},
 		{Name: "perl-base", Fixed: "5.36.0-7+deb12u2"},

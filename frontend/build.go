@@ -6,6 +6,7 @@ package frontend
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -14,12 +15,26 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/all"
 	"github.com/copa/frontend/frontend/patchfile"
 )
 
 // Build is the gateway build function. BuildKit calls it with the build's
 // options; it returns one patched image per target platform.
-func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
+func Build(ctx context.Context, c client.Client) (*client.Result, error) {
+	return BuildWith(all.Registry)(ctx, c)
+}
+
+// BuildWith is the build function of a frontend that knows the formats
+// and methods of reg.
+func BuildWith(reg *distros.Registry) client.BuildFunc {
+	return func(ctx context.Context, c client.Client) (*client.Result, error) {
+		return build(ctx, c, reg)
+	}
+}
+
+func build(ctx context.Context, c client.Client, reg *distros.Registry) (_ *client.Result, err error) {
 	bc, err := dockerui.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -51,7 +66,11 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 		src.Warn(ctx, w.Message, warnOpts(w.Location))
 	}
 
-	b := &builder{c: c, bc: bc, src: src, pf: pf}
+	opts, err := parseOptions(bc.BuildArgs, pf, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{c: c, bc: bc, src: src, pf: pf, reg: reg, opts: opts}
 	target, err := b.target()
 	if err != nil {
 		return nil, err
@@ -64,6 +83,11 @@ func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
 		pr, err := b.patchPlatform(ctx, platform)
 		if err != nil {
 			return nil, err
+		}
+		if pr.Outcome == outcomeUnpatchable {
+			// One image, one answer: an image that cannot be patched
+			// fails the build rather than being exported as it was.
+			return nil, pr.Reason
 		}
 		return b.output(ctx, target, pr)
 	})
@@ -84,6 +108,8 @@ type builder struct {
 	bc      *dockerui.Client
 	src     *dockerui.Source
 	pf      *patchfile.Patchfile
+	reg     *distros.Registry
+	opts    *options
 	reports []loadedReport
 
 	helperOnce sync.Once

@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/copa/frontend/distros"
-	"github.com/copa/frontend/distros/families"
+	"github.com/copa/frontend/distros/all"
+	"github.com/copa/frontend/distros/distrostest"
 	"github.com/copa/frontend/frontend/report"
 )
 
@@ -211,17 +212,16 @@ func checkFixturePlan(t *testing.T, name string, want fixturePlan) {
 		t.Errorf("Family = %q, want %q", rep.Family, want.family)
 	}
 
-	// As frontend/reports.go turns findings into plan input; the
-	// installed versions are the report's own.
+	// As frontend/plan.go turns findings into plan input; the installed
+	// versions are the report's own.
 	installed := map[string]string{}
 	var findings []distros.Finding
 	for _, f := range rep.Findings {
 		findings = append(findings, distros.Finding{
-			Package:          f.Package,
-			InstalledVersion: f.InstalledVersion,
-			FixedVersions:    f.FixedVersions(),
-			VulnerabilityID:  f.VulnerabilityID,
-			Entry:            name + " " + f.Entry,
+			Package:         f.Package,
+			FixedVersions:   f.FixedVersions(),
+			VulnerabilityID: f.VulnerabilityID,
+			Entry:           name + " " + f.Entry,
 		})
 		if cur, ok := installed[f.Package]; ok && cur != f.InstalledVersion {
 			t.Errorf("%s is installed as %s and as %s in the same report", f.Package, cur, f.InstalledVersion)
@@ -231,21 +231,25 @@ func checkFixturePlan(t *testing.T, name string, want fixturePlan) {
 	var gotUpdates []string
 	gotSkipped := map[distros.SkipReason]int{}
 	if len(findings) > 0 {
-		v, ok := families.VersioningFor(rep.Family)
+		format, _, ok := all.Registry.ForFamily(rep.Family)
 		if !ok {
-			t.Fatalf("no versioning for family %q", rep.Family)
+			t.Fatalf("no format for family %q", rep.Family)
 		}
-		// MakePlan checks names and fixed versions; the installed ones
-		// must fit the same grammar, as the image's database will.
+		v := format.Versioning()
+		// Names and fixed versions are checked as the frontend checks
+		// them; the installed ones must fit the same grammar, as the
+		// image's database will.
 		for _, f := range findings {
-			if err := v.ValidVersion(f.InstalledVersion); err != nil {
-				t.Errorf("%s: installed version: %v", f.Entry, err)
+			if err := f.Validate(v); err != nil {
+				t.Fatalf("Validate: %v", err)
 			}
 		}
-		plan, err := distros.MakePlan(v, installed, findings)
-		if err != nil {
-			t.Fatalf("MakePlan: %v", err)
+		for p, ver := range installed {
+			if err := v.ValidVersion(ver); err != nil {
+				t.Errorf("%s: installed version: %v", p, err)
+			}
 		}
+		plan := distros.MakePlan(v, distrostest.Installed(installed), findings)
 		for _, u := range plan.Updates {
 			gotUpdates = append(gotUpdates, strings.Join(append([]string{u.Name, u.Fixed}, u.VulnerabilityIDs...), " "))
 		}

@@ -2,36 +2,22 @@ package frontend
 
 import (
 	"context"
-	"strconv"
+	"encoding/json"
+	"fmt"
+	"os"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/pkg/errors"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/frontend/summary"
 )
 
 // keySource is the option in which BuildKit names the frontend image it
 // started (set by `# syntax=`, BUILDKIT_SYNTAX or `--opt source=`).
 const keySource = "source"
-
-// ArgKeepUnchanged is the build arg that, set to "false", leaves out the
-// helper step that keeps unchanged files out of the patch layer: for
-// measuring what it saves, or for images where it must not run.
-const ArgKeepUnchanged = "BUILDKIT_COPA_KEEP_UNCHANGED"
-
-// keepUnchanged reports whether apt patches run the helper that keeps
-// unchanged files out of the layer (the default).
-func (b *builder) keepUnchanged() (bool, error) {
-	v, ok := b.bc.BuildArgs[ArgKeepUnchanged]
-	if !ok {
-		return true, nil
-	}
-	keep, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, errors.Errorf("build arg %s=%q: want true or false", ArgKeepUnchanged, v)
-	}
-	return keep, nil
-}
 
 // helperImage returns the frontend's own image, pinned to its digest, for
 // steps that run the frontend binary as a helper. It is resolved once per
@@ -67,4 +53,28 @@ func (b *builder) helperImage(ctx context.Context) (*llb.State, error) {
 		b.helper = &st
 	})
 	return b.helper, b.helperErr
+}
+
+// HelperPrintSummary FILE prints a summary.json as a table: the
+// frontend's own helper command, run by the step that shows the summary
+// in the build progress.
+const HelperPrintSummary = "print-summary"
+
+// HelperCommands are the frontend's own helper commands; the registry's
+// methods bring the others.
+func HelperCommands() []distros.HelperCommand {
+	return []distros.HelperCommand{{Name: HelperPrintSummary, Usage: "SUMMARY.json", Args: 1, Run: printSummary}}
+}
+
+func printSummary(args []string) error {
+	dt, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var s summary.Summary
+	if err := json.Unmarshal(dt, &s); err != nil {
+		return err
+	}
+	fmt.Print(s.Table())
+	return nil
 }

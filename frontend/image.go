@@ -3,9 +3,6 @@ package frontend
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/distribution/reference"
@@ -51,9 +48,7 @@ func (b *builder) resolveBase(ctx context.Context, p ocispecs.Platform) (*baseIm
 		},
 	})
 	if err != nil {
-		// A new error, not a wrap: the gateway would send the daemon's
-		// gRPC status back as it is and drop the wrapping text.
-		return nil, atLine(errors.Errorf("PATCH %s: resolving the image: %v", named, err), loc)
+		return nil, atLine(withContext(err, "PATCH %s: resolving the image", named), loc)
 	}
 	var cfg dockerspec.DockerOCIImage
 	if err := json.Unmarshal(dt, &cfg); err != nil {
@@ -97,29 +92,4 @@ func copyLabels(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// buildTime is SOURCE_DATE_EPOCH when the build sets it, so that the
-// patched config is reproducible, and the current time otherwise.
-func (b *builder) buildTime() (time.Time, *time.Time, error) {
-	v, ok := b.bc.BuildArgs["SOURCE_DATE_EPOCH"]
-	if !ok || v == "" {
-		return time.Now().UTC(), nil, nil
-	}
-	sec, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || sec < 0 {
-		return time.Time{}, nil, errors.Errorf("SOURCE_DATE_EPOCH=%q is not a count of seconds since 1970", v)
-	}
-	t := time.Unix(sec, 0).UTC()
-	return t, &t, nil
-}
-
-func describePatch(family, tooling string, names []string, all bool) string {
-	if tooling != "" {
-		family += " (tooling image " + tooling + ")"
-	}
-	if all {
-		return fmt.Sprintf("copa/frontend: %s upgrade of every package with an update", family)
-	}
-	return fmt.Sprintf("copa/frontend: %s update of %s", family, strings.Join(names, " "))
 }

@@ -42,13 +42,6 @@ const (
 // PredicateTypeOpenVEX is the in-toto predicate type of the VEX attestation.
 const PredicateTypeOpenVEX = "https://openvex.dev/ns/v0.2.0"
 
-// Build args for the VEX document's fields.
-const (
-	ArgVEXAuthor     = "COPA_VEX_AUTHOR"
-	ArgVEXAuthorRole = "COPA_VEX_AUTHOR_ROLE"
-	ArgVEXProduct    = "COPA_VEX_PRODUCT"
-)
-
 var targetList = []targets.Target{
 	{Name: TargetImage, Default: true, Description: "the patched image, with an OpenVEX attestation of what the patch fixed"},
 	{Name: TargetSummary, Description: "summary.json: patched, not fixable or failed, for every reported vulnerability"},
@@ -75,7 +68,7 @@ func listTargets(_ context.Context) (*targets.List, error) {
 
 // output turns one platform's patch into what the target asks for, and
 // shows the patch summary in the build progress.
-func (b *builder) output(ctx context.Context, target string, pr *patched) (*dockerui.BuildResult, error) {
+func (b *builder) output(ctx context.Context, target string, pr *platformResult) (*dockerui.BuildResult, error) {
 	sum, err := json.MarshalIndent(pr.Summary, "", "  ")
 	if err != nil {
 		return nil, err
@@ -87,7 +80,7 @@ func (b *builder) output(ctx context.Context, target string, pr *patched) (*dock
 	if err := b.showSummary(ctx, pr, sum); err != nil {
 		return nil, err
 	}
-	res := &dockerui.BuildResult{Image: &pr.Config, BaseImage: &pr.Base.Config, Epoch: pr.Epoch}
+	res := &dockerui.BuildResult{Image: &pr.Config, BaseImage: &pr.Base.Config, Epoch: b.opts.epoch}
 	switch target {
 	case TargetImage:
 		res.Reference = pr.Ref
@@ -104,16 +97,17 @@ func (b *builder) output(ctx context.Context, target string, pr *patched) (*dock
 
 // vexDocument is the OpenVEX document of one platform's patch, and how many
 // statements it makes.
-func (b *builder) vexDocument(pr *patched) ([]byte, int, error) {
-	product := b.bc.BuildArgs[ArgVEXProduct]
+func (b *builder) vexDocument(pr *platformResult) ([]byte, int, error) {
+	product := b.opts.vex.product
 	if product == "" {
 		product = defaultProduct(pr.Base.Name)
 	}
 	doc, err := vex.Document(pr.Summary, vex.Options{
 		Product:    product,
-		Author:     b.bc.BuildArgs[ArgVEXAuthor],
-		AuthorRole: b.bc.BuildArgs[ArgVEXAuthorRole],
-		Timestamp:  pr.Created,
+		Author:     b.opts.vex.author,
+		AuthorRole: b.opts.vex.authorRole,
+		Timestamp:  b.opts.created,
+		PackageURL: pr.PackageURL,
 	})
 	if err != nil {
 		return nil, 0, errors.Wrap(err, "writing the VEX document")
@@ -141,17 +135,17 @@ func defaultProduct(image string) string {
 // of a step that runs the frontend's helper (a frontend has no other way to
 // write to the progress). The step always runs, so the table shows on
 // cached builds too.
-func (b *builder) showSummary(ctx context.Context, pr *patched, sum []byte) error {
+func (b *builder) showSummary(ctx context.Context, pr *platformResult, sum []byte) error {
 	helper, err := b.helperImage(ctx)
 	if err != nil || helper == nil {
 		return err
 	}
 	in := llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum))
 	c := pr.Summary.Tally()
-	name := fmt.Sprintf("[copa] summary %s: %d vulnerabilities, %d patched, %d not fixable, %d failed",
-		platforms.Format(pr.Platform), c.Vulnerabilities, c.Patched, c.NotFixable, c.Failed)
+	name := fmt.Sprintf("%ssummary: %d vulnerabilities, %d patched, %d not fixable, %d failed",
+		stepPrefix(pr.Platform), c.Vulnerabilities, c.Patched, c.NotFixable, c.Failed)
 	st := helper.Run(
-		llb.Args([]string{llbgen.HelperImageBinary, llbgen.HelperPrintSummary, "/in/" + SummaryFile}),
+		llb.Args([]string{llbgen.HelperImageBinary, HelperPrintSummary, "/in/" + SummaryFile}),
 		llb.AddMount("/in", in, llb.Readonly),
 		llb.Network(llb.NetModeNone),
 		llb.IgnoreCache,

@@ -2,11 +2,12 @@ package frontend
 
 import (
 	"context"
+	"fmt"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/pkg/errors"
 
@@ -31,14 +32,19 @@ func newRefFS(ref client.Reference) *refFS {
 	return &refFS{ref: ref, files: map[string][]byte{}, exists: map[string]bool{}}
 }
 
-func (f *refFS) ReadFile(ctx context.Context, p string) ([]byte, error) {
+// ReadFile reads a file in chunks, because one gateway message cannot
+// carry more than 16 MiB, and refuses one larger than limit.
+func (f *refFS) ReadFile(ctx context.Context, p string, limit int64) ([]byte, error) {
 	f.mu.Lock()
 	dt, ok := f.files[p]
 	f.mu.Unlock()
 	if ok {
+		if int64(len(dt)) > limit {
+			return nil, tooLarge(p, limit)
+		}
 		return dt, nil
 	}
-	dt, err := dockerui.ReadFile(ctx, f.ref, p)
+	dt, err := readBounded(ctx, f.ref, p, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +97,14 @@ func (f *refFS) lookup(ctx context.Context, p string) (bool, error) {
 	if ok, err := f.Exists(ctx, dir); err != nil || !ok {
 		return false, err
 	}
-	st, err := f.ref.ReadDir(ctx, client.ReadDirRequest{Path: dir, IncludePattern: base})
+	// The include pattern narrows the listing to the one name; a name
+	// that is itself a pattern ('*', '?', '[', '\') would match others or
+	// none, so its directory is listed whole.
+	req := client.ReadDirRequest{Path: dir}
+	if !strings.ContainsAny(base, `*?[\\`) {
+		req.IncludePattern = base
+	}
+	st, err := f.ref.ReadDir(ctx, req)
 	if err != nil {
 		return false, err
 	}
@@ -101,6 +114,42 @@ func (f *refFS) lookup(ctx context.Context, p string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// readChunk is how much of a file one gateway call reads: a gRPC message
+// cannot carry more than 16 MiB.
+const readChunk = 8 << 20
+
+// readBounded reads a file in chunks, refusing one larger than limit.
+func readBounded(ctx context.Context, ref client.Reference, p string, limit int64) ([]byte, error) {
+	var out []byte
+	for {
+		dt, err := ref.ReadFile(ctx, client.ReadRequest{Filename: p, Range: &client.FileRange{Offset: len(out), Length: readChunk}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dt...)
+		if int64(len(out)) > limit {
+			return nil, tooLarge(p, limit)
+		}
+		if len(dt) < readChunk {
+			return out, nil
+		}
+	}
+}
+
+func tooLarge(p string, limit int64) error {
+	return errors.Errorf("%s is larger than %s, the most the frontend reads of it", p, humanBytes(limit))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // solve evaluates st and returns its filesystem.

@@ -8,11 +8,9 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 
-	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend/patchfile"
 	"github.com/copa/frontend/frontend/report"
 )
@@ -24,10 +22,6 @@ type loadedReport struct {
 	Location []parser.Range
 	*report.Report
 }
-
-// readChunk is how much of a report one gateway call reads: a gRPC message
-// cannot carry more than 16 MiB.
-const readChunk = 8 << 20
 
 // loadReports reads every REPORT from the build context. Only the named
 // files are transferred from the client.
@@ -54,7 +48,7 @@ func (b *builder) loadReports(ctx context.Context) error {
 		} else if !ok {
 			return atLine(errors.Errorf("REPORT %s: no such file in the build context (paths are relative to the context directory given to buildx)", r.Value), r.Location)
 		}
-		dt, err := readBounded(ctx, ref, r.Value, report.MaxSize)
+		dt, err := fs.ReadFile(ctx, r.Value, report.MaxSize)
 		if err != nil {
 			return atLine(errors.Wrapf(err, "REPORT %s", r.Value), r.Location)
 		}
@@ -68,24 +62,6 @@ func (b *builder) loadReports(ctx context.Context) error {
 		b.reports = append(b.reports, loadedReport{Path: r.Value, Platform: r.Flags[patchfile.FlagPlatform], Location: r.Location, Report: rep})
 	}
 	return nil
-}
-
-// readBounded reads a file in chunks, refusing one larger than limit.
-func readBounded(ctx context.Context, ref client.Reference, p string, limit int) ([]byte, error) {
-	var out []byte
-	for {
-		dt, err := ref.ReadFile(ctx, client.ReadRequest{Filename: p, Range: &client.FileRange{Offset: len(out), Length: readChunk}})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dt...)
-		if len(out) > limit {
-			return nil, errors.Errorf("file is larger than %d MiB", limit>>20)
-		}
-		if len(dt) < readChunk {
-			return out, nil
-		}
-	}
 }
 
 // reportsFor returns the reports that apply to platform p: those bound to
@@ -123,43 +99,4 @@ func orLinux(os string) string {
 		return "linux"
 	}
 	return os
-}
-
-// findings gathers the findings of the reports, refusing a report made for
-// another OS. Every name and version is checked against the family's
-// grammar here, so that a bad entry fails the build on its REPORT line
-// before any step runs.
-func findings(reports []loadedReport, osr distros.OSRelease, v distros.Versioning) ([]distros.Finding, error) {
-	var out []distros.Finding
-	for _, r := range reports {
-		if r.Family != "" && !osr.Is(r.Family) {
-			return nil, atLine(errors.Errorf("REPORT %s is a scan of %s %s, but the image is %s: scan this image and report that", r.Path, r.Family, r.OSVersion, osr), r.Location)
-		}
-		for _, f := range r.Findings {
-			df := distros.Finding{
-				Package:          f.Package,
-				InstalledVersion: f.InstalledVersion,
-				FixedVersions:    f.FixedVersions(),
-				VulnerabilityID:  f.VulnerabilityID,
-				Entry:            r.Path + " " + f.Entry,
-			}
-			if err := validFinding(v, df); err != nil {
-				return nil, atLine(err, r.Location)
-			}
-			out = append(out, df)
-		}
-	}
-	return out, nil
-}
-
-func validFinding(v distros.Versioning, f distros.Finding) error {
-	if err := v.ValidName(f.Package); err != nil {
-		return errors.Wrapf(err, "report entry %s", f.Entry)
-	}
-	for _, fv := range f.FixedVersions {
-		if err := v.ValidVersion(fv); err != nil {
-			return errors.Wrapf(err, "report entry %s: fixed version", f.Entry)
-		}
-	}
-	return nil
 }

@@ -20,14 +20,13 @@ import (
 // replaces it, as it would replace a Dockerfile's FROM, so private mirrors
 // need no Patchfile change. The tooling image is checked before use: it
 // must be of the image's release and have what the patch step runs.
-func (b *builder) toolingImage(ctx context.Context, tf distros.ToolingFamily, osr distros.OSRelease, p ocispecs.Platform) (*distros.Tooling, error) {
+func (b *builder) toolingImage(ctx context.Context, tm distros.ToolingMethod, in *inspection, p ocispecs.Platform) (*distros.Tooling, error) {
 	name, loc, what := b.pf.Tooling.Value, b.pf.Tooling.Location, "TOOLING"
 	if loc == nil {
-		def, err := tf.DefaultTooling(osr)
-		if err != nil {
-			return nil, atLine(errors.Wrapf(err, "PATCH %s", b.pf.Image.Value), b.pf.Image.Location)
+		if in.Release.Tooling == "" {
+			return nil, atLine(errors.Errorf("PATCH %s: %s has no default tooling image (its os-release names no release it is known by): name one with TOOLING <image> in the Patchfile", b.pf.Image.Value, in.OS), b.pf.Image.Location)
 		}
-		name, loc, what = def, b.pf.Image.Location, "PATCH "+b.pf.Image.Value+": tooling image"
+		name, loc, what = in.Release.Tooling, b.pf.Image.Location, "PATCH "+b.pf.Image.Value+": tooling image"
 	}
 	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
@@ -44,7 +43,7 @@ func (b *builder) toolingImage(ctx context.Context, tf distros.ToolingFamily, os
 	if nc != nil {
 		ctxSt, _, err := nc.Load(ctx)
 		if err != nil {
-			return nil, atLine(errors.Errorf("%s %s: loading the build context that replaces it: %v", what, display, err), loc)
+			return nil, atLine(withContext(err, "%s %s: loading the build context that replaces it", what, display), loc)
 		}
 		if ctxSt != nil {
 			st = *ctxSt
@@ -57,9 +56,7 @@ func (b *builder) toolingImage(ctx context.Context, tf distros.ToolingFamily, os
 			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()},
 		})
 		if err != nil {
-			// A new error, not a wrap: the gateway would drop the wrapping
-			// text of a gRPC status.
-			return nil, atLine(errors.Errorf("%s %s: resolving the image: %v (name another with TOOLING, or replace it with --build-context %s=docker-image://<mirror>)", what, display, err, display), loc)
+			return nil, atLine(withContext(err, "%s %s: resolving the image (name another with TOOLING, or replace it with --build-context %s=docker-image://<mirror>)", what, display, display), loc)
 		}
 		pinned, err := reference.WithDigest(reference.TrimNamed(named), dgst)
 		if err != nil {
@@ -70,14 +67,14 @@ func (b *builder) toolingImage(ctx context.Context, tf distros.ToolingFamily, os
 
 	ref, err := b.solve(ctx, st)
 	if err != nil {
-		return nil, atLine(errors.Wrapf(err, "%s %s: pulling the image", what, display), loc)
+		return nil, atLine(withContext(err, "%s %s: pulling the image", what, display), loc)
 	}
 	fs := newRefFS(ref)
 	tos, err := readOSRelease(ctx, fs)
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "%s %s", what, display), loc)
 	}
-	if err := tf.CheckTooling(ctx, fs, tos, osr); err != nil {
+	if err := tm.CheckTooling(ctx, fs, tos, in.OS); err != nil {
 		return nil, atLine(errors.Wrapf(err, "%s %s", what, display), loc)
 	}
 	return &distros.Tooling{Name: display, State: st, FS: fs}, nil

@@ -60,17 +60,6 @@ func Files(files []File, opts ...llb.ConstraintsOpt) llb.State {
 	return llb.Scratch().File(fa, opts...)
 }
 
-// Helper commands of the frontend binary (cmd/frontend) that patch steps
-// run from the frontend image.
-const (
-	// HelperKeepUnchangedDeb BASE TARGET: see deb.KeepUnchanged.
-	HelperKeepUnchangedDeb = "keep-unchanged-deb"
-	// HelperPrintSummary FILE: print a summary.json as a table.
-	HelperPrintSummary = "print-summary"
-	// HelperInstallDeb STAGING TARGET NOTES: see deb.Install.
-	HelperInstallDeb = "install-deb"
-)
-
 // Where a patch step finds the frontend image (whose static binary runs
 // the helper commands) and the original image. Both sit under /tmp, which
 // patch steps mount as a tmpfs, so their mount points never reach the

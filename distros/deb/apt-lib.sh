@@ -1,13 +1,14 @@
-# shellcheck shell=sh disable=SC2154 # $in, $out, $policy, $base_sources come from the sourcing script
+# shellcheck shell=sh disable=SC2154 # $in, $out, $work, $policy, $base_sources come from the sourcing script
 # apt-lib.sh: the apt logic shared by apt-patch.sh (apt inside the image)
 # and tooling-patch.sh (apt in a tooling image). Sourced, not run; the
-# sourcing script sets $in and $out first. Package names and versions
+# sourcing script sets $in, $out and $work first (from the step protocol's
+# COPA_IN, COPA_OUT and COPA_WORK). Package names and versions
 # arrive as arguments, already checked against Debian's grammar by the
 # frontend; they are only ever passed on as arguments, never evaluated.
 #
-# Findings go to $out for the frontend to read:
-#   added-suites  the release suites added to reach the fixed versions
-#   unresolved    "NAME FIXED BEST" for packages that cannot go far enough
+# Notes go to $out for the frontend to read (distros.ReadNotes):
+#   added-sources  the release suites added to reach the fixed versions
+#   unresolved     "NAME FIXED BEST" for packages that cannot go far enough
 
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C
 sources_opt=""
@@ -64,13 +65,13 @@ shortfalls() {
 resolve() {
 	missing=$(shortfalls "$@")
 	if [ -n "$missing" ] && [ -s "$in/extra.list" ]; then
-		mkdir -p /tmp/copa-work
+		mkdir -p "$work"
 		{
 			if [ -f "$base_sources" ]; then cat "$base_sources"; fi
 			cat "$in/extra.list"
-		} >/tmp/copa-work/sources.list
-		sources_opt="-o Dir::Etc::SourceList=/tmp/copa-work/sources.list"
-		cp "$in/extra.suites" "$out/added-suites"
+		} >"$work/sources.list"
+		sources_opt="-o Dir::Etc::SourceList=$work/sources.list"
+		cp "$in/extra.suites" "$out/added-sources"
 		echo "copa: the apt sources lack fixed versions; adding the release's suites: $(tr '\n' ' ' <"$in/extra.suites")" >&2
 		apt_get update
 		missing=$(shortfalls "$@")

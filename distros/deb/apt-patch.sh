@@ -5,19 +5,22 @@
 #   apt-patch.sh report fail|warn NAME=FIXED...   bring each NAME to >= FIXED
 #   apt-patch.sh all    fail|warn                 upgrade every upgradable package
 #
-# When the frontend image is mounted at /tmp/copa-helper (and the original
-# image at /tmp/copa-original), its binary then gives the files that the
-# upgrade left unchanged their original metadata, so that they stay out of
-# the patch layer.
+# Paths and helper command names come from the step protocol's environment
+# (distros/protocol.go): COPA_IN, COPA_OUT, COPA_WORK, and, when the
+# frontend image and the original image are mounted, COPA_HELPER and
+# COPA_ORIGINAL. The helper's COPA_CMD_KEEP_UNCHANGED command then gives
+# the files that the upgrade left unchanged their original metadata, so
+# that they stay out of the patch layer.
 #
-# Besides apt-lib.sh's findings it writes to /tmp/copa-out:
+# Besides apt-lib.sh's notes it writes to $COPA_OUT:
 #   upgrades      "NAME VERSION" for every package an upgrade-all installs
 set -eu
 
-in=/tmp/copa-in
-out=/tmp/copa-out
-helper=/tmp/copa-helper/bin/frontend
-original=/tmp/copa-original
+in=$COPA_IN
+out=$COPA_OUT
+work=$COPA_WORK
+helper=${COPA_HELPER:-}
+original=${COPA_ORIGINAL:-}
 base_sources=/etc/apt/sources.list
 mode=$1
 policy=$2
@@ -30,8 +33,8 @@ shift 2
 export DEBCONF_SYSTEMRC="$in/debconf.conf"
 
 keep_unchanged() {
-	if [ -x "$helper" ]; then
-		"$helper" keep-unchanged-deb "$original" /
+	if [ -n "$helper" ]; then
+		"$helper" "$COPA_CMD_KEEP_UNCHANGED" "$original" /
 	fi
 }
 

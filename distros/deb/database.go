@@ -55,7 +55,7 @@ func DetectLayout(ctx context.Context, root distros.FS) (Layout, error) {
 		return LayoutNone, err
 	}
 	if hasStatus {
-		dt, err := root.ReadFile(ctx, StatusPath)
+		dt, err := root.ReadFile(ctx, StatusPath, maxDatabaseSize)
 		if err != nil {
 			return LayoutNone, err
 		}
@@ -107,7 +107,7 @@ func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Package, error) {
 	switch l {
 	case LayoutApt, LayoutStatus:
-		dt, err := root.ReadFile(ctx, StatusPath)
+		dt, err := root.ReadFile(ctx, StatusPath, maxDatabaseSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading the dpkg database %s: %w", StatusPath, err)
 		}
@@ -120,7 +120,7 @@ func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Pa
 		all := map[string]Package{}
 		total := 0
 		for _, f := range files {
-			dt, err := root.ReadFile(ctx, f)
+			dt, err := root.ReadFile(ctx, f, maxDatabaseSize)
 			if err != nil {
 				return nil, fmt.Errorf("reading the dpkg database: %w", err)
 			}
@@ -155,4 +155,22 @@ func InstalledVersions(ctx context.Context, root distros.FS) (map[string]string,
 		return nil, err
 	}
 	return Versions(pkgs), nil
+}
+
+// ReadInstalled reads the installed packages of an image from whichever
+// database it keeps, status or status.d.
+func ReadInstalled(ctx context.Context, root distros.FS) (distros.Packages, error) {
+	l, err := DetectLayout(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := readDatabase(ctx, root, l)
+	if err != nil {
+		return nil, err
+	}
+	var out distros.Packages
+	for _, p := range pkgs {
+		out = append(out, distros.Package{Name: p.Name, Arch: p.Arch, Version: p.Version})
+	}
+	return out.Sorted(), nil
 }

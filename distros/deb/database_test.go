@@ -22,7 +22,7 @@ func TestDetectLayoutAndFamily(t *testing.T) {
 	}{
 		{
 			name:    "full Debian image",
-			fs:      mapFS{StatusPath: status, shellPath: "", aptGetPath: ""},
+			fs:      mapFS{StatusPath: status, shellPath: "x", aptGetPath: "x"},
 			layout:  LayoutApt,
 			family:  "apt",
 			install: map[string]string{"dash": "0.5.12-2"},
@@ -86,29 +86,23 @@ func TestDetectLayoutAndFamily(t *testing.T) {
 			if l != tt.layout {
 				t.Errorf("layout %v, want %v", l, tt.layout)
 			}
+			reg := distros.MustRegistry(distros.Entries{Formats: []distros.Format{Format{}}, Methods: []distros.Method{Apt{}, Tooling{}}})
 			var got string
-			for _, f := range []distros.Family{Apt{}, Tooling{}} {
-				ok, err := f.Detect(ctx, tt.fs, osr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if ok {
-					if got != "" {
-						t.Fatalf("both %s and %s detect the image", got, f.Name())
-					}
-					got = f.Name()
-				}
+			if m, err := reg.Detect(ctx, tt.fs, osr); err == nil {
+				got = m.Name()
+			} else if tt.family != "" {
+				t.Fatal(err)
 			}
 			if got != tt.family {
-				t.Errorf("family %q, want %q", got, tt.family)
+				t.Errorf("method %q, want %q", got, tt.family)
 			}
-			if tt.family == "dpkg" {
-				inst, err := Tooling{}.Installed(ctx, tt.fs)
+			if tt.family != "" {
+				inst, err := Format{}.Installed(ctx, tt.fs)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !maps.Equal(inst, tt.install) {
-					t.Errorf("installed %v, want %v", inst, tt.install)
+				if got := inst.Versions(Versioning{}); !maps.Equal(got, tt.install) {
+					t.Errorf("installed %v, want %v", got, tt.install)
 				}
 			}
 		})
@@ -122,14 +116,16 @@ func TestToolingChoiceAndCheck(t *testing.T) {
 	for _, c := range []struct {
 		osr  distros.OSRelease
 		want string
-	}{{bookworm, "docker.io/library/debian:bookworm"}, {jammy, "docker.io/library/ubuntu:jammy"}} {
-		got, err := Tooling{}.DefaultTooling(c.osr)
-		if err != nil || got != c.want {
-			t.Errorf("DefaultTooling(%v) = %q, %v; want %q", c.osr, got, err, c.want)
+	}{
+		{bookworm, "docker.io/library/debian:bookworm"},
+		{jammy, "docker.io/library/ubuntu:jammy"},
+		{distros.OSRelease{ID: "debian", VersionCodename: "zzz"}, "docker.io/library/debian:zzz"}, // not in the table: the distro's default
+		{distros.OSRelease{ID: "debian"}, ""},                                                     // no codename: TOOLING must name one
+	} {
+		rel, err := Format{}.Release(c.osr)
+		if err != nil || rel.Tooling != c.want {
+			t.Errorf("Release(%v).Tooling = %q, %v; want %q", c.osr, rel.Tooling, err, c.want)
 		}
-	}
-	if _, err := (Tooling{}).DefaultTooling(distros.OSRelease{ID: "debian"}); err == nil || !strings.Contains(err.Error(), "TOOLING") {
-		t.Errorf("no codename: error %v should point at TOOLING", err)
 	}
 
 	full := mapFS{shellPath: "", aptGetPath: "", "/usr/bin/apt-cache": "", "/usr/bin/dpkg-deb": ""}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tooling-patch.sh runs in the tooling image (a Debian or Ubuntu image of
 # the target's release, with apt), as root, and patches the target image
-# mounted at /tmp/copa-target without running anything of it: apt
+# mounted at $COPA_TARGET without running anything of it: apt
 # downloads the fixed packages, dpkg-deb unpacks them here, and the
 # frontend's helper binary copies their files into the target and updates
 # the target's own dpkg database (status or status.d). Maintainer scripts
@@ -10,16 +10,20 @@
 #   tooling-patch.sh report fail|warn NAME=FIXED...     bring each NAME to >= FIXED
 #   tooling-patch.sh all    fail|warn NAME=INSTALLED... update each NAME that has a newer version
 #
-# Besides apt-lib.sh's findings it writes to /tmp/copa-out:
+# Paths and helper command names come from the step protocol's environment
+# (distros/protocol.go): COPA_IN, COPA_OUT, COPA_WORK, COPA_TARGET,
+# COPA_HELPER and COPA_CMD_INSTALL.
+#
+# Besides apt-lib.sh's notes it writes to $COPA_OUT:
 #   upgrades       "NAME VERSION" for every package an upgrade-all installs
-#   install-notes  the helper's notes (see deb.Install)
+#   install-notes  the helper's notes (see distros.NoteInstall)
 set -eu
 
-in=/tmp/copa-in
-out=/tmp/copa-out
-helper=/tmp/copa-helper/bin/frontend
-target=/tmp/copa-target
-work=/tmp/copa-work
+in=$COPA_IN
+out=$COPA_OUT
+helper=$COPA_HELPER
+target=$COPA_TARGET
+work=$COPA_WORK
 base_sources=/etc/apt/sources.list
 mode=$1
 policy=$2
@@ -81,4 +85,4 @@ for deb in "$work"/debs/*.deb; do
 	dpkg-deb -R "$deb" "$work/staging/$pkg"
 done
 cd /
-"$helper" install-deb "$work/staging" "$target" "$out/install-notes"
+"$helper" "$COPA_CMD_INSTALL" "$work/staging" "$target" "$out/install-notes"

@@ -17,10 +17,6 @@ import (
 //go:embed tooling-patch.sh
 var toolingPatchScript []byte
 
-// targetDir is where the tooling step mounts the image it patches. It sits
-// on the step's /tmp tmpfs, in the tooling image, never in the target.
-const targetDir = "/tmp/copa-target"
-
 // Tooling patches Debian and Ubuntu images that cannot run apt themselves:
 // distroless images (a status.d database, no shell, no dpkg) and images
 // whose apt or shell was removed. A tooling image of the same release
@@ -29,45 +25,22 @@ const targetDir = "/tmp/copa-target"
 // of the image runs, so maintainer scripts do not run either.
 type Tooling struct{}
 
-var _ distros.ToolingFamily = Tooling{}
+var _ distros.ToolingMethod = Tooling{}
 
-// Name implements distros.Family.
+// Name implements distros.Method.
 func (Tooling) Name() string { return "dpkg" }
 
-// Versioning implements distros.Family.
-func (Tooling) Versioning() distros.Versioning { return Versioning{} }
+// Format implements distros.Method.
+func (Tooling) Format() distros.PatchFormat { return Format{} }
 
-// Detect implements distros.Family: Debian and Ubuntu images with a dpkg
-// database but without apt-get or a shell.
-func (Tooling) Detect(ctx context.Context, root distros.FS, osr distros.OSRelease) (bool, error) {
-	if _, err := ReleaseOf(osr); err != nil {
-		return false, nil
-	}
+// Detect implements distros.Method: a dpkg database but no apt-get or no
+// shell.
+func (Tooling) Detect(ctx context.Context, root distros.FS, _ distros.OSRelease) (bool, error) {
 	l, err := DetectLayout(ctx, root)
 	return l == LayoutStatus || l == LayoutStatusD, err
 }
 
-// Installed implements distros.Family: it reads status or status.d,
-// whichever the image keeps.
-func (Tooling) Installed(ctx context.Context, root distros.FS) (map[string]string, error) {
-	return InstalledVersions(ctx, root)
-}
-
-// DefaultTooling implements distros.ToolingFamily: the official image of
-// the release, by codename, which is what the Docker Hub names both
-// Debian's and Ubuntu's images by.
-func (Tooling) DefaultTooling(osr distros.OSRelease) (string, error) {
-	rel, err := ReleaseOf(osr)
-	if err != nil {
-		return "", err
-	}
-	if rel.Codename == "" {
-		return "", fmt.Errorf("the image's os-release names no release codename, so the tooling image cannot be chosen: name one with TOOLING <image> in the Patchfile")
-	}
-	return "docker.io/library/" + rel.Distro + ":" + rel.Codename, nil
-}
-
-// CheckTooling implements distros.ToolingFamily. Packages of another
+// CheckTooling implements distros.ToolingMethod. Packages of another
 // release would be unpacked against libraries they were not built for, so
 // the releases must match exactly.
 func (Tooling) CheckTooling(ctx context.Context, tooling distros.FS, toolingOS, osr distros.OSRelease) error {
@@ -98,11 +71,11 @@ func (Tooling) CheckTooling(ctx context.Context, tooling distros.FS, toolingOS, 
 	return nil
 }
 
-// Patch implements distros.Family: one run in the tooling image, with the
-// image mounted at targetDir, apt's lists in a cache mount and everything
+// Patch implements distros.Method: one run in the tooling image, with the
+// image mounted at distros.TargetDir, apt's lists in a cache mount and everything
 // else on a tmpfs, so that only the updated files and database entries
 // reach the layer.
-func (t Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest) (*distros.Patch, error) {
+func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest) (*distros.Patch, error) {
 	if req.Tooling == nil {
 		return nil, errors.New("no tooling image to patch with")
 	}
@@ -127,11 +100,7 @@ func (t Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRe
 		// An upgrade-all has no fixed versions: the script updates every
 		// installed package that has a newer version than this one.
 		mode = "all"
-		installed, err := t.Installed(ctx, root)
-		if err != nil {
-			return nil, err
-		}
-		for n, v := range installed {
+		for n, v := range req.Installed.Versions(Versioning{}) {
 			specs = append(specs, n+"="+v)
 		}
 		slices.Sort(specs)
@@ -141,9 +110,10 @@ func (t Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRe
 		scriptData:  toolingPatchScript,
 		cachePrefix: "copa-tooling-apt",
 		tool:        "dpkg with tooling image " + req.Tooling.Name,
+		mounts:      distros.StepMounts{Helper: true, Target: true},
 	}.options(req, rel, sources, mode, specs, llbgen.ReadOnly(llbgen.HelperDir, *req.Helper))
 	run := req.Tooling.State.Run(opts...)
-	target := run.AddMount(targetDir, req.Image)
-	notes := run.AddMount(notesDir, llb.Scratch())
-	return &distros.Patch{Root: target, Notes: notes, ReadOutcome: readOutcome}, nil
+	target := run.AddMount(distros.TargetDir, req.Image)
+	notes := run.AddMount(distros.NotesDir, llb.Scratch())
+	return &distros.Patch{Root: target, Notes: notes}, nil
 }

@@ -11,7 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/copa/frontend/distros"
-	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros/all"
+	"github.com/copa/frontend/distros/distrostest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -31,9 +32,9 @@ func bookworm(t *testing.T) Input {
 		"libc6":         "2.36-9+deb12u10",
 	}
 	f := func(pkg, id string, fixed ...string) distros.Finding {
-		return distros.Finding{Package: pkg, InstalledVersion: installed[pkg], FixedVersions: fixed, VulnerabilityID: id, Entry: id + "/" + pkg}
+		return distros.Finding{Package: pkg, FixedVersions: fixed, VulnerabilityID: id, Entry: id + "/" + pkg}
 	}
-	plan, err := distros.MakePlan(deb.Versioning{}, installed, []distros.Finding{
+	plan := distros.MakePlan(debian, distrostest.Installed(installed), []distros.Finding{
 		f("perl-base", "CVE-2024-56406", "5.36.0-7+deb12u2"),
 		f("perl-base", "CVE-2025-40909", "5.36.0-7+deb12u4"),
 		f("perl-base", "CVE-2023-47038", "5.36.0-7+deb12u1"),
@@ -44,9 +45,6 @@ func bookworm(t *testing.T) Input {
 		f("libc6", "CVE-2023-4911", "2.36-9+deb12u3"),
 		f("libperl5.36", "CVE-2025-40909", "5.36.0-7+deb12u4"),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	after := map[string]string{}
 	for k, v := range installed {
 		after[k] = v
@@ -63,7 +61,7 @@ func bookworm(t *testing.T) Input {
 		Plan:       plan,
 		Unresolved: []distros.Unresolved{{Name: "tzdata", Want: "2025b-0+deb12u1", Best: "2025a-0+deb12u1"}},
 		After:      after,
-		Versioning: deb.Versioning{},
+		Versioning: debian,
 	}
 }
 
@@ -292,3 +290,12 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// debian is the deb format's version order, from the registry.
+var debian = func() distros.Versioning {
+	f, _, ok := all.Registry.ForFamily("debian")
+	if !ok {
+		panic("no format for debian")
+	}
+	return f.Versioning()
+}()

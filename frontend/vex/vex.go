@@ -76,6 +76,9 @@ type Options struct {
 	// reproducible builds, else now. Required, because a default of now
 	// would make equal builds produce different documents unnoticed.
 	Timestamp time.Time
+	// PackageURL names a package of the image at a version, as scanners
+	// do (the format's package URL). Required.
+	PackageURL func(name, version string) string
 }
 
 // Document builds the OpenVEX document for one platform's patch summary.
@@ -96,9 +99,8 @@ func Document(s *summary.Summary, opts Options) (*govex.VEX, error) {
 	if opts.Timestamp.IsZero() {
 		return nil, fmt.Errorf("vex: the document timestamp is required (SOURCE_DATE_EPOCH or now)")
 	}
-	purls, err := newPurler(s)
-	if err != nil {
-		return nil, err
+	if opts.PackageURL == nil {
+		return nil, fmt.Errorf("vex: no package URLs for the image's packages")
 	}
 
 	ts := opts.Timestamp.UTC().Truncate(time.Second) // what the JSON keeps, so the ID matches a re-read document
@@ -115,7 +117,7 @@ func Document(s *summary.Summary, opts Options) (*govex.VEX, error) {
 		Statements: []govex.Statement{},
 	}
 	for _, v := range s.Vulnerabilities() {
-		st, ok, err := statement(v, opts.Product, purls)
+		st, ok, err := statement(v, opts.Product, opts.PackageURL)
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +145,7 @@ func Document(s *summary.Summary, opts Options) (*govex.VEX, error) {
 
 // statement states one vulnerability; ok is false when none of its
 // packages is in the image.
-func statement(v summary.Vulnerability, product string, purls purler) (govex.Statement, bool, error) {
+func statement(v summary.Vulnerability, product string, purl func(name, version string) string) (govex.Statement, bool, error) {
 	var present []summary.Entry
 	for _, e := range v.Entries {
 		if e.Status != summary.NotInstalled {
@@ -163,11 +165,10 @@ func statement(v summary.Vulnerability, product string, purls purler) (govex.Sta
 			continue // an affected statement names only what is still affected
 		}
 		version := firstOf(e.After, e.Installed)
-		p, err := purls.purl(e.Package, version)
-		if err != nil {
-			return st, false, err
+		if e.Package == "" {
+			return st, false, fmt.Errorf("vex: an entry of %s has no package name", v.ID)
 		}
-		listed = append(listed, p)
+		listed = append(listed, purl(e.Package, version))
 		switch e.Status {
 		case summary.Patched:
 			notes = append(notes, fmt.Sprintf("%s upgraded from %s to %s", e.Package, e.Installed, version))
@@ -204,86 +205,6 @@ func statement(v summary.Vulnerability, product string, purls purler) (govex.Sta
 	}
 	st.ActionStatement = strings.Join(actions, " ")
 	return st, true, nil
-}
-
-// purler writes the package URLs of one image's packages.
-type purler struct {
-	typ, namespace string
-	qualifiers     map[string]string
-}
-
-func newPurler(s *summary.Summary) (purler, error) {
-	typ, err := purlType(s.OS)
-	if err != nil {
-		return purler{}, err
-	}
-	q := map[string]string{}
-	if arch := debArch(s.Platform); arch != "" {
-		q["arch"] = arch
-	}
-	if s.OS.Version != "" {
-		q["distro"] = s.OS.ID + "-" + s.OS.Version
-	}
-	return purler{typ: typ, namespace: s.OS.ID, qualifiers: q}, nil
-}
-
-func (p purler) purl(name, version string) (string, error) {
-	if name == "" {
-		return "", fmt.Errorf("vex: an entry has no package name")
-	}
-	// packageurl-go percent-encodes what the purl spec reserves, e.g. the
-	// '+' of "5.36.0-7+deb12u4" becomes %2B, as in Trivy's own purls, so
-	// the strings compare equal to a scanner's.
-	u := packageurl.NewPackageURL(p.typ, p.namespace, name, version, packageurl.QualifiersFromMap(p.qualifiers), "")
-	return u.ToString(), nil
-}
-
-// purlType maps the package manager to its purl type. Only dpkg is known
-// so far: guessing the type of another family's packages would give URLs
-// that match nothing.
-func purlType(osr summary.OS) (string, error) {
-	switch osr.Manager {
-	case "apt", "dpkg", "deb":
-		return packageurl.TypeDebian, nil
-	case "":
-		if osr.ID == "debian" || osr.ID == "ubuntu" {
-			return packageurl.TypeDebian, nil
-		}
-	}
-	if osr.ID == "" {
-		return "", fmt.Errorf("vex: the summary names no OS, so its packages have no package URLs")
-	}
-	return "", fmt.Errorf("vex: package URLs for %s packages (%s) are not implemented", firstOf(osr.Manager, "unknown"), osr.ID)
-}
-
-// debArch maps an OCI platform ("linux/arm/v7") to the dpkg architecture
-// ("armhf") that Debian's purls carry. Packages of architecture "all" get
-// the image's architecture too, because the summary does not record
-// per-package architectures.
-func debArch(platform string) string {
-	parts := strings.Split(platform, "/")
-	if len(parts) < 2 {
-		return ""
-	}
-	arch, variant := parts[1], ""
-	if len(parts) > 2 {
-		variant = parts[2]
-	}
-	switch arch {
-	case "386":
-		return "i386"
-	case "arm":
-		if variant == "v5" || variant == "v6" {
-			return "armel"
-		}
-		return "armhf"
-	case "ppc64le":
-		return "ppc64el"
-	case "mips64le":
-		return "mips64el"
-	default:
-		return arch // amd64, arm64, s390x, riscv64, loong64 keep their names
-	}
 }
 
 // Marshal encodes the document as indented JSON with a final newline,

@@ -10,15 +10,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/platforms"
 	govex "github.com/openvex/go-vex/pkg/vex"
 	packageurl "github.com/package-url/packageurl-go"
 
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/all"
 	"github.com/copa/frontend/frontend/summary"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 const product = "pkg:oci/debian?repository_url=registry.example.com/library/debian&tag=12-patched"
+
+// debianPURL names the packages of a Debian 12 amd64 image.
+var debianPURL = purlsOf(&summary.Summary{Platform: "linux/amd64", OS: summary.OS{ID: "debian", Version: "12"}})
+
+// purlsOf names the packages of the summary's image as the frontend does,
+// with the package URLs of the registry's format for its OS.
+func purlsOf(s *summary.Summary) func(name, version string) string {
+	osr := distros.OSRelease{ID: s.OS.ID, VersionID: s.OS.Version}
+	f, _, ok := all.Registry.ForOS(osr)
+	if !ok {
+		panic("no format for " + s.OS.ID)
+	}
+	p, err := platforms.Parse(s.Platform)
+	if err != nil {
+		panic(err)
+	}
+	return func(name, version string) string {
+		return f.PackageURL(distros.PURLTarget{OS: osr, Platform: p}, distros.Package{Name: name, Version: version})
+	}
+}
 
 // epoch is a SOURCE_DATE_EPOCH, as a reproducible build passes it.
 var epoch = time.Unix(1764028800, 0)
@@ -52,7 +75,7 @@ func bookworm() *summary.Summary {
 }
 
 func TestGolden(t *testing.T) {
-	doc, err := Document(bookworm(), Options{Product: product, Author: "Example Platform Team", AuthorRole: "Image maintainer", Timestamp: epoch})
+	doc, err := Document(bookworm(), Options{PackageURL: debianPURL, Product: product, Author: "Example Platform Team", AuthorRole: "Image maintainer", Timestamp: epoch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +231,7 @@ func TestStatements(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &summary.Summary{Platform: "linux/arm64/v8", OS: summary.OS{ID: "debian", Version: "12", Manager: "apt"}, Entries: tt.entries}
-			doc, err := Document(s, Options{Product: product, Timestamp: epoch})
+			doc, err := Document(s, Options{PackageURL: purlsOf(s), Product: product, Timestamp: epoch})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +257,7 @@ func TestStatements(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	a, err := Document(bookworm(), Options{Product: product, Timestamp: epoch})
+	a, err := Document(bookworm(), Options{PackageURL: debianPURL, Product: product, Timestamp: epoch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +266,7 @@ func TestDeterministic(t *testing.T) {
 	for i, j := 0, len(s.Entries)-1; i < j; i, j = i+1, j-1 {
 		s.Entries[i], s.Entries[j] = s.Entries[j], s.Entries[i]
 	}
-	b, err := Document(s, Options{Product: product, Timestamp: epoch.Add(999 * time.Millisecond).In(time.FixedZone("X", 3600))})
+	b, err := Document(s, Options{PackageURL: debianPURL, Product: product, Timestamp: epoch.Add(999 * time.Millisecond).In(time.FixedZone("X", 3600))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,14 +275,14 @@ func TestDeterministic(t *testing.T) {
 	if !bytes.Equal(ja, jb) {
 		t.Errorf("documents differ:\n%s\n%s", ja, jb)
 	}
-	c, err := Document(bookworm(), Options{Product: product, Timestamp: epoch.Add(time.Hour)})
+	c, err := Document(bookworm(), Options{PackageURL: debianPURL, Product: product, Timestamp: epoch.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ID == a.ID {
 		t.Error("documents issued at different times share an @id")
 	}
-	d, err := Document(bookworm(), Options{Product: product, Timestamp: epoch, ID: "https://example.com/vex/1"})
+	d, err := Document(bookworm(), Options{PackageURL: debianPURL, Product: product, Timestamp: epoch, ID: "https://example.com/vex/1"})
 	if err != nil || d.ID != "https://example.com/vex/1" {
 		t.Errorf("caller's @id not kept: %q, %v", d.ID, err)
 	}
@@ -271,11 +294,11 @@ func TestOptionsRequired(t *testing.T) {
 		s    *summary.Summary
 		opts Options
 	}{
-		{"no product", bookworm(), Options{Timestamp: epoch}},
-		{"bad product purl", bookworm(), Options{Product: "pkg:", Timestamp: epoch}},
+		{"no product", bookworm(), Options{PackageURL: debianPURL, Timestamp: epoch}},
+		{"bad product purl", bookworm(), Options{PackageURL: debianPURL, Product: "pkg:", Timestamp: epoch}},
 		{"no timestamp", bookworm(), Options{Product: product}},
-		{"unknown family", &summary.Summary{OS: summary.OS{ID: "alpine", Manager: "apk"}}, Options{Product: product, Timestamp: epoch}},
-		{"no summary", nil, Options{Product: product, Timestamp: epoch}},
+		{"no package URLs", bookworm(), Options{Product: product, Timestamp: epoch}},
+		{"no summary", nil, Options{PackageURL: debianPURL, Product: product, Timestamp: epoch}},
 	}
 	for _, tt := range tests {
 		if _, err := Document(tt.s, tt.opts); err == nil {
@@ -284,22 +307,11 @@ func TestOptionsRequired(t *testing.T) {
 	}
 }
 
-func TestDebArch(t *testing.T) {
-	for platform, want := range map[string]string{
-		"linux/amd64": "amd64", "linux/arm64/v8": "arm64", "linux/arm/v7": "armhf", "linux/arm/v6": "armel",
-		"linux/386": "i386", "linux/ppc64le": "ppc64el", "linux/s390x": "s390x", "linux/riscv64": "riscv64", "": "",
-	} {
-		if got := debArch(platform); got != want {
-			t.Errorf("debArch(%q) = %q, want %q", platform, got, want)
-		}
-	}
-}
-
 // TestShapeLikeCopa keeps the document's skeleton where Copa's is, so tools
 // that read Copa's VEX read ours: the same top-level keys and one product
 // per statement with package subcomponents.
 func TestShapeLikeCopa(t *testing.T) {
-	doc, err := Document(bookworm(), Options{Product: product, Timestamp: epoch})
+	doc, err := Document(bookworm(), Options{PackageURL: debianPURL, Product: product, Timestamp: epoch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +335,7 @@ func TestShapeLikeCopa(t *testing.T) {
 func TestMarshalKeepsText(t *testing.T) {
 	s := bookworm()
 	s.Entries[0].Package = `odd\u0026<name>&`
-	doc, err := Document(s, Options{Product: product + `&x=\u003c`, Timestamp: epoch})
+	doc, err := Document(s, Options{PackageURL: purlsOf(s), Product: product + `&x=\u003c`, Timestamp: epoch})
 	if err != nil {
 		t.Fatal(err)
 	}

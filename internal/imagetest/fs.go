@@ -147,10 +147,13 @@ func (fs *FS) Root() distros.FS { return rootFS{fs} }
 
 type rootFS struct{ fs *FS }
 
-func (r rootFS) ReadFile(_ context.Context, p string) ([]byte, error) {
+func (r rootFS) ReadFile(_ context.Context, p string, limit int64) ([]byte, error) {
 	dt, ok := r.fs.ReadFile(strings.TrimPrefix(p, "/"))
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", p, iofs.ErrNotExist)
+	}
+	if int64(len(dt)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", p, limit)
 	}
 	return dt, nil
 }

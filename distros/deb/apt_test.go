@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,34 +15,12 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/distrostest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// mapFS is an image filesystem held in memory.
-type mapFS map[string]string
-
-func (m mapFS) ReadFile(_ context.Context, p string) ([]byte, error) {
-	if v, ok := m[p]; ok {
-		return []byte(v), nil
-	}
-	return nil, os.ErrNotExist
-}
-
-func (m mapFS) ReadDir(_ context.Context, dir string) ([]string, error) {
-	var names []string
-	for p := range m {
-		if path.Dir(p) == dir {
-			names = append(names, path.Base(p))
-		}
-	}
-	return names, nil
-}
-
-func (m mapFS) Exists(_ context.Context, p string) (bool, error) {
-	_, ok := m[p]
-	return ok, nil
-}
+type mapFS = distrostest.MapFS
 
 // TestAptStepGolden pins the apt step: its arguments (the plan as
 // NAME=VERSION words after a fixed script), environment, user and mounts.
@@ -122,17 +99,22 @@ func TestToolingStepGolden(t *testing.T) {
 		{name: "report", plan: &distros.Plan{Updates: []distros.Update{{Name: "libpcre2-8-0", Fixed: "10.42-1+deb12u2"}, {Name: "tzdata", Fixed: "2026f-0+deb12u1"}}}},
 		{name: "all", plan: &distros.Plan{All: true}},
 	}
+	installed, err := ReadInstalled(context.Background(), distroless)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			helper := llb.Image("localhost:5000/copa/frontend:dev")
 			p, err := Tooling{}.Patch(context.Background(), distroless, distros.PatchRequest{
-				Helper:   &helper,
-				Tooling:  &distros.Tooling{Name: "debian:bookworm", State: llb.Image("localhost:5000/copa-test/debian:bookworm"), FS: tooling},
-				Image:    llb.Image("localhost:5000/copa-test/distroless:12-stale"),
-				OS:       distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
-				Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-				Plan:     tt.plan,
-				Policy:   distros.PolicyFail,
+				Helper:    &helper,
+				Tooling:   &distros.Tooling{Name: "debian:bookworm", State: llb.Image("localhost:5000/copa-test/debian:bookworm"), FS: tooling},
+				Image:     llb.Image("localhost:5000/copa-test/distroless:12-stale"),
+				OS:        distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
+				Platform:  ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+				Plan:      tt.plan,
+				Installed: installed,
+				Policy:    distros.PolicyFail,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,138 @@
+package deb
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/llbgen"
+)
+
+//go:embed apt-lib.sh
+var aptLibScript []byte
+
+// Helper commands of the deb methods (see distros/deb/debstep), named to
+// the step scripts as COPA_CMD_<key>.
+const (
+	// CmdKeepUnchanged BASE TARGET gives files an upgrade left unchanged
+	// their original metadata.
+	CmdKeepUnchanged = "keep-unchanged-deb"
+	// CmdInstall STAGING TARGET NOTES installs unpacked packages into an
+	// image without apt.
+	CmdInstall = "install-deb"
+)
+
+// helperCommands are the COPA_CMD_* variables of the deb steps.
+var helperCommands = map[string]string{
+	"KEEP_UNCHANGED": CmdKeepUnchanged,
+	"INSTALL":        CmdInstall,
+}
+
+// Bounds on the apt sources files read from an image.
+const maxSourcesFile = 1 << 20
+
+// aptStep is what sets one apt step apart from the other: apt in the
+// image (Apt) or in a tooling image (Tooling).
+type aptStep struct {
+	script      string // the entry script's name in the inputs
+	scriptData  []byte
+	files       []llbgen.File // more inputs besides the scripts and suites
+	cachePrefix string        // of the cache mount IDs
+	tool        string        // for the progress name
+	mounts      distros.StepMounts
+}
+
+// options returns the run options of an apt step: the entry script with
+// the mode, policy and NAME=VERSION arguments; root in /; the step
+// protocol's environment; the scripts, the files and the release suites
+// the sources may lack read-only in the inputs; /tmp and /var/log on a
+// tmpfs; apt's lists and archives in cache mounts per release and
+// platform; then more, and the request's constraints.
+func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[string][]byte, mode string, specs []string, more ...llb.RunOption) []llb.RunOption {
+	extra, added := rel.ExtraSources(Arch(req.Platform.Architecture, req.Platform.Variant), Suites(sources))
+	args := append([]string{"/bin/sh", path.Join(distros.InputsDir, s.script), mode, string(req.Policy)}, specs...)
+	files := append([]llbgen.File{
+		{Name: "apt-lib.sh", Data: aptLibScript},
+		{Name: s.script, Mode: 0o755, Data: s.scriptData},
+	}, s.files...)
+	files = append(files,
+		llbgen.File{Name: "extra.list", Data: []byte(extra)},
+		llbgen.File{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))})
+	inputs := llbgen.Files(files, req.Constraints...)
+
+	cacheKey := rel.CacheKey + "-" + strings.ReplaceAll(platformString(req), "/", "-")
+	opts := []llb.RunOption{
+		llb.Args(args),
+		llb.User("0:0"),
+		llb.Dir("/"),
+		llb.AddEnv("PATH", llbgen.DefaultPath),
+		distros.StepEnv(s.mounts, helperCommands),
+		llbgen.Tmpfs("/tmp"),
+		llbgen.ReadOnly(distros.InputsDir, inputs),
+		llbgen.Tmpfs("/var/log"),
+		llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+cacheKey),
+		llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+cacheKey),
+		llb.WithCustomName(req.StepPrefix + stepName(s.tool, req.Plan)),
+	}
+	opts = append(opts, more...)
+	for _, c := range req.Constraints {
+		opts = append(opts, c)
+	}
+	return opts
+}
+
+func stepName(tool string, p *distros.Plan) string {
+	if p.All {
+		return tool + ": upgrade every package that has an update"
+	}
+	names := p.Names()
+	list := strings.Join(names, " ")
+	if len(names) > 8 {
+		list = strings.Join(names[:8], " ") + fmt.Sprintf(" and %d more", len(names)-8)
+	}
+	return fmt.Sprintf("%s: update %d package(s): %s", tool, len(names), list)
+}
+
+func platformString(req distros.PatchRequest) string {
+	p := req.Platform
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// readSources collects the image's apt source files for Suites.
+func readSources(ctx context.Context, root distros.FS) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	if ok, err := root.Exists(ctx, SourcesList); err != nil {
+		return nil, err
+	} else if ok {
+		dt, err := root.ReadFile(ctx, SourcesList, maxSourcesFile)
+		if err != nil {
+			return nil, err
+		}
+		files[SourcesList] = dt
+	}
+	names, err := root.ReadDir(ctx, SourcesPartDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".list") && !strings.HasSuffix(n, ".sources") {
+			continue
+		}
+		p := path.Join(SourcesPartDir, n)
+		dt, err := root.ReadFile(ctx, p, maxSourcesFile)
+		if err != nil {
+			return nil, err
+		}
+		files[p] = dt
+	}
+	return files, nil
+}

@@ -1,0 +1,241 @@
+package distros
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/copa/frontend/llbgen"
+)
+
+// The step protocol: how the Go side and the scripts and helper commands
+// that run inside a patch step meet. Scripts take every path and helper
+// command name from the environment that StepEnv sets from these
+// constants, so a rename here reaches them without an edit.
+//
+// Every directory sits on the step's /tmp tmpfs, so no mount point ever
+// reaches the image.
+const (
+	// InputsDir holds the step's scripts and data files, read-only.
+	InputsDir = "/tmp/copa-in"
+	// NotesDir is where the step leaves its notes (the Note* files).
+	NotesDir = "/tmp/copa-out"
+	// WorkDir is scratch space for the step.
+	WorkDir = "/tmp/copa-work"
+	// TargetDir is where a tooling step mounts the image it patches.
+	TargetDir = "/tmp/copa-target"
+)
+
+// Environment variables of a patch step.
+const (
+	EnvInputs   = "COPA_IN"
+	EnvNotes    = "COPA_OUT"
+	EnvWork     = "COPA_WORK"
+	EnvTarget   = "COPA_TARGET"
+	EnvHelper   = "COPA_HELPER"   // the helper binary; unset when the step runs without it
+	EnvOriginal = "COPA_ORIGINAL" // the original image, read-only, when the helper needs it
+	// EnvCommandPrefix + KEY names a helper command the step may run:
+	// COPA_CMD_INSTALL=install-deb.
+	EnvCommandPrefix = "COPA_CMD_"
+)
+
+// Notes a step writes to NotesDir, one record per line, fields separated
+// by blanks. Every method writes the same notes and ReadNotes reads them.
+const (
+	// NoteAddedSources: "NAME", a package source the step added to the
+	// image's own to reach the fixed versions.
+	NoteAddedSources = "added-sources"
+	// NoteUnresolved: "NAME FIXED BEST", a package left below its fixed
+	// version; BEST is "(none)" when nothing is on offer.
+	NoteUnresolved = "unresolved"
+	// NoteUpgrades: "NAME VERSION", what an upgrade-all installs.
+	NoteUpgrades = "upgrades"
+	// NoteInstall: what a helper that installs packages without the
+	// image's package manager wants the user to know:
+	//	scripts PACKAGE NAME[,NAME...]  package scripts that were not run
+	//	config-kept PACKAGE PATH         a configuration file kept as the image had it
+	NoteInstall = "install-notes"
+)
+
+// StepMounts says what a step has mounted besides its inputs and notes.
+type StepMounts struct {
+	Helper   bool // the frontend image, at llbgen.HelperDir
+	Original bool // the original image, at llbgen.OriginalDir
+	Target   bool // the image being patched, at TargetDir
+}
+
+// StepEnv sets the protocol's environment on a step. commands maps keys
+// to helper command names (COPA_CMD_KEY=name); a variable is set only
+// for what is mounted.
+func StepEnv(m StepMounts, commands map[string]string) llb.RunOption {
+	env := [][2]string{{EnvInputs, InputsDir}, {EnvNotes, NotesDir}, {EnvWork, WorkDir}}
+	if m.Target {
+		env = append(env, [2]string{EnvTarget, TargetDir})
+	}
+	if m.Original {
+		env = append(env, [2]string{EnvOriginal, llbgen.OriginalDir})
+	}
+	if m.Helper {
+		env = append(env, [2]string{EnvHelper, llbgen.HelperBinary})
+	}
+	for _, k := range sortedKeys(commands) {
+		env = append(env, [2]string{EnvCommandPrefix + k, commands[k]})
+	}
+	return runEnv(env)
+}
+
+type runEnv [][2]string
+
+func (e runEnv) SetRunOption(ei *llb.ExecInfo) {
+	for _, kv := range e {
+		llb.AddEnv(kv[0], kv[1]).SetRunOption(ei)
+	}
+}
+
+// Outcome is what a patch step reported in its notes.
+type Outcome struct {
+	// AddedSources names package sources the step had to add to the
+	// image's own to reach the fixed versions.
+	AddedSources []string
+	// Unresolved lists packages left below their fixed version (only
+	// with PolicyWarn; with PolicyFail the step fails instead).
+	Unresolved []Unresolved
+	// Upgrades is what an upgrade-all installed: the versions to verify.
+	Upgrades []Update
+	// SkippedScripts lists, per package, the package scripts that were
+	// not run because the image cannot run them.
+	SkippedScripts []PackageNote
+	// KeptConfig lists configuration files kept as the image had them.
+	KeptConfig []PackageNote
+}
+
+// PackageNote is one note about a package: the scripts that did not run,
+// or a configuration file that was kept.
+type PackageNote struct {
+	Package string
+	Items   []string
+}
+
+// Unresolved is a package whose fixed version no configured source offers.
+type Unresolved struct {
+	Name string
+	Want string
+	Best string // the newest version on offer; "" when none is
+}
+
+// maxNotes bounds a notes file: a step writes a line per package.
+const maxNotes = 4 << 20
+
+// ReadNotes reads what a step left in its notes directory. Names and
+// versions are checked against the format's grammar: the notes come from
+// a step that ran the image's own tools.
+func ReadNotes(ctx context.Context, notes FS, v Versioning) (*Outcome, error) {
+	o := &Outcome{}
+	for _, name := range []string{NoteAddedSources, NoteUnresolved, NoteUpgrades, NoteInstall} {
+		rows, err := readRows(ctx, notes, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if err := o.add(name, r, v); err != nil {
+				return nil, fmt.Errorf("the patch step wrote a malformed %s note %q: %w", name, Clip(strings.Join(r, " ")), err)
+			}
+		}
+	}
+	return o, nil
+}
+
+func (o *Outcome) add(note string, r []string, v Versioning) error {
+	switch note {
+	case NoteAddedSources:
+		o.AddedSources = append(o.AddedSources, strings.Join(r, " "))
+	case NoteUnresolved:
+		if len(r) != 3 {
+			return fmt.Errorf("want NAME FIXED BEST")
+		}
+		best := r[2]
+		if best == "(none)" {
+			best = ""
+		}
+		o.Unresolved = append(o.Unresolved, Unresolved{Name: r[0], Want: r[1], Best: best})
+	case NoteUpgrades:
+		if len(r) != 2 {
+			return fmt.Errorf("want NAME VERSION")
+		}
+		if err := v.ValidName(r[0]); err != nil {
+			return err
+		}
+		if err := v.ValidVersion(r[1]); err != nil {
+			return err
+		}
+		o.Upgrades = append(o.Upgrades, Update{Name: r[0], Fixed: r[1]})
+	case NoteInstall:
+		if len(r) != 3 {
+			return fmt.Errorf("want KIND PACKAGE ITEM")
+		}
+		switch r[0] {
+		case "scripts":
+			o.SkippedScripts = append(o.SkippedScripts, PackageNote{Package: r[1], Items: strings.Split(r[2], ",")})
+		case "config-kept":
+			o.KeptConfig = append(o.KeptConfig, PackageNote{Package: r[1], Items: []string{r[2]}})
+		default:
+			return fmt.Errorf("unknown kind %q", r[0])
+		}
+	}
+	return nil
+}
+
+// Warnings says in sentences what the user should know of the outcome
+// that does not fail the patch.
+func (o *Outcome) Warnings() []string {
+	var out []string
+	if len(o.SkippedScripts) > 0 {
+		var parts []string
+		for _, n := range o.SkippedScripts {
+			parts = append(parts, fmt.Sprintf("%s (%s)", n.Package, strings.Join(n.Items, ", ")))
+		}
+		out = append(out, fmt.Sprintf("the install scripts of %d updated package(s) were not run, because the image cannot run them: %s; their files are installed and the package database is updated (see docs/distroless.md)",
+			len(parts), strings.Join(parts, "; ")))
+	}
+	if len(o.KeptConfig) > 0 {
+		var parts []string
+		for _, n := range o.KeptConfig {
+			parts = append(parts, fmt.Sprintf("%s of %s", n.Items[0], n.Package))
+		}
+		out = append(out, fmt.Sprintf("kept the image's own version of %d configuration file(s) that differ from the packaged ones: %s", len(parts), strings.Join(parts, ", ")))
+	}
+	return out
+}
+
+func readRows(ctx context.Context, notes FS, name string) ([][]string, error) {
+	p := "/" + name
+	ok, err := notes.Exists(ctx, p)
+	if err != nil || !ok {
+		return nil, err
+	}
+	dt, err := notes.ReadFile(ctx, p, maxNotes)
+	if err != nil {
+		return nil, err
+	}
+	var rows [][]string
+	sc := bufio.NewScanner(bytes.NewReader(dt))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) > 0 {
+			rows = append(rows, f)
+		}
+	}
+	return rows, sc.Err()
+}
+
+// Without returns want less the unresolved packages.
+func Without(want []Update, unresolved []Unresolved) []Update {
+	return slices.DeleteFunc(slices.Clone(want), func(u Update) bool {
+		return slices.ContainsFunc(unresolved, func(x Unresolved) bool { return x.Name == u.Name })
+	})
+}

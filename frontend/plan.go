@@ -1,0 +1,84 @@
+package frontend
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/pkg/errors"
+
+	"github.com/copa/frontend/distros"
+)
+
+// planned is the plan of one platform and the warnings it gives, each at
+// the Patchfile line it concerns.
+type planned struct {
+	Plan     *distros.Plan
+	Warnings []lineWarning
+}
+
+// lineWarning is a build warning at a Patchfile location.
+type lineWarning struct {
+	Message  string
+	Location []parser.Range
+}
+
+// makePlan decides what to update: the fixed versions of the reports that
+// apply to this platform, or every available update when the Patchfile
+// names no report at all (all is false). Every name and version is
+// checked against the format's grammar first, so that a bad entry fails
+// the build on its REPORT line before any step runs.
+func makePlan(reg *distros.Registry, in *inspection, reports []loadedReport, all bool) (*planned, error) {
+	if all {
+		return &planned{Plan: &distros.Plan{All: true}}, nil
+	}
+	v := in.Format.Versioning()
+	var fs []distros.Finding
+	for _, r := range reports {
+		if r.Family != "" && !reg.FamilyMatches(r.Family, in.OS) {
+			return nil, atLine(errors.Errorf("REPORT %s is a scan of %s %s, but the image is %s: scan this image and report that", r.Path, r.Family, r.OSVersion, in.OS), r.Location)
+		}
+		for _, f := range r.Findings {
+			df := distros.Finding{
+				Package:         f.Package,
+				FixedVersions:   f.FixedVersions(),
+				VulnerabilityID: f.VulnerabilityID,
+				Entry:           r.Path + " " + f.Entry,
+			}
+			if err := df.Validate(v); err != nil {
+				return nil, atLine(err, r.Location)
+			}
+			fs = append(fs, df)
+		}
+	}
+	p := &planned{Plan: distros.MakePlan(v, in.Installed, fs)}
+	// One warning per report for the packages it names that the image
+	// lacks (a report of another image, or of a fuller variant of it),
+	// rather than one per package, at that report's line.
+	for _, r := range reports {
+		var names []string
+		for _, f := range r.Findings {
+			if !in.Installed.Has(f.Package) && !slices.Contains(names, f.Package) && fixable(f.FixedVersions()) {
+				names = append(names, f.Package)
+			}
+		}
+		if len(names) > 0 {
+			p.Warnings = append(p.Warnings, lineWarning{
+				Message:  fmt.Sprintf("REPORT %s: %d package(s) in the report are not installed in the image and were skipped: %s", r.Path, len(names), listNames(names, 10)),
+				Location: r.Location,
+			})
+		}
+	}
+	return p, nil
+}
+
+func fixable(fixed []string) bool { return len(fixed) > 0 }
+
+// listNames lists at most max names, then how many more there are.
+func listNames(names []string, max int) string {
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:max], ", ") + fmt.Sprintf(" and %d more", len(names)-max)
+}

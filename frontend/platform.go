@@ -1,0 +1,177 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/frontend/summary"
+)
+
+// outcome is how one platform's patch ended.
+type outcome int
+
+const (
+	// outcomePatched: the image has a patch layer.
+	outcomePatched outcome = iota
+	// outcomeUnchanged: there was nothing to patch; the image is returned
+	// as it was.
+	outcomeUnchanged
+	// outcomeUnpatchable: no method can patch the image; Reason says why.
+	outcomeUnpatchable
+)
+
+// platformResult is one platform's outcome and what the outputs need of
+// it.
+type platformResult struct {
+	Outcome  outcome
+	Reason   error // with outcomeUnpatchable
+	Platform ocispecs.Platform
+	Base     *baseImage
+	Ref      client.Reference
+	Config   dockerspec.DockerOCIImage
+	Summary  *summary.Summary
+	// PackageURL names a package of the patched image for VEX.
+	PackageURL func(name, version string) string
+}
+
+// patchPlatform patches the image for one target platform (nil: the
+// daemon's default) in phases: inspect the image's files, plan from the
+// reports, prepare the patch's inputs, run the patch, verify the result
+// and assemble the image.
+func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*platformResult, error) {
+	p := platforms.Normalize(platforms.DefaultSpec())
+	if tp != nil {
+		p = platforms.Normalize(*tp)
+	}
+	imgLoc := b.pf.Image.Location
+	base, err := b.resolveBase(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res := &platformResult{Platform: p, Base: base, Config: base.Config}
+	baseRef, err := b.solve(ctx, base.State)
+	if err != nil {
+		return nil, atLine(withContext(err, "PATCH %s: pulling the image", base.Name), imgLoc)
+	}
+	res.Ref = baseRef
+	root := newRefFS(baseRef)
+
+	in, err := inspect(ctx, b.reg, root)
+	var up *unpatchable
+	if errors.As(err, &up) {
+		res.Outcome, res.Reason = outcomeUnpatchable, atLine(fmt.Errorf("PATCH %s: %w", base.Name, up.reason), imgLoc)
+		return res, nil
+	} else if err != nil {
+		return nil, atLine(withContext(err, "PATCH %s", base.Name), imgLoc)
+	}
+	res.PackageURL = packageURLs(in, p)
+	b.warnRelease(ctx, in)
+
+	reports, err := b.reportsFor(p)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := makePlan(b.reg, in, reports, len(b.reports) == 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range pl.Warnings {
+		b.src.Warn(ctx, w.Message, warnOpts(w.Location))
+	}
+	sumIn := summary.Input{
+		Image:      base.Name,
+		BaseDigest: base.Digest.String(),
+		Platform:   platforms.Format(p),
+		OS:         summary.OS{ID: in.OS.ID, Version: in.OS.VersionID, Manager: in.Method.Name()},
+		Reports:    reportPaths(reports),
+		Plan:       pl.Plan,
+		After:      in.Installed.Versions(in.Format.Versioning()),
+		Versioning: in.Format.Versioning(),
+	}
+	if !pl.Plan.All && len(pl.Plan.Updates) == 0 {
+		return b.unchanged(ctx, res, sumIn, "nothing to patch"), nil
+	}
+
+	req, err := b.prepare(ctx, in, base, p, pl.Plan)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.run(ctx, in, root, req)
+	if err != nil {
+		return nil, err
+	}
+	sumIn.Unresolved = r.Notes.Unresolved
+	want := pl.Plan.Updates
+	if pl.Plan.All {
+		want = r.Notes.Upgrades
+	}
+	want = distros.Without(want, r.Notes.Unresolved)
+	if len(want) == 0 {
+		what := "every package is up to date"
+		if !pl.Plan.All {
+			what = "no fixed version could be installed"
+		}
+		return b.unchanged(ctx, res, sumIn, what), nil
+	}
+
+	after, err := verify(ctx, in.Format, newRefFS(r.Ref), want)
+	if err != nil {
+		return nil, atLine(withContext(err, "PATCH %s", base.Name), imgLoc)
+	}
+	sumIn.After = after.Versions(in.Format.Versioning())
+	// The package manager reports an upgrade-all's new versions only; the
+	// summary shows each next to the version it replaced.
+	for _, u := range r.Notes.Upgrades {
+		u.Installed, _ = in.Installed.Version(in.Format.Versioning(), u.Name)
+		sumIn.Upgrades = append(sumIn.Upgrades, u)
+	}
+	res.Outcome, res.Ref = outcomePatched, r.Ref
+	res.Config = patchedConfig(base, describePatch(in.Method.Name(), req.Tooling, want, pl.Plan.All), b.opts.created)
+	res.Summary = summary.New(sumIn)
+	res.PackageURL = packageURLs(&inspection{OS: in.OS, Format: in.Format, Installed: after}, p)
+	return res, nil
+}
+
+// unchanged is the result of a platform with nothing to patch: the
+// original image, its config and no patch label.
+func (b *builder) unchanged(ctx context.Context, res *platformResult, sumIn summary.Input, why string) *platformResult {
+	b.src.Warn(ctx, fmt.Sprintf("PATCH %s: %s for %s; the image is returned unchanged", res.Base.Name, why, platforms.Format(res.Platform)), warnOpts(b.pf.Image.Location))
+	res.Outcome = outcomeUnchanged
+	res.Summary = summary.New(sumIn)
+	return res
+}
+
+// warnRelease warns when the image's release no longer gets security
+// updates: its archive publishes no more fixes.
+func (b *builder) warnRelease(ctx context.Context, in *inspection) {
+	if !in.Release.EndOfLife(time.Now()) {
+		return
+	}
+	b.src.Warn(ctx, fmt.Sprintf("PATCH %s: %s reached the end of its security support on %s; its archive publishes no more fixes, so the patch installs only what its sources still offer",
+		b.pf.Image.Value, in.Release, in.Release.EOL.Format("2006-01-02")), warnOpts(b.pf.Image.Location))
+}
+
+// packageURLs names the packages of an image for VEX, with the format's
+// package URLs and each package's own architecture.
+func packageURLs(in *inspection, p ocispecs.Platform) func(name, version string) string {
+	t := distros.PURLTarget{OS: in.OS, Platform: p}
+	return func(name, version string) string {
+		return in.Format.PackageURL(t, distros.Package{Name: name, Version: version, Arch: in.Installed.Arch(name)})
+	}
+}
+
+func reportPaths(reports []loadedReport) []string {
+	var out []string
+	for _, r := range reports {
+		out = append(out, r.Path)
+	}
+	return out
+}
