@@ -1,0 +1,34 @@
+package frontend
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/frontend/patchfile"
+)
+
+func TestParseOptions(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	pf := &patchfile.Patchfile{Unresolved: patchfile.Instruction[patchfile.Policy]{Value: patchfile.PolicyWarn}}
+	o, err := parseOptions(map[string]string{ArgSourceDateEpoch: "1764028800", ArgKeepUnchanged: "false", ArgVEXAuthor: "me"}, pf, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.keepUnchanged || o.policy != distros.PolicyWarn || o.epoch == nil || !o.created.Equal(time.Unix(1764028800, 0)) || o.vex.author != "me" {
+		t.Errorf("options %+v", o)
+	}
+	o, err = parseOptions(nil, &patchfile.Patchfile{}, now)
+	if err != nil || !o.keepUnchanged || o.policy != distros.PolicyFail || o.epoch != nil || !o.created.Equal(now) {
+		t.Errorf("defaults %+v, %v", o, err)
+	}
+	for args, want := range map[string]string{
+		ArgKeepUnchanged:   "build arg BUILDKIT_COPA_KEEP_UNCHANGED=\"maybe\": want true or false",
+		ArgSourceDateEpoch: "build arg SOURCE_DATE_EPOCH=\"maybe\" is not a count of seconds since 1970",
+	} {
+		if _, err := parseOptions(map[string]string{args: "maybe"}, &patchfile.Patchfile{}, now); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=maybe: error %v, want %q", args, err, want)
+		}
+	}
+}
