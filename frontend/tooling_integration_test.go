@@ -235,8 +235,8 @@ func TestPatchWithoutApt(t *testing.T) {
 	if len(patched.List("var/lib/dpkg/status.d")) > 0 {
 		t.Error("the patch created a status.d database")
 	}
-	if !hasWarning(res.warnings, "maintainer scripts") {
-		t.Errorf("no warning about maintainer scripts that did not run: %q", res.warnings)
+	if !hasWarning(res.warnings, "were not run, because the image cannot run them") {
+		t.Errorf("no warning about install scripts that did not run: %q", res.warnings)
 	}
 
 	// The image's own dpkg agrees, on the daemon that patched it: every
