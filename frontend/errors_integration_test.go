@@ -29,6 +29,13 @@ func TestUnresolvedPolicy(t *testing.T) {
 			if !strings.Contains(res.logs, "tzdata: fixed version 9999z-0+deb12u1 is not available") {
 				t.Errorf("the failure does not name the package; logs:\n%s", res.logs)
 			}
+			// The frontend's own words survive the gateway around the
+			// daemon's error. (What the daemon says on the apt path is
+			// BuildKit's "releasing already released reference", the
+			// hardening issue's to fix.)
+			if !strings.Contains(res.err.Error(), "PATCH "+env.registry) || !strings.Contains(res.err.Error(), " could not install the fixed packages: ") {
+				t.Errorf("error %q does not say in the frontend's words what failed", res.err)
+			}
 
 			files["Patchfile"] = patchLines + "REPORT report.json\nUNRESOLVED warn\n"
 			res = patch(t, env, files, nil)

@@ -158,7 +158,10 @@ func (b *builder) solve(ctx context.Context, st llb.State, opts ...llb.Constrain
 	if err != nil {
 		return nil, errors.Wrap(err, "marshalling LLB")
 	}
-	res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
+	// Evaluate: a lazy solve would fail only at the first read of the
+	// ref, far from what the frontend was doing, and the read's error
+	// would carry none of the frontend's words.
+	res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports, Evaluate: true})
 	if err != nil {
 		return nil, err
 	}
