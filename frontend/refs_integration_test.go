@@ -37,7 +37,7 @@ func TestRefFS(t *testing.T) {
 	const size = 20_000_000 // over 16 MiB
 	want := bytes.Repeat([]byte("0123456789abcdef\n"), size/17+1)[:size]
 	_, err = c.Build(ctx, client.SolveOpt{}, "", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
-		st := llb.Image(registry+"/copa-test/debian:bookworm").Run(llb.Args([]string{"/bin/sh", "-c",
+		st := llb.Image(registry + "/copa-test/debian:bookworm").Run(llb.Args([]string{"/bin/sh", "-c",
 			`mkdir /d && yes 0123456789abcdef | head -c 20000000 >/d/big && touch '/d/a[1]' /d/a1 '/d/x*'`})).Root()
 		def, err := st.Marshal(ctx)
 		if err != nil {
