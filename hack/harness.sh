@@ -16,6 +16,8 @@
 #   copa-test/debian:12-stale-nosecurity  the same rootfs, sources without security/updates
 #   copa-test/debian:11-stale             Debian 11 like 12-stale (many more pending upgrades)
 #   copa-test/debian:11-stale-noapt       11-stale with apt purged (dpkg, sh kept), 11-stale's config
+#   copa-test/debian:11-stale-both        11-stale-noapt plus a status.d with the stanzas of tzdata,
+#                                         libc6 and liblzma5: both dpkg databases in one image
 #   copa-test/debian:bookworm, :bullseye  tooling images: the plain rootfs with full sources and
 #                                         CMD ["bash"], like the official debian:<codename>
 #   copa-test/distroless:{12,11}-stale    distroless-style images of Debian 12 / 11 package files
@@ -395,6 +397,27 @@ rootfs_noapt() {
 	return 0
 }
 
+# rootfs_both DIR: rootfs_noapt, plus a status.d holding the stanzas of
+# a few packages (without Status, as distroless image builders write
+# them) beside the full status file: an image that keeps both databases,
+# which must be read and written in the same one.
+rootfs_both() {
+	local dir=$1 pkg
+	rootfs_noapt "$dir"
+	mkdir -p "$dir/var/lib/dpkg/status.d"
+	for pkg in "${BOTH_STATUSD_PKGS[@]}"; do
+		awk -v p="$pkg" '$0 == "Package: " p { on = 1 } on && /^$/ { exit } on && !/^Status:/ { print }' \
+			"$dir/var/lib/dpkg/status" >"$dir/var/lib/dpkg/status.d/$pkg"
+		[[ -s $dir/var/lib/dpkg/status.d/$pkg ]] || die "rootfs_both: $pkg is not in $dir's status"
+		cp "$dir/var/lib/dpkg/info/$pkg.md5sums" "$dir/var/lib/dpkg/status.d/$pkg.md5sums" 2>/dev/null ||
+			cp "$dir/var/lib/dpkg/info/$pkg:"*.md5sums "$dir/var/lib/dpkg/status.d/$pkg.md5sums"
+	done
+}
+
+# BOTH_STATUSD_PKGS are the packages rootfs_both also lists in status.d:
+# present in every Debian rootfs, and often upgraded.
+BOTH_STATUSD_PKGS=(tzdata libc6 liblzma5)
+
 # rootfs_want: the first line of the rootfs stamp for the current recipe.
 rootfs_want() {
 	echo "recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase${DEBOOTSTRAP_INCLUDE:+ include=$DEBOOTSTRAP_INCLUDE}"
@@ -642,6 +665,7 @@ cmd_images() {
 	build_image "$STALE_IMAGE" sources_full
 	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
 	build_image "$STALE_IMAGE-noapt" sources_full image_dockerfile rootfs_noapt
+	build_image "$STALE_IMAGE-both" sources_full image_dockerfile rootfs_both
 	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_11[@]}"
 	make_report
 	log "images: done in $((SECONDS - t0))s"
