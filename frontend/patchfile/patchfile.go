@@ -251,7 +251,7 @@ func (p *parse) instruction(node *parser.Node) error {
 		if p.pf.Tooling.Location != nil {
 			return errors.Errorf("TOOLING is given twice (first on line %d)", p.pf.Tooling.Location[0].Start.Line)
 		}
-		ref, err := p.single(name, node, "the tooling image for images without apt, e.g. debian:bookworm")
+		ref, err := p.single(name, node, "the tooling image for images that cannot run their own package manager, e.g. debian:bookworm")
 		if err != nil {
 			return err
 		}

@@ -279,7 +279,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "UNRESOLVED without value", in: "PATCH nginx\nUNRESOLVED\n", err: `UNRESOLVED needs one argument: "fail" or "warn"`, lines: [][]int{{2}}},
 		{name: "TOOLING repeated", in: "TOOLING debian:bookworm\nPATCH nginx\nTOOLING debian:trixie\n", err: "TOOLING is given twice (first on line 1)", lines: [][]int{{3}}},
 		{name: "TOOLING invalid reference", in: "PATCH nginx\nTOOLING Debian:Bookworm\n", err: `TOOLING: invalid image reference "Debian:Bookworm": invalid reference format: repository name (library/Debian) must be lowercase`, lines: [][]int{{2}}},
-		{name: "TOOLING without image", in: "PATCH nginx\nTOOLING\n", err: "TOOLING needs one argument: the tooling image for images without apt, e.g. debian:bookworm", lines: [][]int{{2}}},
+		{name: "TOOLING without image", in: "PATCH nginx\nTOOLING\n", err: "TOOLING needs one argument: the tooling image for images that cannot run their own package manager, e.g. debian:bookworm", lines: [][]int{{2}}},
 		{name: "UNRESOLVED repeated", in: "UNRESOLVED warn\nPATCH nginx\nUNRESOLVED bogus\n", err: "UNRESOLVED is given twice (first on line 1)", lines: [][]int{{3}}},
 		{name: "unknown instruction FROM", in: "ARG TAG=1\n\nFROM nginx\nPATCH nginx\n", err: `unknown instruction "FROM"` + unknownSuffix, lines: [][]int{{3}}},
 		{name: "unknown instruction keeps its spelling", in: "PATCH nginx\nrun apt-get \\\n  upgrade\n", err: `unknown instruction "run"` + unknownSuffix, lines: [][]int{{2, 3}}},
