@@ -1,11 +1,14 @@
 package frontend_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/copa/frontend/distros/deb"
 )
 
 // The harness builds its images and writes $COPA_TEST_DATA on a new
@@ -64,6 +67,92 @@ func skippedWarning(names []string) string {
 	return fmt.Sprintf("%d package(s) in the report are not installed in the image and were skipped: %s", len(names), list)
 }
 
+// statusFields parses a dpkg status file into each package's fields
+// (the last stanza of a name wins; continuation lines are appended).
+func statusFields(data []byte) map[string]map[string]string {
+	pkgs := map[string]map[string]string{}
+	for _, stanza := range bytes.Split(data, []byte("\n\n")) {
+		fields := map[string]string{}
+		last := ""
+		for _, line := range strings.Split(string(stanza), "\n") {
+			if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+				if last != "" {
+					fields[last] += "\n" + line
+				}
+				continue
+			}
+			if k, v, ok := strings.Cut(line, ":"); ok {
+				last = k
+				fields[k] = strings.TrimSpace(v)
+			}
+		}
+		if name := fields["Package"]; name != "" {
+			pkgs[name] = fields
+		}
+	}
+	return pkgs
+}
+
+// sourceOf is the source package a status stanza was built from.
+func sourceOf(name string, fields map[string]string) string {
+	if src, _, _ := strings.Cut(fields["Source"], " "); src != "" {
+		return src
+	}
+	return name
+}
+
+// neededUpgrades returns which of the upgraded packages a patch for the
+// reported ones had to upgrade, from the two images' dpkg status files:
+// the reported packages, the packages built from the same source as a
+// reported one (apt moves them in lockstep), and, transitively, those
+// whose old version does not meet a Depends or Pre-Depends of the new
+// version of a package already needed.
+func neededUpgrades(t *testing.T, baseStatus, patchedStatus []byte, reported map[string]string, upgraded []string) map[string]bool {
+	t.Helper()
+	before, after := statusFields(baseStatus), statusFields(patchedStatus)
+	sources := map[string]bool{}
+	for name := range reported {
+		if f, ok := before[name]; ok {
+			sources[sourceOf(name, f)] = true
+		}
+	}
+	need := map[string]bool{}
+	for _, name := range upgraded {
+		if _, ok := reported[name]; ok || sources[sourceOf(name, before[name])] {
+			need[name] = true
+		}
+	}
+	for grew := true; grew; {
+		grew = false
+		state := map[string]string{}
+		for name, f := range before {
+			state[name] = f["Version"]
+		}
+		depends := map[string][]string{}
+		for name := range need {
+			state[name] = after[name]["Version"]
+			depends[name] = []string{after[name]["Depends"], after[name]["Pre-Depends"]}
+		}
+		unmet := func(name, version string) int {
+			old := state[name]
+			state[name] = version
+			defer func() { state[name] = old }()
+			u, err := deb.UnmetDepends(depends, state)
+			if err != nil {
+				t.Fatalf("the patched image's dependencies: %v", err)
+			}
+			return len(u)
+		}
+		for _, name := range upgraded {
+			if !need[name] && unmet(name, before[name]["Version"]) > unmet(name, after[name]["Version"]) {
+				need[name] = true
+				grew = true
+			}
+		}
+	}
+	return need
+}
+
 // TestHarnessDataHelpers checks the helpers above on hand-made data; it
 // needs no harness.
 func TestHarnessDataHelpers(t *testing.T) {
@@ -86,5 +175,65 @@ func TestHarnessDataHelpers(t *testing.T) {
 	if got, want := skippedWarning(names), "12 package(s) in the report are not installed in the image and were skipped: "+
 		strings.Join(names[:10], ", ")+" and 2 more"; got != want {
 		t.Errorf("skippedWarning = %q, want %q", got, want)
+	}
+
+	// lib and lib-bin share a source; app's new version needs a newer
+	// libdep but only some version of libany; other and libany moved on
+	// their own.
+	base := `Package: lib
+Version: 1.0-1
+
+Package: lib-bin
+Source: lib (1.0-1)
+Version: 1:1.0-1
+Description: x
+ more
+
+Package: libdep
+Version: 2.0
+
+Package: libany
+Version: 1
+
+Package: app
+Version: 1
+Depends: libany
+
+Package: other
+Version: 1
+`
+	patched := `Package: lib
+Version: 1.0-2
+
+Package: lib-bin
+Source: lib (1.0-2)
+Version: 1:1.0-2
+
+Package: libdep
+Version: 2.1
+
+Package: libany
+Version: 2
+
+Package: app
+Version: 2
+Depends: lib (>= 1.0-2), libany (>= 1)
+Pre-Depends: libdep (>= 2.1) | nothing
+
+Package: other
+Version: 2
+`
+	upgraded := []string{"app", "lib", "lib-bin", "libany", "libdep", "other"}
+	need := neededUpgrades(t, []byte(base), []byte(patched), map[string]string{"app": "2"}, upgraded)
+	for name, want := range map[string]bool{"app": true, "lib": true, "lib-bin": false, "libdep": true, "libany": false, "other": false} {
+		if need[name] != want {
+			t.Errorf("reporting app: needed[%s] = %v, want %v", name, need[name], want)
+		}
+	}
+	need = neededUpgrades(t, []byte(base), []byte(patched), map[string]string{"lib": "1.0-2"}, upgraded)
+	for name, want := range map[string]bool{"lib": true, "lib-bin": true, "app": false, "libdep": false} {
+		if need[name] != want {
+			t.Errorf("reporting lib: needed[%s] = %v, want %v", name, need[name], want)
+		}
 	}
 }
