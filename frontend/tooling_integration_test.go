@@ -73,6 +73,10 @@ func mergedFS(t *testing.T, img *imagetest.Image) *imagetest.FS {
 	return fs
 }
 
+func hasWarning(warnings []string, substr string) bool {
+	return slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, substr) })
+}
+
 // TestPatchDistroless patches the distroless-style image (the files and
 // status.d entries of a few packages, no shell, no dpkg, no apt), from its
 // report and without one, and checks that the layer holds exactly the
