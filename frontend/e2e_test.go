@@ -89,7 +89,7 @@ func TestEndToEndDistrolessBuildContext(t *testing.T) {
 	baseFS := mergedFS(t, base)
 	names := statusDNames(t, baseFS)
 	before := deb.Versions(statusD(t, baseFS, names))
-	checkDistroless(t, base, got, names, before, upgradableOf(t, env, "debian-12-stale.upgradable", before))
+	checkDistroless(t, base, got, names, before, distrolessUpgradable(t, env, "12-stale", before), true)
 	if !strings.Contains(out, "[context debian:bookworm") {
 		t.Errorf("the build did not load the tooling image from the build context:\n%s", out)
 	}

@@ -15,7 +15,8 @@ import (
 // TestPatchedImagesVerify patches the stale Debian 12 and Debian 11 images
 // from their reports and checks the images themselves, on the daemon that
 // patched them: dpkg --verify finds nothing wrong with any upgraded
-// package, and programs of the upgraded packages run.
+// package, and the shell, apt and perl (essential or apt's, so in both
+// images whatever the patch upgraded) still run.
 func TestPatchedImagesVerify(t *testing.T) {
 	env := needEnv(t)
 	for _, tag := range []string{"12-stale", "11-stale"} {

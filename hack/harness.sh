@@ -25,6 +25,13 @@
 #                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
 # and in $COPA_TEST_DATA: debian-{12,11}-stale.{trivy.json,grype.json,upgradable}.
 #
+# The images and that data are rebuilt whenever a machine is new (the cache
+# dir $COPA_CACHE is empty) or their recipe changes, against whatever the
+# Debian archive serves that day: which packages are upgradable, to which
+# versions, and so what the reports name, differ from one machine to the next.
+# Tests must derive such expectations from $COPA_TEST_DATA and the images
+# (their package databases), never name them (see hack/README.md).
+#
 # Everything it creates lives in $COPA_CACHE (default /var/cache/copa-frontend),
 # /run/copa-frontend and ~/.docker. Every step is idempotent; a second run only checks.
 set -euo pipefail
@@ -286,11 +293,13 @@ use_release() {
 }
 
 # The packages of the distroless images, a C runtime like distroless/cc's,
-# from what each release's minbase has: on Debian 12 liblzma5, libpcre2-8-0
-# and tzdata have upgrades; on Debian 11 libc6, libssl1.1 (OpenSSL, which
-# the Debian 12 minbase lacks), liblzma5 and tzdata. The Debian 12 rootfs
-# gets no extra package for OpenSSL: it is also the apt images' rootfs, on
-# which the layer-size benchmarks are defined.
+# from what each release's minbase has: libssl1.1 is OpenSSL on Debian 11,
+# which the Debian 12 minbase lacks. Which of them have upgrades is what the
+# archive offers the day the harness runs (on 2026-11-25: liblzma5,
+# libpcre2-8-0 and tzdata on Debian 12; libc6, libssl1.1, liblzma5 and tzdata
+# on Debian 11). The Debian 12 rootfs gets no extra package for OpenSSL: it
+# is also the apt images' rootfs, on which the layer-size benchmarks are
+# defined.
 DISTROLESS_PKGS_12=(base-files libc6 libgcc-s1 liblzma5 libpcre2-8-0 tzdata zlib1g)
 DISTROLESS_PKGS_11=(base-files libc6 libgcc-s1 liblzma5 libssl1.1 tzdata zlib1g)
 
