@@ -101,3 +101,12 @@ func DistroOf(f Format, osr OSRelease) (Distro, bool) {
 	}
 	return Distro{}, false
 }
+
+// Namespace is the package-URL namespace of an image of release osr: its
+// distro's, or the os-release ID of a distro f does not list.
+func Namespace(f Format, osr OSRelease) string {
+	if d, ok := DistroOf(f, osr); ok {
+		return d.Namespace
+	}
+	return osr.ID
+}

@@ -31,10 +31,7 @@ func (Format) Distros() []distros.Distro {
 // PackageURL implements distros.Format: pkg:apk/<namespace>/<name>@<version>,
 // whose distro qualifier is the release alone, as Trivy writes them.
 func (f Format) PackageURL(t distros.PURLTarget, p distros.Package) string {
-	ns := t.OS.ID
-	if d, ok := distros.DistroOf(f, t.OS); ok {
-		ns = d.Namespace
-	}
+	ns := distros.Namespace(f, t.OS)
 	q := map[string]string{}
 	if p.Arch != "" {
 		q["arch"] = p.Arch

@@ -48,10 +48,7 @@ func (Format) Release(osr distros.OSRelease) (distros.Release, error) {
 // percent-encodes what the purl spec reserves, e.g. the '+' of
 // "5.36.0-7+deb12u4" becomes %2B, as in Trivy's own purls.
 func (f Format) PackageURL(t distros.PURLTarget, p distros.Package) string {
-	ns := t.OS.ID
-	if d, ok := distros.DistroOf(f, t.OS); ok {
-		ns = d.Namespace
-	}
+	ns := distros.Namespace(f, t.OS)
 	q := map[string]string{}
 	if arch := p.Arch; arch != "" {
 		q["arch"] = arch

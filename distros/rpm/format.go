@@ -45,10 +45,7 @@ func (Format) Distros() []distros.Distro {
 // PackageURL implements distros.Format: pkg:rpm/<namespace>/<name>@<version>-<release>
 // with the epoch as a qualifier, as Trivy writes them.
 func (f Format) PackageURL(t distros.PURLTarget, p distros.Package) string {
-	ns := t.OS.ID
-	if d, ok := distros.DistroOf(f, t.OS); ok {
-		ns = d.Namespace
-	}
+	ns := distros.Namespace(f, t.OS)
 	q := map[string]string{}
 	version := p.Version
 	if epoch, rest, ok := strings.Cut(version, ":"); ok {
