@@ -16,80 +16,18 @@ import (
 // thousands of packages is a few MiB.
 const maxDBFile = 256 << 20
 
-// field is one field of a control stanza as written: its first line and
-// continuation lines, each ending in a newline.
-type field struct {
-	name string
-	raw  string
-}
-
-// stanza is a paragraph of a control file and where it is in the file,
-// so that it can be replaced leaving every other byte alone.
-type stanza struct {
-	start, end int
-	fields     []field
-}
-
-func parseStanzas(data []byte) []stanza {
-	var out []stanza
-	var cur *stanza
-	for off := 0; off < len(data); {
-		n := bytes.IndexByte(data[off:], '\n')
-		next := off + n + 1
-		if n < 0 {
-			next = len(data)
-		}
-		line := strings.TrimSuffix(string(data[off:next]), "\n")
-		switch {
-		case line == "":
-			cur = nil
-		case cur == nil && (line[0] == ' ' || line[0] == '\t' || line[0] == '#'):
-			// Nothing for a continuation to continue; comments are no data.
-		default:
-			if cur == nil {
-				out = append(out, stanza{start: off})
-				cur = &out[len(out)-1]
-			}
-			cur.end = next
-			if line[0] == ' ' || line[0] == '\t' {
-				if len(cur.fields) > 0 {
-					cur.fields[len(cur.fields)-1].raw += line + "\n"
-				}
-			} else if line[0] != '#' {
-				name, _, _ := strings.Cut(line, ":")
-				cur.fields = append(cur.fields, field{name: strings.TrimSpace(name), raw: line + "\n"})
-			}
-		}
-		off = next
-	}
-	return out
-}
-
-// value returns a field's value: for a multi-line field, its first line.
-func (s stanza) value(name string) (string, bool) {
-	for _, f := range s.fields {
-		if strings.EqualFold(f.name, name) {
-			first, _, _ := strings.Cut(f.raw, "\n")
-			_, v, _ := strings.Cut(first, ":")
-			return strings.TrimSpace(v), true
-		}
-	}
-	return "", false
-}
-
 // oldConffile is an entry of a Conffiles field: " /path md5 [flags]".
 type oldConffile struct {
 	path, md5, flags string
 }
 
-func (s stanza) conffiles() []oldConffile {
+func conffiles(s Stanza) []oldConffile {
 	var out []oldConffile
-	for _, f := range s.fields {
-		if !strings.EqualFold(f.name, "Conffiles") {
+	for _, f := range s.Fields {
+		if !strings.EqualFold(f.Name, "Conffiles") {
 			continue
 		}
-		lines := strings.Split(f.raw, "\n")
-		for _, l := range lines[1:] {
+		for _, l := range f.Continuation() {
 			w := strings.Fields(l)
 			if len(w) >= 2 {
 				out = append(out, oldConffile{w[0], w[1], strings.Join(w[2:], " ")})
@@ -103,7 +41,7 @@ func (s stanza) conffiles() []oldConffile {
 type dbFile struct {
 	path    string
 	data    []byte
-	stanzas []stanza
+	stanzas []Stanza
 	repl    map[int]string
 	// status.d only: the file's .md5sums, if it has one.
 	hasSums    bool
@@ -183,15 +121,15 @@ func (db *dpkgDB) addFile(p string, noStatusInstalled bool) (*dbFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &dbFile{path: p, data: data, stanzas: parseStanzas(data), repl: map[int]string{}}
+	f := &dbFile{path: p, data: data, stanzas: ParseControl(data), repl: map[int]string{}}
 	db.files = append(db.files, f)
 	for i, s := range f.stanzas {
-		e := &dbEntry{file: f, idx: i, conffiles: s.conffiles()}
-		e.name, _ = s.value("Package")
-		e.version, _ = s.value("Version")
-		e.arch, _ = s.value("Architecture")
-		e.status, e.hasStatus = s.value("Status")
-		_, e.hasConffiles = s.value("Conffiles")
+		e := &dbEntry{file: f, idx: i, conffiles: conffiles(s)}
+		e.name, _ = s.FirstLine("Package")
+		e.version, _ = s.FirstLine("Version")
+		e.arch, _ = s.FirstLine("Architecture")
+		e.status, e.hasStatus = s.FirstLine("Status")
+		_, e.hasConffiles = s.Field("Conffiles")
 		installed := strings.HasSuffix(e.status, " installed") || (!e.hasStatus && noStatusInstalled)
 		if e.name != "" && installed {
 			db.entries = append(db.entries, e)
@@ -305,18 +243,18 @@ func conffilesField(p *staged, sums map[string]string) string {
 
 // stanzaText is the control file as a database stanza: Status after
 // Package and Conffiles before Description, where dpkg puts them.
-func stanzaText(control []field, status string, withStatus bool, conffiles string) string {
+func stanzaText(control []Field, status string, withStatus bool, conffiles string) string {
 	var b strings.Builder
 	for _, f := range control {
-		if strings.EqualFold(f.name, "Status") || strings.EqualFold(f.name, "Conffiles") {
+		if strings.EqualFold(f.Name, "Status") || strings.EqualFold(f.Name, "Conffiles") {
 			continue
 		}
-		if conffiles != "" && strings.EqualFold(f.name, "Description") {
+		if conffiles != "" && strings.EqualFold(f.Name, "Description") {
 			b.WriteString(conffiles)
 			conffiles = ""
 		}
-		b.WriteString(f.raw)
-		if withStatus && strings.EqualFold(f.name, "Package") {
+		b.WriteString(f.Raw)
+		if withStatus && strings.EqualFold(f.Name, "Package") {
 			b.WriteString("Status: " + status + "\n")
 		}
 	}
@@ -373,7 +311,7 @@ func (db *dpkgDB) infoPrefix(p *staged) string {
 			}
 		}
 	}
-	if ma, _ := (stanza{fields: p.control}).value("Multi-Arch"); ma == "same" {
+	if ma, _ := (Stanza{Fields: p.control}).FirstLine("Multi-Arch"); ma == "same" {
 		return byArch
 	}
 	return p.name
@@ -386,13 +324,13 @@ func (db *dpkgDB) flush() error {
 			var b bytes.Buffer
 			prev := 0
 			for i, s := range f.stanzas {
-				b.Write(f.data[prev:s.start])
+				b.Write(f.data[prev:s.Start])
 				if t, ok := f.repl[i]; ok {
 					b.WriteString(t)
 				} else {
-					b.Write(f.data[s.start:s.end])
+					b.Write(f.data[s.Start:s.End])
 				}
-				prev = s.end
+				prev = s.End
 			}
 			b.Write(f.data[prev:])
 			if err := writeIfChanged(db.root, f.path, b.Bytes(), 0, true); err != nil {

@@ -146,7 +146,7 @@ func Install(staging, target *os.Root) (*Installed, error) {
 type staged struct {
 	dir                 string
 	name, version, arch string
-	control             []field
+	control             []Field
 	// conffiles are absolute paths, without remove-on-upgrade entries.
 	conffiles []string
 	// debian holds the DEBIAN files other than control, by name.
@@ -208,14 +208,14 @@ func readStaged(staging *os.Root, dir string) (*staged, error) {
 		return nil, errors.New("no DEBIAN/control")
 	}
 	delete(p.debian, "control")
-	stanzas := parseStanzas(control.data)
+	stanzas := ParseControl(control.data)
 	if len(stanzas) != 1 {
 		return nil, fmt.Errorf("DEBIAN/control holds %d stanzas, not one", len(stanzas))
 	}
-	p.control = stanzas[0].fields
-	p.name, _ = stanzas[0].value("Package")
-	p.version, _ = stanzas[0].value("Version")
-	p.arch, _ = stanzas[0].value("Architecture")
+	p.control = stanzas[0].Fields
+	p.name, _ = stanzas[0].FirstLine("Package")
+	p.version, _ = stanzas[0].FirstLine("Version")
+	p.arch, _ = stanzas[0].FirstLine("Architecture")
 	v := Versioning{}
 	if err := v.ValidName(p.name); err != nil {
 		return nil, err
@@ -444,7 +444,7 @@ func checkDepends(db *dpkgDB, pkgs []*staged) error {
 	for _, p := range pkgs {
 		after[p.name] = p.version
 		for _, f := range p.control {
-			if f.name == "Depends" || f.name == "Pre-Depends" {
+			if f.Name == "Depends" || f.Name == "Pre-Depends" {
 				depends[p.name] = append(depends[p.name], fieldValue(f))
 			}
 		}
@@ -460,7 +460,6 @@ func checkDepends(db *dpkgDB, pkgs []*staged) error {
 }
 
 // fieldValue is a field's value with its continuation lines joined.
-func fieldValue(f field) string {
-	_, v, _ := strings.Cut(f.raw, ":")
-	return strings.Join(strings.Fields(v), " ")
+func fieldValue(f Field) string {
+	return strings.Join(strings.Fields(f.Value()), " ")
 }

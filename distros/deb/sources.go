@@ -40,11 +40,14 @@ func Suites(files map[string][]byte) []string {
 		data := files[name]
 		switch {
 		case strings.HasSuffix(name, ".sources"):
-			for _, st := range deb822Stanzas(data) {
-				if !slices.Contains(strings.Fields(st["types"]), "deb") || strings.EqualFold(st["enabled"], "no") {
+			for _, st := range ParseControl(data) {
+				types, _ := st.Value("Types")
+				enabled, _ := st.Value("Enabled")
+				suites, _ := st.Value("Suites")
+				if !slices.Contains(strings.Fields(types), "deb") || strings.EqualFold(enabled, "no") {
 					continue
 				}
-				for _, s := range strings.Fields(st["suites"]) {
+				for _, s := range strings.Fields(suites) {
 					add(s)
 				}
 			}
@@ -73,38 +76,6 @@ func oneLineFields(line string) []string {
 		}
 	}
 	return strings.Fields(line)
-}
-
-func deb822Stanzas(data []byte) []map[string]string {
-	var out []map[string]string
-	cur := map[string]string{}
-	var last string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "#"):
-		case strings.TrimSpace(line) == "":
-			if len(cur) > 0 {
-				out = append(out, cur)
-				cur = map[string]string{}
-			}
-		case line[0] == ' ' || line[0] == '\t':
-			if last != "" {
-				cur[last] += " " + strings.TrimSpace(line)
-			}
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if ok {
-				last = strings.ToLower(strings.TrimSpace(k))
-				cur[last] = strings.TrimSpace(v)
-			}
-		}
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
 }
 
 // Release is the apt view of a Debian or Ubuntu release.

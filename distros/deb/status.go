@@ -1,8 +1,6 @@
 package deb
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"strings"
 )
@@ -39,64 +37,28 @@ func ParseStatusD(data []byte) (map[string]Package, error) {
 
 func parseStatus(data []byte, noStatusInstalled bool) (map[string]Package, error) {
 	pkgs := map[string]Package{}
-	var cur Package
-	var state string
-	line := 0
-	flush := func() error {
-		defer func() { cur, state = Package{}, "" }()
+	for _, s := range ParseControl(data) {
+		var cur Package
+		cur.Name, _ = s.FirstLine("Package")
+		cur.Version, _ = s.FirstLine("Version")
+		cur.Arch, _ = s.FirstLine("Architecture")
+		state, _ := s.FirstLine("Status")
 		if cur.Name == "" {
-			return nil
+			continue
 		}
 		if state == "" && noStatusInstalled {
 			state = "install ok installed"
 		}
 		if !strings.HasSuffix(state, " installed") {
-			return nil
+			continue
 		}
 		if cur.Version == "" {
-			return fmt.Errorf("dpkg status line %d: package %s has no Version", line, cur.Name)
+			return nil, fmt.Errorf("dpkg status line %d: package %s has no Version", s.Line, cur.Name)
 		}
 		if old, ok := pkgs[cur.Name]; ok && (Versioning{}).Compare(old.Version, cur.Version) <= 0 {
-			return nil
+			continue
 		}
 		pkgs[cur.Name] = cur
-		return nil
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if text == "" {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if text[0] == ' ' || text[0] == '\t' {
-			continue // continuation of a multi-line field
-		}
-		k, v, ok := strings.Cut(text, ":")
-		if !ok {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		switch k {
-		case "Package":
-			cur.Name = v
-		case "Version":
-			cur.Version = v
-		case "Architecture":
-			cur.Arch = v
-		case "Status":
-			state = v
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading dpkg status: %w", err)
-	}
-	if err := flush(); err != nil {
-		return nil, err
 	}
 	return pkgs, nil
 }

@@ -48,7 +48,70 @@ func TestParseStatus(t *testing.T) {
 
 func TestParseStatusMissingVersion(t *testing.T) {
 	_, err := ParseStatus([]byte("Package: x1\nStatus: install ok installed\n\n"))
-	if err == nil || err.Error() != "dpkg status line 3: package x1 has no Version" {
+	if err == nil || err.Error() != "dpkg status line 1: package x1 has no Version" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParseStatusForms(t *testing.T) {
+	tests := []struct {
+		name     string
+		data     string
+		statusD  bool
+		want     map[string]Package
+		wantErrs string
+	}{
+		{
+			name: "continuation lines and comments are no fields",
+			data: "Package: a\nStatus: install ok installed\nDescription: x\n Version: 9\n# Version: 8\nVersion: 1\n",
+			want: map[string]Package{"a": {Name: "a", Version: "1"}},
+		},
+		{
+			name: "CRLF and blank-only separators",
+			data: "Package: a\r\nStatus: hold ok installed\r\nVersion: 1\r\n\r\n \nPackage: b\r\nStatus: install ok installed\r\nVersion: 2\r\n",
+			want: map[string]Package{"a": {Name: "a", Version: "1"}, "b": {Name: "b", Version: "2"}},
+		},
+		{
+			name: "field names in any case",
+			data: "package: a\nstatus: install ok installed\nversion: 1\narchitecture: all\n",
+			want: map[string]Package{"a": {Name: "a", Version: "1", Arch: "all"}},
+		},
+		{
+			name: "status file: a stanza without Status is not installed",
+			data: "Package: a\nVersion: 1\n",
+			want: map[string]Package{},
+		},
+		{
+			name:    "status.d: a stanza without Status is installed",
+			data:    "Package: a\nVersion: 1\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 1\n",
+			statusD: true,
+			want:    map[string]Package{"a": {Name: "a", Version: "1"}},
+		},
+		{
+			name:     "the error names the stanza's first line",
+			data:     "Package: a\nStatus: install ok installed\nVersion: 1\n\n\nPackage: b\nStatus: install ok installed\n",
+			wantErrs: "dpkg status line 6: package b has no Version",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parse := ParseStatus
+			if tt.statusD {
+				parse = ParseStatusD
+			}
+			got, err := parse([]byte(tt.data))
+			if tt.wantErrs != "" {
+				if err == nil || err.Error() != tt.wantErrs {
+					t.Fatalf("err = %v, want %q", err, tt.wantErrs)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v\nwant %#v", got, tt.want)
+			}
+		})
 	}
 }
