@@ -103,21 +103,23 @@ func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 	return files, nil
 }
 
-// readDatabase reads the installed packages of either database layout.
-func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Package, error) {
+// readInstalled reads the installed-package records of either database
+// layout: one per installed stanza, several per name for a multi-arch
+// package.
+func readInstalled(ctx context.Context, root distros.FS, l Layout) (distros.Packages, error) {
 	switch l {
 	case LayoutApt, LayoutStatus:
 		dt, err := root.ReadFile(ctx, StatusPath)
 		if err != nil {
 			return nil, fmt.Errorf("reading the dpkg database %s: %w", StatusPath, err)
 		}
-		return ParseStatus(dt)
+		return ParseInstalled(dt)
 	case LayoutStatusD:
 		files, err := statusDFiles(ctx, root)
 		if err != nil {
 			return nil, err
 		}
-		all := map[string]Package{}
+		var all distros.Packages
 		total := 0
 		for _, f := range files {
 			dt, err := root.ReadFile(ctx, f)
@@ -127,32 +129,49 @@ func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Pa
 			if total += len(dt); total > maxDatabaseSize {
 				return nil, fmt.Errorf("%s holds more than %d MiB; the limit protects the build", StatusDir, maxDatabaseSize>>20)
 			}
-			pkgs, err := ParseStatusD(dt)
+			pkgs, err := ParseInstalledD(dt)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f, err)
 			}
-			for n, p := range pkgs {
-				if old, ok := all[n]; ok && (Versioning{}).Compare(old.Version, p.Version) <= 0 {
-					continue
-				}
-				all[n] = p
-			}
+			all = append(all, pkgs...)
 		}
 		return all, nil
 	}
 	return nil, fmt.Errorf("the image has no dpkg database (%s or %s)", StatusPath, StatusDir)
 }
 
-// InstalledVersions reads the installed package versions of an image from
-// whichever database it keeps, status or status.d.
-func InstalledVersions(ctx context.Context, root distros.FS) (map[string]string, error) {
+// readDatabase reads the installed packages of either database layout, by
+// name (see ParseStatus).
+func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Package, error) {
+	ps, err := readInstalled(ctx, root, l)
+	if err != nil {
+		return nil, err
+	}
+	return byName(ps), nil
+}
+
+// ReadInstalled reads the installed packages of an image from whichever
+// database it keeps, status or status.d: one record per installed stanza,
+// sorted (distros.Packages.Sorted).
+func ReadInstalled(ctx context.Context, root distros.FS) (distros.Packages, error) {
 	l, err := DetectLayout(ctx, root)
 	if err != nil {
 		return nil, err
 	}
-	pkgs, err := readDatabase(ctx, root, l)
+	ps, err := readInstalled(ctx, root, l)
 	if err != nil {
 		return nil, err
 	}
-	return Versions(pkgs), nil
+	return ps.Sorted(), nil
+}
+
+// InstalledVersions reads the installed package versions of an image from
+// whichever database it keeps: ReadInstalled, by name, with the version
+// that decides (distros.Packages.Versions).
+func InstalledVersions(ctx context.Context, root distros.FS) (map[string]string, error) {
+	ps, err := ReadInstalled(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	return ps.Versions(Versioning{}), nil
 }

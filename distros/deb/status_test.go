@@ -3,6 +3,8 @@ package deb
 import (
 	"reflect"
 	"testing"
+
+	"github.com/copa/frontend/distros"
 )
 
 const statusSample = `Package: libc6
@@ -106,6 +108,61 @@ func TestParseStatusForms(t *testing.T) {
 				}
 				return
 			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v\nwant %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseInstalledRecords(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		statusD bool
+		want    distros.Packages
+	}{
+		{
+			name: "one record per architecture, in file order",
+			data: statusSample,
+			want: distros.Packages{
+				{Name: "libc6", Arch: "amd64", Version: "2.36-9+deb12u4"},
+				{Name: "libc6", Arch: "i386", Version: "2.36-9+deb12u3"},
+				{Name: "tzdata", Arch: "all", Version: "2024a-0+deb12u1"},
+			},
+		},
+		{
+			name: "Source without and with its version; naming the package itself",
+			data: "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n\n" +
+				"Package: libpcre2-8-0\nStatus: install ok installed\nSource: pcre2 (10.42-1)\nVersion: 10.42-1+b1\nArchitecture: amd64\n\n" +
+				"Package: dash\nStatus: install ok installed\nSource: dash\nVersion: 0.5.12-2\nArchitecture: amd64\n",
+			want: distros.Packages{
+				{Name: "libssl3", Arch: "amd64", Version: "3.0.15-1~deb12u1", Source: "openssl"},
+				{Name: "libpcre2-8-0", Arch: "amd64", Version: "10.42-1+b1", Source: "pcre2"},
+				{Name: "dash", Arch: "amd64", Version: "0.5.12-2"},
+			},
+		},
+		{
+			name:    "status.d control files without Status; no architecture",
+			data:    "Package: base-files\nVersion: 12.4+deb12u5\n\nPackage: netbase\nSource: netbase (6.4)\nVersion: 6.4\n",
+			statusD: true,
+			want: distros.Packages{
+				{Name: "base-files", Version: "12.4+deb12u5"},
+				{Name: "netbase", Version: "6.4"},
+			},
+		},
+		{name: "nothing installed", data: "Package: x\nStatus: purge ok not-installed\nVersion: 1\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parse := ParseInstalled
+			if tt.statusD {
+				parse = ParseInstalledD
+			}
+			got, err := parse([]byte(tt.data))
 			if err != nil {
 				t.Fatal(err)
 			}
