@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/copa/frontend/distros"
 )
@@ -47,29 +46,15 @@ const (
 )
 
 // DetectLayout reads the image's files to tell how it keeps its dpkg
-// database. A non-empty status file wins over status.d: images that have
-// both are full Debian images with leftovers, and dpkg reads only status.
+// database (ChooseLayout, the rule the install step follows too) and
+// whether apt can run in it.
 func DetectLayout(ctx context.Context, root distros.FS) (Layout, error) {
-	hasStatus, err := root.Exists(ctx, StatusPath)
-	if err != nil {
+	db, err := detectDBLayout(ctx, root)
+	switch {
+	case err != nil || db == DBNone:
 		return LayoutNone, err
-	}
-	if hasStatus {
-		dt, err := root.ReadFile(ctx, StatusPath)
-		if err != nil {
-			return LayoutNone, err
-		}
-		hasStatus = len(strings.TrimSpace(string(dt))) > 0
-	}
-	if !hasStatus {
-		files, err := statusDFiles(ctx, root)
-		if err != nil {
-			return LayoutNone, err
-		}
-		if len(files) > 0 {
-			return LayoutStatusD, nil
-		}
-		return LayoutNone, nil
+	case db == DBStatusD:
+		return LayoutStatusD, nil
 	}
 	for _, p := range []string{shellPath, aptGetPath} {
 		ok, err := root.Exists(ctx, p)
@@ -83,8 +68,32 @@ func DetectLayout(ctx context.Context, root distros.FS) (Layout, error) {
 	return LayoutApt, nil
 }
 
-// statusDFiles lists the database files of status.d: every file except
-// the md5sums that sit next to them.
+// detectDBLayout applies ChooseLayout to the image's files; status.d is
+// listed only when status is missing or empty.
+func detectDBLayout(ctx context.Context, root distros.FS) (DBLayout, error) {
+	nonEmpty, err := root.Exists(ctx, StatusPath)
+	if err != nil {
+		return DBNone, err
+	}
+	if nonEmpty {
+		dt, err := root.ReadFile(ctx, StatusPath)
+		if err != nil {
+			return DBNone, err
+		}
+		nonEmpty = StatusNonEmpty(dt)
+	}
+	n := 0
+	if !nonEmpty {
+		files, err := statusDFiles(ctx, root)
+		if err != nil {
+			return DBNone, err
+		}
+		n = len(files)
+	}
+	return ChooseLayout(nonEmpty, n), nil
+}
+
+// statusDFiles lists the database files of status.d (IsStatusDFile).
 func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 	names, err := root.ReadDir(ctx, StatusDir)
 	if err != nil {
@@ -92,10 +101,9 @@ func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 	}
 	var files []string
 	for _, n := range names {
-		if strings.HasSuffix(n, ".md5sums") || strings.HasPrefix(n, ".") {
-			continue
+		if IsStatusDFile(n) {
+			files = append(files, path.Join(StatusDir, n))
 		}
-		files = append(files, path.Join(StatusDir, n))
 	}
 	if len(files) > maxStatusDFiles {
 		return nil, fmt.Errorf("%s has %d files; the limit is %d", StatusDir, len(files), maxStatusDFiles)

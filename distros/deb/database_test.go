@@ -62,6 +62,19 @@ func TestDetectLayoutAndFamily(t *testing.T) {
 			install: map[string]string{"zlib1g": "1:1.2.13.dfsg-1"},
 		},
 		{
+			name: "status and status.d, no apt: status wins, as in the install step",
+			fs: mapFS{StatusPath: status, shellPath: "",
+				StatusDir + "/dash": "Package: dash\nVersion: 0.5.11-1\n"},
+			layout:  LayoutStatus,
+			family:  "dpkg",
+			install: map[string]string{"dash": "0.5.12-2"},
+		},
+		{
+			name:   "empty status, status.d of md5sums only",
+			fs:     mapFS{StatusPath: " \n", StatusDir + "/x.md5sums": ""},
+			layout: LayoutNone,
+		},
+		{
 			name:   "no database",
 			fs:     mapFS{shellPath: ""},
 			layout: LayoutNone,

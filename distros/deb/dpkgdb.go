@@ -63,79 +63,97 @@ type dbEntry struct {
 
 type dpkgDB struct {
 	root    *os.Root
-	layout  string
+	layout  DBLayout
 	files   []*dbFile
 	entries []*dbEntry
 	info    string // the info directory, for the status layout
 }
 
+// loadDB reads the target's dpkg database in the layout ChooseLayout
+// picks, the one the frontend read the installed packages from.
 func loadDB(r *os.Root) (*dpkgDB, error) {
 	db := &dpkgDB{root: r}
+	status, err := resolve(r, strings.TrimPrefix(StatusPath, "/"), true)
+	if err != nil {
+		return nil, err
+	}
+	statusData, _, err := readBounded(r, status, maxDBFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	nonEmpty := StatusNonEmpty(statusData)
+	var files []string
+	if !nonEmpty {
+		if files, err = listStatusD(r); err != nil {
+			return nil, err
+		}
+	}
+	db.layout = ChooseLayout(nonEmpty, len(files))
+	switch db.layout {
+	case DBStatus:
+		db.addFile(status, statusData)
+		db.info, err = resolve(r, "var/lib/dpkg/info", true)
+		return db, err
+	case DBStatusD:
+		for _, p := range files {
+			data, _, err := readBounded(r, p, maxDBFile)
+			if err != nil {
+				return nil, err
+			}
+			f := db.addFile(p, data)
+			if sums, _, err := readBounded(r, p+".md5sums", maxDBFile); err == nil {
+				f.hasSums, f.sums = true, sums
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+		return db, nil
+	}
+	return nil, errors.New("the target has no dpkg database (neither a non-empty " + StatusPath + " nor files in " + StatusDir + ")")
+}
+
+// listStatusD lists the regular database files of status.d
+// (IsStatusDFile), sorted, resolved in r.
+func listStatusD(r *os.Root) ([]string, error) {
 	dir, err := resolve(r, strings.TrimPrefix(StatusDir, "/"), true)
 	if err != nil {
 		return nil, err
 	}
 	names, err := dirNames(r, dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
 		return nil, err
 	}
+	var files []string
 	for _, n := range names {
 		p := path.Join(dir, n)
 		if fi, err := r.Lstat(p); err != nil {
 			return nil, err
-		} else if strings.HasSuffix(n, ".md5sums") || strings.HasPrefix(n, ".") || !fi.Mode().IsRegular() {
-			continue
-		}
-		f, err := db.addFile(p, true)
-		if err != nil {
-			return nil, err
-		}
-		if sums, _, err := readBounded(r, p+".md5sums", maxDBFile); err == nil {
-			f.hasSums, f.sums = true, sums
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+		} else if IsStatusDFile(n) && fi.Mode().IsRegular() {
+			files = append(files, p)
 		}
 	}
-	if len(db.files) > 0 {
-		db.layout = "status.d"
-		return db, nil
-	}
-	status, err := resolve(r, strings.TrimPrefix(StatusPath, "/"), true)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.addFile(status, false); errors.Is(err, fs.ErrNotExist) {
-		return nil, errors.New("the target has no dpkg database (neither " + StatusDir + " nor " + StatusPath + ")")
-	} else if err != nil {
-		return nil, err
-	}
-	db.layout = "status"
-	db.info, err = resolve(r, "var/lib/dpkg/info", true)
-	return db, err
+	return files, nil
 }
 
-// addFile reads a file of stanzas and notes its installed packages. In
-// status.d a stanza without Status is installed, as for ParseStatusD.
-func (db *dpkgDB) addFile(p string, noStatusInstalled bool) (*dbFile, error) {
-	data, _, err := readBounded(db.root, p, maxDBFile)
-	if err != nil {
-		return nil, err
-	}
+// addFile notes a database file of stanzas and its installed packages
+// (DBLayout.Installed).
+func (db *dpkgDB) addFile(p string, data []byte) *dbFile {
 	f := &dbFile{path: p, data: data, stanzas: ParseControl(data), repl: map[int]string{}}
 	db.files = append(db.files, f)
 	for i, s := range f.stanzas {
+		if !db.layout.Installed(s) {
+			continue
+		}
 		e := &dbEntry{file: f, idx: i, conffiles: conffiles(s)}
-		e.name, _ = s.FirstLine("Package")
-		e.version, _ = s.FirstLine("Version")
-		e.arch, _ = s.FirstLine("Architecture")
+		rec := Record(s)
+		e.name, e.version, e.arch = rec.Name, rec.Version, rec.Arch
 		e.status, e.hasStatus = s.FirstLine("Status")
 		_, e.hasConffiles = s.Field("Conffiles")
-		installed := strings.HasSuffix(e.status, " installed") || (!e.hasStatus && noStatusInstalled)
-		if e.name != "" && installed {
-			db.entries = append(db.entries, e)
-		}
+		db.entries = append(db.entries, e)
 	}
-	return f, nil
+	return f
 }
 
 // match finds the installed package p upgrades.
@@ -177,11 +195,11 @@ func (db *dpkgDB) match(p *staged) error {
 func (db *dpkgDB) update(p *staged, list []string, sums map[string]string) error {
 	e := p.old
 	conffiles := ""
-	if db.layout == "status" || e.hasConffiles {
+	if db.layout == DBStatus || e.hasConffiles {
 		conffiles = conffilesField(p, sums)
 	}
 	e.file.repl[e.idx] = stanzaText(p.control, e.status, e.hasStatus, conffiles)
-	if db.layout == "status" {
+	if db.layout == DBStatus {
 		return db.writeInfo(p, list)
 	}
 	f := e.file

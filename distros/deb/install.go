@@ -107,7 +107,7 @@ func Install(staging, target *os.Root) (*Installed, error) {
 	if err := checkDepends(db, pkgs); err != nil {
 		return nil, err
 	}
-	res := &Installed{Layout: db.layout, Scripts: map[string][]string{}}
+	res := &Installed{Layout: db.layout.String(), Scripts: map[string][]string{}}
 	in := &installer{staging: staging, target: target}
 	for _, p := range pkgs {
 		d := InstalledPackage{Name: p.name, Arch: p.arch, OldVersion: p.old.version, Version: p.version}
@@ -436,9 +436,7 @@ const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 func checkDepends(db *dpkgDB, pkgs []*staged) error {
 	after := map[string]string{}
 	for _, e := range db.entries {
-		if !e.hasStatus || strings.HasSuffix(e.status, " installed") {
-			after[e.name] = e.version
-		}
+		after[e.name] = e.version
 	}
 	depends := map[string][]string{}
 	for _, p := range pkgs {

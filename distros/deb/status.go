@@ -8,14 +8,6 @@ import (
 	"github.com/copa/frontend/distros"
 )
 
-// StatusPath is dpkg's database of installed packages.
-const StatusPath = "/var/lib/dpkg/status"
-
-// StatusDir is the distroless form of the dpkg database: one file per
-// package (or group of packages), each holding control stanzas, often
-// without a Status field, next to optional NAME.md5sums files.
-const StatusDir = "/var/lib/dpkg/status.d"
-
 // Package is an installed package by name, as ParseStatus returns it: the
 // version that decides (see distros.Packages.Version) and that record's
 // architecture. New code reads records (ParseInstalled, ReadInstalled).
@@ -44,31 +36,23 @@ func ParseStatusD(data []byte) (map[string]Package, error) {
 // ParseInstalled returns one record per installed package of a dpkg status
 // file: the stanzas whose Status says "installed".
 func ParseInstalled(data []byte) (distros.Packages, error) {
-	return parseInstalled(data, false)
+	return parseInstalled(data, DBStatus)
 }
 
 // ParseInstalledD returns one record per installed package of one file of
-// a status.d directory. Image builders that write status.d copy a
-// package's control file, which has no Status field: a stanza without one
-// counts as installed, as it does for scanners.
+// a status.d directory, where a stanza without Status is installed (see
+// DBLayout.Installed).
 func ParseInstalledD(data []byte) (distros.Packages, error) {
-	return parseInstalled(data, true)
+	return parseInstalled(data, DBStatusD)
 }
 
-func parseInstalled(data []byte, noStatusInstalled bool) (distros.Packages, error) {
+func parseInstalled(data []byte, l DBLayout) (distros.Packages, error) {
 	var out distros.Packages
 	for _, s := range ParseControl(data) {
+		if !l.Installed(s) {
+			continue
+		}
 		p := Record(s)
-		state, _ := s.FirstLine("Status")
-		if p.Name == "" {
-			continue
-		}
-		if state == "" && noStatusInstalled {
-			state = "install ok installed"
-		}
-		if !strings.HasSuffix(state, " installed") {
-			continue
-		}
 		if p.Version == "" {
 			return nil, fmt.Errorf("dpkg status line %d: package %s has no Version", s.Line, p.Name)
 		}
