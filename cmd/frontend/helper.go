@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros/deb/debstep"
 	"github.com/copa/frontend/frontend/summary"
 	"github.com/copa/frontend/llbgen"
 )
@@ -50,7 +50,7 @@ func keepUnchangedDeb(base, target string) int {
 	if err != nil {
 		return fail(err)
 	}
-	k, err := deb.KeepUnchanged(br, tr)
+	k, err := debstep.KeepUnchanged(br, tr)
 	if err != nil {
 		return fail(err)
 	}
@@ -60,13 +60,13 @@ func keepUnchangedDeb(base, target string) int {
 }
 
 // installDeb installs the packages unpacked under staging into the image
-// root target (see deb.Install) and writes to notes what the frontend
+// root target (see debstep.Install) and writes to notes what the frontend
 // turns into warnings, one per line, fields separated by single spaces:
 //
 //	scripts PACKAGE NAME[,NAME...]   maintainer scripts that were not run
 //	conffile-kept PACKAGE PATH        a conffile kept as the image had it
 //
-// deb.Install refuses conffile paths with blanks, so every line has three
+// debstep.Install refuses conffile paths with blanks, so every line has three
 // fields.
 func installDeb(staging, target, notes string) int {
 	sr, err := os.OpenRoot(staging)
@@ -77,7 +77,7 @@ func installDeb(staging, target, notes string) int {
 	if err != nil {
 		return fail(err)
 	}
-	res, err := deb.Install(sr, tr)
+	res, err := debstep.Install(sr, tr)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/deb"
 )
 
 // Kept counts the files KeepUnchanged gave back their original metadata.
@@ -162,11 +163,11 @@ func controlFiles(r *os.Root) (map[string][]string, error) {
 
 // statusOf reads the installed packages of an apt image's status file.
 func statusOf(r *os.Root) (distros.Packages, error) {
-	dt, err := r.ReadFile(strings.TrimPrefix(StatusPath, "/"))
+	dt, err := r.ReadFile(strings.TrimPrefix(deb.StatusPath, "/"))
 	if err != nil {
 		return nil, err
 	}
-	return ParseInstalled(dt)
+	return deb.ParseInstalled(dt)
 }
 
 // infoFile reads one of a package's dpkg database files; packages that are

@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/copa/frontend/distros/deb"
 )
 
 // maxDBFile bounds a file of the target's dpkg database: a status file of
@@ -21,7 +23,7 @@ type oldConffile struct {
 	path, md5, flags string
 }
 
-func conffiles(s Stanza) []oldConffile {
+func conffiles(s deb.Stanza) []oldConffile {
 	var out []oldConffile
 	for _, f := range s.Fields {
 		if !strings.EqualFold(f.Name, "Conffiles") {
@@ -41,7 +43,7 @@ func conffiles(s Stanza) []oldConffile {
 type dbFile struct {
 	path    string
 	data    []byte
-	stanzas []Stanza
+	stanzas []deb.Stanza
 	repl    map[int]string
 	// status.d only: the file's .md5sums, if it has one.
 	hasSums    bool
@@ -63,7 +65,7 @@ type dbEntry struct {
 
 type dpkgDB struct {
 	root    *os.Root
-	layout  DBLayout
+	layout  deb.DBLayout
 	files   []*dbFile
 	entries []*dbEntry
 	info    string // the info directory, for the status layout
@@ -73,7 +75,7 @@ type dpkgDB struct {
 // picks, the one the frontend read the installed packages from.
 func loadDB(r *os.Root) (*dpkgDB, error) {
 	db := &dpkgDB{root: r}
-	status, err := resolve(r, strings.TrimPrefix(StatusPath, "/"), true)
+	status, err := resolve(r, strings.TrimPrefix(deb.StatusPath, "/"), true)
 	if err != nil {
 		return nil, err
 	}
@@ -81,20 +83,20 @@ func loadDB(r *os.Root) (*dpkgDB, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	nonEmpty := StatusNonEmpty(statusData)
+	nonEmpty := deb.StatusNonEmpty(statusData)
 	var files []string
 	if !nonEmpty {
 		if files, err = listStatusD(r); err != nil {
 			return nil, err
 		}
 	}
-	db.layout = ChooseLayout(nonEmpty, len(files))
+	db.layout = deb.ChooseLayout(nonEmpty, len(files))
 	switch db.layout {
-	case DBStatus:
+	case deb.DBStatus:
 		db.addFile(status, statusData)
 		db.info, err = resolve(r, "var/lib/dpkg/info", true)
 		return db, err
-	case DBStatusD:
+	case deb.DBStatusD:
 		for _, p := range files {
 			data, _, err := readBounded(r, p, maxDBFile)
 			if err != nil {
@@ -109,13 +111,13 @@ func loadDB(r *os.Root) (*dpkgDB, error) {
 		}
 		return db, nil
 	}
-	return nil, errors.New("the target has no dpkg database (neither a non-empty " + StatusPath + " nor files in " + StatusDir + ")")
+	return nil, errors.New("the target has no dpkg database (neither a non-empty " + deb.StatusPath + " nor files in " + deb.StatusDir + ")")
 }
 
 // listStatusD lists the regular database files of status.d
 // (IsStatusDFile), sorted, resolved in r.
 func listStatusD(r *os.Root) ([]string, error) {
-	dir, err := resolve(r, strings.TrimPrefix(StatusDir, "/"), true)
+	dir, err := resolve(r, strings.TrimPrefix(deb.StatusDir, "/"), true)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +132,7 @@ func listStatusD(r *os.Root) ([]string, error) {
 		p := path.Join(dir, n)
 		if fi, err := r.Lstat(p); err != nil {
 			return nil, err
-		} else if IsStatusDFile(n) && fi.Mode().IsRegular() {
+		} else if deb.IsStatusDFile(n) && fi.Mode().IsRegular() {
 			files = append(files, p)
 		}
 	}
@@ -140,14 +142,14 @@ func listStatusD(r *os.Root) ([]string, error) {
 // addFile notes a database file of stanzas and its installed packages
 // (DBLayout.Installed).
 func (db *dpkgDB) addFile(p string, data []byte) *dbFile {
-	f := &dbFile{path: p, data: data, stanzas: ParseControl(data), repl: map[int]string{}}
+	f := &dbFile{path: p, data: data, stanzas: deb.ParseControl(data), repl: map[int]string{}}
 	db.files = append(db.files, f)
 	for i, s := range f.stanzas {
 		if !db.layout.Installed(s) {
 			continue
 		}
 		e := &dbEntry{file: f, idx: i, conffiles: conffiles(s)}
-		rec := Record(s)
+		rec := deb.Record(s)
 		e.name, e.version, e.arch = rec.Name, rec.Version, rec.Arch
 		e.status, e.hasStatus = s.FirstLine("Status")
 		_, e.hasConffiles = s.Field("Conffiles")
@@ -184,7 +186,7 @@ func (db *dpkgDB) match(p *staged) error {
 		return fmt.Errorf("package %s:%s is staged twice", p.name, p.old.arch)
 	}
 	p.old.taken = true
-	if (Versioning{}).Compare(p.version, p.old.version) < 0 {
+	if (deb.Versioning{}).Compare(p.version, p.old.version) < 0 {
 		return fmt.Errorf("package %s: %s would downgrade %s", p.name, p.version, p.old.version)
 	}
 	return nil
@@ -195,11 +197,11 @@ func (db *dpkgDB) match(p *staged) error {
 func (db *dpkgDB) update(p *staged, list []string, sums map[string]string) error {
 	e := p.old
 	conffiles := ""
-	if db.layout == DBStatus || e.hasConffiles {
+	if db.layout == deb.DBStatus || e.hasConffiles {
 		conffiles = conffilesField(p, sums)
 	}
 	e.file.repl[e.idx] = stanzaText(p.control, e.status, e.hasStatus, conffiles)
-	if db.layout == DBStatus {
+	if db.layout == deb.DBStatus {
 		return db.writeInfo(p, list)
 	}
 	f := e.file
@@ -261,7 +263,7 @@ func conffilesField(p *staged, sums map[string]string) string {
 
 // stanzaText is the control file as a database stanza: Status after
 // Package and Conffiles before Description, where dpkg puts them.
-func stanzaText(control []Field, status string, withStatus bool, conffiles string) string {
+func stanzaText(control []deb.Field, status string, withStatus bool, conffiles string) string {
 	var b strings.Builder
 	for _, f := range control {
 		if strings.EqualFold(f.Name, "Status") || strings.EqualFold(f.Name, "Conffiles") {
@@ -329,7 +331,7 @@ func (db *dpkgDB) infoPrefix(p *staged) string {
 			}
 		}
 	}
-	if ma, _ := (Stanza{Fields: p.control}).FirstLine("Multi-Arch"); ma == "same" {
+	if ma, _ := (deb.Stanza{Fields: p.control}).FirstLine("Multi-Arch"); ma == "same" {
 		return byArch
 	}
 	return p.name

@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/deb"
 )
 
 // Bounds on a staging tree: the tooling image unpacked it, but the .debs
@@ -29,6 +30,9 @@ const (
 	maxControlCopy = 16 << 20
 	// maxHops is Linux's limit on symlinks followed in one lookup.
 	maxHops = 40
+	// maxField bounds the name of a DEBIAN file, as package deb bounds
+	// names and versions.
+	maxField = 256
 )
 
 // maintainerScripts are the DEBIAN files dpkg would have run.
@@ -146,7 +150,7 @@ func Install(staging, target *os.Root) (*Installed, error) {
 type staged struct {
 	dir                 string
 	name, version, arch string
-	control             []Field
+	control             []deb.Field
 	// conffiles are absolute paths, without remove-on-upgrade entries.
 	conffiles []string
 	// debian holds the DEBIAN files other than control, by name.
@@ -208,7 +212,7 @@ func readStaged(staging *os.Root, dir string) (*staged, error) {
 		return nil, errors.New("no DEBIAN/control")
 	}
 	delete(p.debian, "control")
-	stanzas := ParseControl(control.data)
+	stanzas := deb.ParseControl(control.data)
 	if len(stanzas) != 1 {
 		return nil, fmt.Errorf("DEBIAN/control holds %d stanzas, not one", len(stanzas))
 	}
@@ -216,7 +220,7 @@ func readStaged(staging *os.Root, dir string) (*staged, error) {
 	p.name, _ = stanzas[0].FirstLine("Package")
 	p.version, _ = stanzas[0].FirstLine("Version")
 	p.arch, _ = stanzas[0].FirstLine("Architecture")
-	v := Versioning{}
+	v := deb.Versioning{}
 	if err := v.ValidName(p.name); err != nil {
 		return nil, err
 	}
@@ -458,6 +462,6 @@ func checkDepends(db *dpkgDB, pkgs []*staged) error {
 }
 
 // fieldValue is a field's value with its continuation lines joined.
-func fieldValue(f Field) string {
+func fieldValue(f deb.Field) string {
 	return strings.Join(strings.Fields(f.Value()), " ")
 }
