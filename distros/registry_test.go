@@ -9,6 +9,7 @@ import (
 	"github.com/copa/frontend/distros/all"
 	"github.com/copa/frontend/distros/apk"
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros/deb/debstep"
 	"github.com/copa/frontend/distros/distrostest"
 	"github.com/copa/frontend/distros/rpm"
 )
@@ -72,14 +73,14 @@ func TestNewRegistryRefusesMistakes(t *testing.T) {
 	}{
 		{"method without its format", distros.Entries{Formats: []distros.Format{rpm.Format{}}, Methods: []distros.Method{deb.Apt{}}}, "method apt installs deb packages, a format the registry does not list"},
 		{"distro twice", distros.Entries{Formats: []distros.Format{deb.Format{}, deb.Format{}}}, `distro "debian" is listed by formats deb and deb`},
-		{"helper twice", distros.Entries{Helpers: append(deb.Commands, deb.Commands[0])}, `helper command "keep-unchanged-deb" is listed twice`},
+		{"helper twice", distros.Entries{Helpers: append(debstep.Commands, debstep.Commands[0])}, `helper command "keep-unchanged-deb" is listed twice`},
 	}
 	for _, tt := range tests {
 		if _, err := distros.NewRegistry(tt.e); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 	}
-	if _, err := distros.NewRegistry(distros.Entries{Formats: []distros.Format{deb.Format{}, rpm.Format{}, apk.Format{}}, Methods: []distros.Method{deb.Apt{}, deb.Tooling{}}, Helpers: deb.Commands}); err != nil {
+	if _, err := distros.NewRegistry(distros.Entries{Formats: []distros.Format{deb.Format{}, rpm.Format{}, apk.Format{}}, Methods: []distros.Method{deb.Apt{}, deb.Tooling{}}, Helpers: debstep.Commands}); err != nil {
 		t.Error(err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/internal/debtest"
 )
 
 // buildx runs `docker buildx build` against the harness's builder with the
@@ -88,7 +88,7 @@ func TestEndToEndDistrolessBuildContext(t *testing.T) {
 	got := harnessImage(t, env, "copa-test/distroless", "e2e-patched")
 	baseFS := mergedFS(t, base)
 	names := statusDNames(t, baseFS)
-	before := deb.Versions(statusD(t, baseFS, names))
+	before := debtest.Versions(statusD(t, baseFS, names))
 	checkDistroless(t, base, got, names, before, distrolessUpgradable(t, env, "12-stale", before), true)
 	if !strings.Contains(out, "[context debian:bookworm") {
 		t.Errorf("the build did not load the tooling image from the build context:\n%s", out)

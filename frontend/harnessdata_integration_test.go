@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/internal/debtest"
 )
 
 // The harness builds its images and writes $COPA_TEST_DATA on a new
@@ -136,7 +136,7 @@ func neededUpgrades(t *testing.T, baseStatus, patchedStatus []byte, reported map
 			old := state[name]
 			state[name] = version
 			defer func() { state[name] = old }()
-			u, err := deb.UnmetDepends(depends, state)
+			u, err := debtest.UnmetDepends(depends, state)
 			if err != nil {
 				t.Fatalf("the patched image's dependencies: %v", err)
 			}

@@ -18,8 +18,8 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
 
-	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/frontend"
+	"github.com/copa/frontend/internal/debtest"
 	"github.com/copa/frontend/internal/imagetest"
 )
 
@@ -172,7 +172,7 @@ func reportFixes(t *testing.T, report string) map[string]string {
 			if v.FixedVersion == "" {
 				continue
 			}
-			if cur, ok := fixes[v.PkgName]; !ok || (deb.Versioning{}).Compare(v.FixedVersion, cur) > 0 {
+			if cur, ok := fixes[v.PkgName]; !ok || (debtest.Versioning{}).Compare(v.FixedVersion, cur) > 0 {
 				fixes[v.PkgName] = v.FixedVersion
 			}
 		}
@@ -209,11 +209,11 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 	if !ok {
 		t.Fatal("the patch layer has no var/lib/dpkg/status")
 	}
-	pkgs, err := deb.ParseStatus(status)
+	pkgs, err := debtest.ParseStatus(status)
 	if err != nil {
 		t.Fatal(err)
 	}
-	installed := deb.Versions(pkgs)
+	installed := debtest.Versions(pkgs)
 	checkVersions(t, installed, want)
 	checkPackageFiles(t, base, layer, pkgs)
 	return installed
@@ -222,7 +222,7 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 func checkVersions(t *testing.T, installed, want map[string]string) {
 	t.Helper()
 	for name, fixed := range want {
-		if v, ok := installed[name]; !ok || (deb.Versioning{}).Compare(v, fixed) < 0 {
+		if v, ok := installed[name]; !ok || (debtest.Versioning{}).Compare(v, fixed) < 0 {
 			t.Errorf("%s: installed %q, want %s or later", name, v, fixed)
 		}
 	}
@@ -297,7 +297,7 @@ func checkLayerAndConfig(t *testing.T, base, got *imagetest.Image) *imagetest.La
 // upgraded package has the content the new package's md5sums record, where
 // a file the patch layer leaves out is the base image's copy; and that the
 // patch did leave unchanged files out.
-func checkPackageFiles(t *testing.T, base *imagetest.Image, layer *imagetest.Layer, after map[string]deb.Package) {
+func checkPackageFiles(t *testing.T, base *imagetest.Image, layer *imagetest.Layer, after map[string]debtest.Package) {
 	t.Helper()
 	layers, err := base.Layers()
 	if err != nil {
@@ -306,7 +306,7 @@ func checkPackageFiles(t *testing.T, base *imagetest.Image, layer *imagetest.Lay
 	baseFS := imagetest.Merge(layers...)
 	patched := imagetest.Merge(append(layers, layer)...)
 	st, _ := baseFS.ReadFile("var/lib/dpkg/status")
-	before, err := deb.ParseStatus(st)
+	before, err := debtest.ParseStatus(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,11 +401,11 @@ func baseInstalled(t *testing.T, base *imagetest.Image) map[string]string {
 	if !ok {
 		t.Fatal("base image has no dpkg status")
 	}
-	pkgs, err := deb.ParseStatus(st)
+	pkgs, err := debtest.ParseStatus(st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return deb.Versions(pkgs)
+	return debtest.Versions(pkgs)
 }
 
 func TestPatchAddsReleaseSuites(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/moby/buildkit/solver/errdefs"
 
-	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/internal/debtest"
 	"github.com/copa/frontend/internal/imagetest"
 )
 
@@ -45,15 +45,15 @@ func trivyFor(t *testing.T, report string, installed map[string]string) string {
 }
 
 // statusD reads the status.d database of an image's filesystem.
-func statusD(t *testing.T, fs *imagetest.FS, names []string) map[string]deb.Package {
+func statusD(t *testing.T, fs *imagetest.FS, names []string) map[string]debtest.Package {
 	t.Helper()
-	pkgs := map[string]deb.Package{}
+	pkgs := map[string]debtest.Package{}
 	for _, n := range names {
 		dt, ok := fs.ReadFile(path.Join("var/lib/dpkg/status.d", n))
 		if !ok {
 			continue
 		}
-		p, err := deb.ParseStatusD(dt)
+		p, err := debtest.ParseStatusD(dt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestPatchDistroless(t *testing.T) {
 			base := harnessImage(t, env, "copa-test/distroless", tag)
 			baseFS := mergedFS(t, base)
 			names := statusDNames(t, baseFS)
-			before := deb.Versions(statusD(t, baseFS, names))
+			before := debtest.Versions(statusD(t, baseFS, names))
 			report := trivyFor(t, readData(t, env, "debian-"+tag+".trivy.json"), before)
 			image := "PATCH " + env.registry + "/copa-test/distroless:" + tag + "\nTOOLING " + env.registry + "/copa-test/debian:" + rel.codename + "\n"
 			tests := []struct {
@@ -142,7 +142,7 @@ func checkDistroless(t *testing.T, base, got *imagetest.Image, names []string, b
 	t.Helper()
 	layer := checkLayerAndConfig(t, base, got)
 	patched := mergedFS(t, got)
-	after := deb.Versions(statusD(t, patched, names))
+	after := debtest.Versions(statusD(t, patched, names))
 	checkVersions(t, after, want)
 	allowed := map[string]bool{}
 	updated := 0
@@ -328,7 +328,7 @@ func TestToolingChoice(t *testing.T) {
 	report := readData(t, env, "debian-12-stale.trivy.json")
 	image := env.registry + "/copa-test/distroless:12-stale"
 	baseFS := mergedFS(t, harnessImage(t, env, "copa-test/distroless", "12-stale"))
-	installed := deb.Versions(statusD(t, baseFS, statusDNames(t, baseFS)))
+	installed := debtest.Versions(statusD(t, baseFS, statusDNames(t, baseFS)))
 
 	t.Run("build context replaces the default", func(t *testing.T) {
 		// The report is the full Debian image's: one warning names, in
@@ -401,7 +401,7 @@ func TestToolingChoice(t *testing.T) {
 func upgradesOf(fixes, installed map[string]string) map[string]string {
 	out := map[string]string{}
 	for name, fixed := range fixes {
-		if v, ok := installed[name]; ok && (deb.Versioning{}).Compare(fixed, v) > 0 {
+		if v, ok := installed[name]; ok && (debtest.Versioning{}).Compare(fixed, v) > 0 {
 			out[name] = fixed
 		}
 	}

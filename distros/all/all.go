@@ -7,6 +7,7 @@ import (
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/apk"
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros/deb/debstep"
 	"github.com/copa/frontend/distros/rpm"
 )
 
@@ -15,5 +16,5 @@ import (
 var Registry = distros.MustRegistry(distros.Entries{
 	Formats: []distros.Format{deb.Format{}, rpm.Format{}, apk.Format{}},
 	Methods: []distros.Method{deb.Apt{}, deb.Tooling{}},
-	Helpers: deb.Commands,
+	Helpers: debstep.Commands,
 })

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/copa/frontend/distros"
 )
@@ -47,29 +46,15 @@ const (
 )
 
 // DetectLayout reads the image's files to tell how it keeps its dpkg
-// database. A non-empty status file wins over status.d: images that have
-// both are full Debian images with leftovers, and dpkg reads only status.
+// database (ChooseLayout, the rule the install step follows too) and
+// whether apt can run in it.
 func DetectLayout(ctx context.Context, root distros.FS) (Layout, error) {
-	hasStatus, err := root.Exists(ctx, StatusPath)
-	if err != nil {
+	db, err := detectDBLayout(ctx, root)
+	switch {
+	case err != nil || db == DBNone:
 		return LayoutNone, err
-	}
-	if hasStatus {
-		dt, err := root.ReadFile(ctx, StatusPath, maxDatabaseSize)
-		if err != nil {
-			return LayoutNone, err
-		}
-		hasStatus = len(strings.TrimSpace(string(dt))) > 0
-	}
-	if !hasStatus {
-		files, err := statusDFiles(ctx, root)
-		if err != nil {
-			return LayoutNone, err
-		}
-		if len(files) > 0 {
-			return LayoutStatusD, nil
-		}
-		return LayoutNone, nil
+	case db == DBStatusD:
+		return LayoutStatusD, nil
 	}
 	for _, p := range []string{shellPath, aptGetPath} {
 		ok, err := root.Exists(ctx, p)
@@ -83,8 +68,32 @@ func DetectLayout(ctx context.Context, root distros.FS) (Layout, error) {
 	return LayoutApt, nil
 }
 
-// statusDFiles lists the database files of status.d: every file except
-// the md5sums that sit next to them.
+// detectDBLayout applies ChooseLayout to the image's files; status.d is
+// listed only when status is missing or empty.
+func detectDBLayout(ctx context.Context, root distros.FS) (DBLayout, error) {
+	nonEmpty, err := root.Exists(ctx, StatusPath)
+	if err != nil {
+		return DBNone, err
+	}
+	if nonEmpty {
+		dt, err := root.ReadFile(ctx, StatusPath, maxDatabaseSize)
+		if err != nil {
+			return DBNone, err
+		}
+		nonEmpty = StatusNonEmpty(dt)
+	}
+	n := 0
+	if !nonEmpty {
+		files, err := statusDFiles(ctx, root)
+		if err != nil {
+			return DBNone, err
+		}
+		n = len(files)
+	}
+	return ChooseLayout(nonEmpty, n), nil
+}
+
+// statusDFiles lists the database files of status.d (IsStatusDFile).
 func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 	names, err := root.ReadDir(ctx, StatusDir)
 	if err != nil {
@@ -92,10 +101,9 @@ func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 	}
 	var files []string
 	for _, n := range names {
-		if strings.HasSuffix(n, ".md5sums") || strings.HasPrefix(n, ".") {
-			continue
+		if IsStatusDFile(n) {
+			files = append(files, path.Join(StatusDir, n))
 		}
-		files = append(files, path.Join(StatusDir, n))
 	}
 	if len(files) > maxStatusDFiles {
 		return nil, fmt.Errorf("%s has %d files; the limit is %d", StatusDir, len(files), maxStatusDFiles)
@@ -103,21 +111,23 @@ func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 	return files, nil
 }
 
-// readDatabase reads the installed packages of either database layout.
-func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Package, error) {
+// readInstalled reads the installed-package records of either database
+// layout: one per installed stanza, several per name for a multi-arch
+// package.
+func readInstalled(ctx context.Context, root distros.FS, l Layout) (distros.Packages, error) {
 	switch l {
 	case LayoutApt, LayoutStatus:
 		dt, err := root.ReadFile(ctx, StatusPath, maxDatabaseSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading the dpkg database %s: %w", StatusPath, err)
 		}
-		return ParseStatus(dt)
+		return ParseInstalled(dt)
 	case LayoutStatusD:
 		files, err := statusDFiles(ctx, root)
 		if err != nil {
 			return nil, err
 		}
-		all := map[string]Package{}
+		var all distros.Packages
 		total := 0
 		for _, f := range files {
 			dt, err := root.ReadFile(ctx, f, maxDatabaseSize)
@@ -127,50 +137,49 @@ func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Pa
 			if total += len(dt); total > maxDatabaseSize {
 				return nil, fmt.Errorf("%s holds more than %d MiB; the limit protects the build", StatusDir, maxDatabaseSize>>20)
 			}
-			pkgs, err := ParseStatusD(dt)
+			pkgs, err := ParseInstalledD(dt)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f, err)
 			}
-			for n, p := range pkgs {
-				if old, ok := all[n]; ok && (Versioning{}).Compare(old.Version, p.Version) <= 0 {
-					continue
-				}
-				all[n] = p
-			}
+			all = append(all, pkgs...)
 		}
 		return all, nil
 	}
 	return nil, fmt.Errorf("the image has no dpkg database (%s or %s)", StatusPath, StatusDir)
 }
 
-// InstalledVersions reads the installed package versions of an image from
-// whichever database it keeps, status or status.d.
-func InstalledVersions(ctx context.Context, root distros.FS) (map[string]string, error) {
-	l, err := DetectLayout(ctx, root)
+// readDatabase reads the installed packages of either database layout, by
+// name (see ParseStatus).
+func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Package, error) {
+	ps, err := readInstalled(ctx, root, l)
 	if err != nil {
 		return nil, err
 	}
-	pkgs, err := readDatabase(ctx, root, l)
-	if err != nil {
-		return nil, err
-	}
-	return Versions(pkgs), nil
+	return byName(ps), nil
 }
 
 // ReadInstalled reads the installed packages of an image from whichever
-// database it keeps, status or status.d.
+// database it keeps, status or status.d: one record per installed stanza,
+// sorted (distros.Packages.Sorted).
 func ReadInstalled(ctx context.Context, root distros.FS) (distros.Packages, error) {
 	l, err := DetectLayout(ctx, root)
 	if err != nil {
 		return nil, err
 	}
-	pkgs, err := readDatabase(ctx, root, l)
+	ps, err := readInstalled(ctx, root, l)
 	if err != nil {
 		return nil, err
 	}
-	var out distros.Packages
-	for _, p := range pkgs {
-		out = append(out, distros.Package{Name: p.Name, Arch: p.Arch, Version: p.Version})
+	return ps.Sorted(), nil
+}
+
+// InstalledVersions reads the installed package versions of an image from
+// whichever database it keeps: ReadInstalled, by name, with the version
+// that decides (distros.Packages.Versions).
+func InstalledVersions(ctx context.Context, root distros.FS) (map[string]string, error) {
+	ps, err := ReadInstalled(ctx, root)
+	if err != nil {
+		return nil, err
 	}
-	return out.Sorted(), nil
+	return ps.Versions(Versioning{}), nil
 }

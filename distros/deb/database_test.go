@@ -3,6 +3,7 @@ package deb
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,6 +60,19 @@ func TestDetectLayoutAndFamily(t *testing.T) {
 			layout:  LayoutStatusD,
 			family:  "dpkg",
 			install: map[string]string{"zlib1g": "1:1.2.13.dfsg-1"},
+		},
+		{
+			name: "status and status.d, no apt: status wins, as in the install step",
+			fs: mapFS{StatusPath: status, shellPath: "",
+				StatusDir + "/dash": "Package: dash\nVersion: 0.5.11-1\n"},
+			layout:  LayoutStatus,
+			family:  "dpkg",
+			install: map[string]string{"dash": "0.5.12-2"},
+		},
+		{
+			name:   "empty status, status.d of md5sums only",
+			fs:     mapFS{StatusPath: " \n", StatusDir + "/x.md5sums": ""},
+			layout: LayoutNone,
 		},
 		{
 			name:   "no database",
@@ -147,5 +161,62 @@ func TestToolingChoiceAndCheck(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tt.err)
 			}
 		})
+	}
+}
+
+func TestReadInstalled(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		fs       mapFS
+		want     distros.Packages
+		versions map[string]string
+	}{
+		{
+			name: "status: multi-arch records, sorted",
+			fs: mapFS{StatusPath: "Package: zlib1g\nStatus: install ok installed\nArchitecture: i386\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\n" +
+				"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-2\n\n" +
+				"Package: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.5.12-2\n"},
+			want: distros.Packages{
+				{Name: "dash", Arch: "amd64", Version: "0.5.12-2"},
+				{Name: "zlib1g", Arch: "amd64", Version: "1:1.2.13.dfsg-2", Source: "zlib"},
+				{Name: "zlib1g", Arch: "i386", Version: "1:1.2.13.dfsg-1", Source: "zlib"},
+			},
+			versions: map[string]string{"dash": "0.5.12-2", "zlib1g": "1:1.2.13.dfsg-1"},
+		},
+		{
+			name: "status.d: every file's records",
+			fs: mapFS{
+				StatusDir + "/libc6":         "Package: libc6\nVersion: 2.36-9+deb12u4\nArchitecture: amd64\nSource: glibc\n",
+				StatusDir + "/libc6.md5sums": "0123  usr/lib/x86_64-linux-gnu/libc.so.6\n",
+				StatusDir + "/libc6-i386":    "Package: libc6\nVersion: 2.36-9+deb12u4\nArchitecture: i386\nSource: glibc\n",
+			},
+			want: distros.Packages{
+				{Name: "libc6", Arch: "amd64", Version: "2.36-9+deb12u4", Source: "glibc"},
+				{Name: "libc6", Arch: "i386", Version: "2.36-9+deb12u4", Source: "glibc"},
+			},
+			versions: map[string]string{"libc6": "2.36-9+deb12u4"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadInstalled(ctx, tt.fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ReadInstalled =\n%#v\nwant\n%#v", got, tt.want)
+			}
+			v, err := InstalledVersions(ctx, tt.fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(v, tt.versions) {
+				t.Errorf("InstalledVersions = %v, want %v", v, tt.versions)
+			}
+		})
+	}
+	if _, err := ReadInstalled(ctx, mapFS{shellPath: ""}); err == nil || !strings.Contains(err.Error(), "no dpkg database") {
+		t.Errorf("no database: err = %v", err)
 	}
 }

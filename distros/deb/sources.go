@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+
 )
 
 // Apt source locations an image may use. sources.list and .list files use
@@ -13,6 +14,7 @@ const (
 	SourcesList    = "/etc/apt/sources.list"
 	SourcesPartDir = "/etc/apt/sources.list.d"
 )
+
 
 // Suites returns every suite that the image's apt sources name for binary
 // packages ("bookworm", "bookworm-security", ...). files maps a file name
@@ -34,11 +36,14 @@ func Suites(files map[string][]byte) []string {
 		data := files[name]
 		switch {
 		case strings.HasSuffix(name, ".sources"):
-			for _, st := range deb822Stanzas(data) {
-				if !slices.Contains(strings.Fields(st["types"]), "deb") || strings.EqualFold(st["enabled"], "no") {
+			for _, st := range ParseControl(data) {
+				types, _ := st.Value("Types")
+				enabled, _ := st.Value("Enabled")
+				suites, _ := st.Value("Suites")
+				if !slices.Contains(strings.Fields(types), "deb") || strings.EqualFold(enabled, "no") {
 					continue
 				}
-				for _, s := range strings.Fields(st["suites"]) {
+				for _, s := range strings.Fields(suites) {
 					add(s)
 				}
 			}
@@ -67,36 +72,4 @@ func oneLineFields(line string) []string {
 		}
 	}
 	return strings.Fields(line)
-}
-
-func deb822Stanzas(data []byte) []map[string]string {
-	var out []map[string]string
-	cur := map[string]string{}
-	var last string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "#"):
-		case strings.TrimSpace(line) == "":
-			if len(cur) > 0 {
-				out = append(out, cur)
-				cur = map[string]string{}
-			}
-		case line[0] == ' ' || line[0] == '\t':
-			if last != "" {
-				cur[last] += " " + strings.TrimSpace(line)
-			}
-		default:
-			k, v, ok := strings.Cut(line, ":")
-			if ok {
-				last = strings.ToLower(strings.TrimSpace(k))
-				cur[last] = strings.TrimSpace(v)
-			}
-		}
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package deb
 import (
 	"reflect"
 	"testing"
+
 )
 
 func TestSuites(t *testing.T) {
@@ -33,5 +34,26 @@ Suites: bookworm-backports
 	want := []string{"bookworm", "bookworm-updates", "bookworm-security"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Suites = %q, want %q", got, want)
+	}
+}
+
+func TestSuitesDeb822(t *testing.T) {
+	tests := []struct {
+		name, data string
+		want       []string
+	}{
+		{name: "comment lines inside a stanza", data: "Types: deb\n# URIs: http://old.invalid/debian\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n# bookworm-backports\n bookworm-updates\n", want: []string{"bookworm", "bookworm-updates"}},
+		{name: "field names in any case", data: "types: deb deb-src\nSUITES: trixie\n", want: []string{"trixie"}},
+		{name: "Enabled: No", data: "Types: deb\nEnabled: No\nSuites: bookworm\n"},
+		{name: "source packages only", data: "Types: deb-src\nSuites: bookworm\n"},
+		{name: "stanzas after several blank lines, CRLF", data: "Types: deb\r\nSuites: a\r\n\r\n\r\nTypes: deb\r\nSuites: b/\r\n", want: []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Suites(map[string][]byte{SourcesPartDir + "/x.sources": []byte(tt.data)})
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Suites = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -1,104 +1,96 @@
 package deb
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/copa/frontend/distros"
 )
 
-// StatusPath is dpkg's database of installed packages.
-const StatusPath = "/var/lib/dpkg/status"
-
-// Package is one installed package from the dpkg database.
+// Package is an installed package by name, as ParseStatus returns it: the
+// version that decides (see distros.Packages.Version) and that record's
+// architecture. New code reads records (ParseInstalled, ReadInstalled).
 type Package struct {
 	Name    string
 	Version string
 	Arch    string
 }
 
-// StatusDir is the distroless form of the dpkg database: one file per
-// package (or group of packages), each holding control stanzas, often
-// without a Status field, next to optional NAME.md5sums files.
-const StatusDir = "/var/lib/dpkg/status.d"
-
 // ParseStatus reads a dpkg status file and returns the packages whose state
 // is "installed", by name. A package installed for several architectures
 // (multi-arch) keeps its lowest version, so that verification never passes
 // on the strength of one architecture while another is still vulnerable.
 func ParseStatus(data []byte) (map[string]Package, error) {
-	return parseStatus(data, false)
+	ps, err := ParseInstalled(data)
+	return byName(ps), err
 }
 
-// ParseStatusD reads one file of a status.d directory. Image builders that
-// write status.d copy a package's control file, which has no Status field:
-// a stanza without one counts as installed, as it does for scanners.
+// ParseStatusD reads one file of a status.d directory, by name as
+// ParseStatus does (see ParseInstalledD).
 func ParseStatusD(data []byte) (map[string]Package, error) {
-	return parseStatus(data, true)
+	ps, err := ParseInstalledD(data)
+	return byName(ps), err
 }
 
-func parseStatus(data []byte, noStatusInstalled bool) (map[string]Package, error) {
-	pkgs := map[string]Package{}
-	var cur Package
-	var state string
-	line := 0
-	flush := func() error {
-		defer func() { cur, state = Package{}, "" }()
-		if cur.Name == "" {
-			return nil
-		}
-		if state == "" && noStatusInstalled {
-			state = "install ok installed"
-		}
-		if !strings.HasSuffix(state, " installed") {
-			return nil
-		}
-		if cur.Version == "" {
-			return fmt.Errorf("dpkg status line %d: package %s has no Version", line, cur.Name)
-		}
-		if old, ok := pkgs[cur.Name]; ok && (Versioning{}).Compare(old.Version, cur.Version) <= 0 {
-			return nil
-		}
-		pkgs[cur.Name] = cur
-		return nil
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if text == "" {
-			if err := flush(); err != nil {
-				return nil, err
-			}
+// ParseInstalled returns one record per installed package of a dpkg status
+// file: the stanzas whose Status says "installed".
+func ParseInstalled(data []byte) (distros.Packages, error) {
+	return parseInstalled(data, DBStatus)
+}
+
+// ParseInstalledD returns one record per installed package of one file of
+// a status.d directory, where a stanza without Status is installed (see
+// DBLayout.Installed).
+func ParseInstalledD(data []byte) (distros.Packages, error) {
+	return parseInstalled(data, DBStatusD)
+}
+
+func parseInstalled(data []byte, l DBLayout) (distros.Packages, error) {
+	var out distros.Packages
+	for _, s := range ParseControl(data) {
+		if !l.Installed(s) {
 			continue
 		}
-		if text[0] == ' ' || text[0] == '\t' {
-			continue // continuation of a multi-line field
+		p := Record(s)
+		if p.Version == "" {
+			return nil, fmt.Errorf("dpkg status line %d: package %s has no Version", s.Line, p.Name)
 		}
-		k, v, ok := strings.Cut(text, ":")
-		if !ok {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Record is the package a database stanza describes: its Package,
+// Architecture and Version, and the source package it was built from,
+// which the Source field names, without the "(version)" that follows when
+// the source version differs; Source is "" when the field is missing or
+// names the package itself.
+func Record(s Stanza) distros.Package {
+	var p distros.Package
+	p.Name, _ = s.FirstLine("Package")
+	p.Arch, _ = s.FirstLine("Architecture")
+	p.Version, _ = s.FirstLine("Version")
+	src, _ := s.FirstLine("Source")
+	if f := strings.Fields(src); len(f) > 0 && f[0] != p.Name {
+		p.Source = f[0]
+	}
+	return p
+}
+
+// byName keeps, for each name, the version that decides and its
+// architecture.
+func byName(ps distros.Packages) map[string]Package {
+	out := map[string]Package{}
+	for _, p := range ps {
+		if _, done := out[p.Name]; done {
 			continue
 		}
-		v = strings.TrimSpace(v)
-		switch k {
-		case "Package":
-			cur.Name = v
-		case "Version":
-			cur.Version = v
-		case "Architecture":
-			cur.Arch = v
-		case "Status":
-			state = v
-		}
+		v, _ := ps.Version(Versioning{}, p.Name)
+		i := slices.IndexFunc(ps, func(q distros.Package) bool { return q.Name == p.Name && q.Version == v })
+		out[p.Name] = Package{Name: p.Name, Version: v, Arch: ps[i].Arch}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading dpkg status: %w", err)
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return pkgs, nil
+	return out
 }
 
 // Versions maps package names to installed versions.

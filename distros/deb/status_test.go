@@ -3,6 +3,8 @@ package deb
 import (
 	"reflect"
 	"testing"
+
+	"github.com/copa/frontend/distros"
 )
 
 const statusSample = `Package: libc6
@@ -48,7 +50,125 @@ func TestParseStatus(t *testing.T) {
 
 func TestParseStatusMissingVersion(t *testing.T) {
 	_, err := ParseStatus([]byte("Package: x1\nStatus: install ok installed\n\n"))
-	if err == nil || err.Error() != "dpkg status line 3: package x1 has no Version" {
+	if err == nil || err.Error() != "dpkg status line 1: package x1 has no Version" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParseStatusForms(t *testing.T) {
+	tests := []struct {
+		name     string
+		data     string
+		statusD  bool
+		want     map[string]Package
+		wantErrs string
+	}{
+		{
+			name: "continuation lines and comments are no fields",
+			data: "Package: a\nStatus: install ok installed\nDescription: x\n Version: 9\n# Version: 8\nVersion: 1\n",
+			want: map[string]Package{"a": {Name: "a", Version: "1"}},
+		},
+		{
+			name: "CRLF and blank-only separators",
+			data: "Package: a\r\nStatus: hold ok installed\r\nVersion: 1\r\n\r\n \nPackage: b\r\nStatus: install ok installed\r\nVersion: 2\r\n",
+			want: map[string]Package{"a": {Name: "a", Version: "1"}, "b": {Name: "b", Version: "2"}},
+		},
+		{
+			name: "field names in any case",
+			data: "package: a\nstatus: install ok installed\nversion: 1\narchitecture: all\n",
+			want: map[string]Package{"a": {Name: "a", Version: "1", Arch: "all"}},
+		},
+		{
+			name: "status file: a stanza without Status is not installed",
+			data: "Package: a\nVersion: 1\n",
+			want: map[string]Package{},
+		},
+		{
+			name:    "status.d: a stanza without Status is installed",
+			data:    "Package: a\nVersion: 1\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 1\n",
+			statusD: true,
+			want:    map[string]Package{"a": {Name: "a", Version: "1"}},
+		},
+		{
+			name:     "the error names the stanza's first line",
+			data:     "Package: a\nStatus: install ok installed\nVersion: 1\n\n\nPackage: b\nStatus: install ok installed\n",
+			wantErrs: "dpkg status line 6: package b has no Version",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parse := ParseStatus
+			if tt.statusD {
+				parse = ParseStatusD
+			}
+			got, err := parse([]byte(tt.data))
+			if tt.wantErrs != "" {
+				if err == nil || err.Error() != tt.wantErrs {
+					t.Fatalf("err = %v, want %q", err, tt.wantErrs)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v\nwant %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseInstalledRecords(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		statusD bool
+		want    distros.Packages
+	}{
+		{
+			name: "one record per architecture, in file order",
+			data: statusSample,
+			want: distros.Packages{
+				{Name: "libc6", Arch: "amd64", Version: "2.36-9+deb12u4"},
+				{Name: "libc6", Arch: "i386", Version: "2.36-9+deb12u3"},
+				{Name: "tzdata", Arch: "all", Version: "2024a-0+deb12u1"},
+			},
+		},
+		{
+			name: "Source without and with its version; naming the package itself",
+			data: "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n\n" +
+				"Package: libpcre2-8-0\nStatus: install ok installed\nSource: pcre2 (10.42-1)\nVersion: 10.42-1+b1\nArchitecture: amd64\n\n" +
+				"Package: dash\nStatus: install ok installed\nSource: dash\nVersion: 0.5.12-2\nArchitecture: amd64\n",
+			want: distros.Packages{
+				{Name: "libssl3", Arch: "amd64", Version: "3.0.15-1~deb12u1", Source: "openssl"},
+				{Name: "libpcre2-8-0", Arch: "amd64", Version: "10.42-1+b1", Source: "pcre2"},
+				{Name: "dash", Arch: "amd64", Version: "0.5.12-2"},
+			},
+		},
+		{
+			name:    "status.d control files without Status; no architecture",
+			data:    "Package: base-files\nVersion: 12.4+deb12u5\n\nPackage: netbase\nSource: netbase (6.4)\nVersion: 6.4\n",
+			statusD: true,
+			want: distros.Packages{
+				{Name: "base-files", Version: "12.4+deb12u5"},
+				{Name: "netbase", Version: "6.4"},
+			},
+		},
+		{name: "nothing installed", data: "Package: x\nStatus: purge ok not-installed\nVersion: 1\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parse := ParseInstalled
+			if tt.statusD {
+				parse = ParseInstalledD
+			}
+			got, err := parse([]byte(tt.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v\nwant %#v", got, tt.want)
+			}
+		})
 	}
 }

@@ -16,7 +16,7 @@ import (
 //go:embed apt-lib.sh
 var aptLibScript []byte
 
-// Helper commands of the deb methods (see distros/deb/debstep), named to
+// Helper commands of the deb methods (distros/deb/debstep), named to
 // the step scripts as COPA_CMD_<key>.
 const (
 	// CmdKeepUnchanged BASE TARGET gives files an upgrade left unchanged

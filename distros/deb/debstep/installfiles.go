@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"crypto/md5"

@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/deb"
 )
 
 // Kept counts the files KeepUnchanged gave back their original metadata.
@@ -50,8 +53,9 @@ func KeepUnchanged(base, target *os.Root) (Kept, error) {
 	if err != nil {
 		return k, err
 	}
-	for name, np := range after {
-		op, ok := before[name]
+	done := map[string]bool{} // files of a multi-arch package's other copy
+	for _, np := range after {
+		op, ok := previous(before, np)
 		if !ok || op.Version == np.Version {
 			continue
 		}
@@ -59,14 +63,18 @@ func KeepUnchanged(base, target *os.Root) (Kept, error) {
 		if err != nil {
 			return k, err
 		}
-		for _, f := range control[name] {
+		for _, f := range control[np.Name] {
 			files[f] = true
 		}
 		k.Packages++
 		for p, compare := range files {
+			if done[p] {
+				continue
+			}
+			done[p] = true
 			n, err := keepMeta(base, target, p, compare)
 			if err != nil {
-				return k, fmt.Errorf("%s: /%s: %w", name, p, err)
+				return k, fmt.Errorf("%s: /%s: %w", np.Name, p, err)
 			}
 			if n >= 0 {
 				k.Files++
@@ -77,9 +85,28 @@ func KeepUnchanged(base, target *os.Root) (Kept, error) {
 	return k, nil
 }
 
+// previous finds the base image's record of the package cur upgraded:
+// the one of its name and architecture, or else the only one of its name
+// (a package that moved to or from "all").
+func previous(before distros.Packages, cur distros.Package) (distros.Package, bool) {
+	var same []distros.Package
+	for _, p := range before {
+		if p.Name == cur.Name {
+			if p.Arch == cur.Arch {
+				return p, true
+			}
+			same = append(same, p)
+		}
+	}
+	if len(same) == 1 {
+		return same[0], true
+	}
+	return distros.Package{}, false
+}
+
 // candidates returns the files of one upgraded package that may be
 // unchanged, each with whether its content still has to be compared.
-func candidates(base, target *os.Root, old, cur Package) (map[string]bool, error) {
+func candidates(base, target *os.Root, old, cur distros.Package) (map[string]bool, error) {
 	oldSums, err := infoFile(base, old, "md5sums")
 	if err != nil {
 		return nil, err
@@ -134,17 +161,18 @@ func controlFiles(r *os.Root) (map[string][]string, error) {
 	return out, nil
 }
 
-func statusOf(r *os.Root) (map[string]Package, error) {
-	dt, err := r.ReadFile(strings.TrimPrefix(StatusPath, "/"))
+// statusOf reads the installed packages of an apt image's status file.
+func statusOf(r *os.Root) (distros.Packages, error) {
+	dt, err := r.ReadFile(strings.TrimPrefix(deb.StatusPath, "/"))
 	if err != nil {
 		return nil, err
 	}
-	return ParseStatus(dt)
+	return deb.ParseInstalled(dt)
 }
 
 // infoFile reads one of a package's dpkg database files; packages that are
 // Multi-Arch: same keep theirs under "<name>:<arch>". A missing file is nil.
-func infoFile(r *os.Root, p Package, ext string) ([]byte, error) {
+func infoFile(r *os.Root, p distros.Package, ext string) ([]byte, error) {
 	for _, n := range []string{p.Name + ":" + p.Arch, p.Name} {
 		dt, err := r.ReadFile("var/lib/dpkg/info/" + n + "." + ext)
 		if err == nil {

@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"bytes"
@@ -10,86 +10,26 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/copa/frontend/distros/deb"
 )
 
 // maxDBFile bounds a file of the target's dpkg database: a status file of
 // thousands of packages is a few MiB.
 const maxDBFile = 256 << 20
 
-// field is one field of a control stanza as written: its first line and
-// continuation lines, each ending in a newline.
-type field struct {
-	name string
-	raw  string
-}
-
-// stanza is a paragraph of a control file and where it is in the file,
-// so that it can be replaced leaving every other byte alone.
-type stanza struct {
-	start, end int
-	fields     []field
-}
-
-func parseStanzas(data []byte) []stanza {
-	var out []stanza
-	var cur *stanza
-	for off := 0; off < len(data); {
-		n := bytes.IndexByte(data[off:], '\n')
-		next := off + n + 1
-		if n < 0 {
-			next = len(data)
-		}
-		line := strings.TrimSuffix(string(data[off:next]), "\n")
-		switch {
-		case line == "":
-			cur = nil
-		case cur == nil && (line[0] == ' ' || line[0] == '\t' || line[0] == '#'):
-			// Nothing for a continuation to continue; comments are no data.
-		default:
-			if cur == nil {
-				out = append(out, stanza{start: off})
-				cur = &out[len(out)-1]
-			}
-			cur.end = next
-			if line[0] == ' ' || line[0] == '\t' {
-				if len(cur.fields) > 0 {
-					cur.fields[len(cur.fields)-1].raw += line + "\n"
-				}
-			} else if line[0] != '#' {
-				name, _, _ := strings.Cut(line, ":")
-				cur.fields = append(cur.fields, field{name: strings.TrimSpace(name), raw: line + "\n"})
-			}
-		}
-		off = next
-	}
-	return out
-}
-
-// value returns a field's value: for a multi-line field, its first line.
-func (s stanza) value(name string) (string, bool) {
-	for _, f := range s.fields {
-		if strings.EqualFold(f.name, name) {
-			first, _, _ := strings.Cut(f.raw, "\n")
-			_, v, _ := strings.Cut(first, ":")
-			return strings.TrimSpace(v), true
-		}
-	}
-	return "", false
-}
-
 // oldConffile is an entry of a Conffiles field: " /path md5 [flags]".
 type oldConffile struct {
 	path, md5, flags string
 }
 
-func (s stanza) conffiles() []oldConffile {
+func conffiles(s deb.Stanza) []oldConffile {
 	var out []oldConffile
-	for _, f := range s.fields {
-		if !strings.EqualFold(f.name, "Conffiles") {
+	for _, f := range s.Fields {
+		if !strings.EqualFold(f.Name, "Conffiles") {
 			continue
 		}
-		lines := strings.Split(f.raw, "\n")
-		for _, l := range lines[1:] {
+		for _, l := range f.Continuation() {
 			w := strings.Fields(l)
 			if len(w) >= 2 {
 				out = append(out, oldConffile{w[0], w[1], strings.Join(w[2:], " ")})
@@ -103,7 +43,7 @@ func (s stanza) conffiles() []oldConffile {
 type dbFile struct {
 	path    string
 	data    []byte
-	stanzas []stanza
+	stanzas []deb.Stanza
 	repl    map[int]string
 	// status.d only: the file's .md5sums, if it has one.
 	hasSums    bool
@@ -125,79 +65,97 @@ type dbEntry struct {
 
 type dpkgDB struct {
 	root    *os.Root
-	layout  string
+	layout  deb.DBLayout
 	files   []*dbFile
 	entries []*dbEntry
 	info    string // the info directory, for the status layout
 }
 
+// loadDB reads the target's dpkg database in the layout ChooseLayout
+// picks, the one the frontend read the installed packages from.
 func loadDB(r *os.Root) (*dpkgDB, error) {
 	db := &dpkgDB{root: r}
-	dir, err := resolve(r, strings.TrimPrefix(StatusDir, "/"), true)
+	status, err := resolve(r, strings.TrimPrefix(deb.StatusPath, "/"), true)
+	if err != nil {
+		return nil, err
+	}
+	statusData, _, err := readBounded(r, status, maxDBFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	nonEmpty := deb.StatusNonEmpty(statusData)
+	var files []string
+	if !nonEmpty {
+		if files, err = listStatusD(r); err != nil {
+			return nil, err
+		}
+	}
+	db.layout = deb.ChooseLayout(nonEmpty, len(files))
+	switch db.layout {
+	case deb.DBStatus:
+		db.addFile(status, statusData)
+		db.info, err = resolve(r, "var/lib/dpkg/info", true)
+		return db, err
+	case deb.DBStatusD:
+		for _, p := range files {
+			data, _, err := readBounded(r, p, maxDBFile)
+			if err != nil {
+				return nil, err
+			}
+			f := db.addFile(p, data)
+			if sums, _, err := readBounded(r, p+".md5sums", maxDBFile); err == nil {
+				f.hasSums, f.sums = true, sums
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+		return db, nil
+	}
+	return nil, errors.New("the target has no dpkg database (neither a non-empty " + deb.StatusPath + " nor files in " + deb.StatusDir + ")")
+}
+
+// listStatusD lists the regular database files of status.d
+// (IsStatusDFile), sorted, resolved in r.
+func listStatusD(r *os.Root) ([]string, error) {
+	dir, err := resolve(r, strings.TrimPrefix(deb.StatusDir, "/"), true)
 	if err != nil {
 		return nil, err
 	}
 	names, err := dirNames(r, dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
 		return nil, err
 	}
+	var files []string
 	for _, n := range names {
 		p := path.Join(dir, n)
 		if fi, err := r.Lstat(p); err != nil {
 			return nil, err
-		} else if strings.HasSuffix(n, ".md5sums") || strings.HasPrefix(n, ".") || !fi.Mode().IsRegular() {
-			continue
-		}
-		f, err := db.addFile(p, true)
-		if err != nil {
-			return nil, err
-		}
-		if sums, _, err := readBounded(r, p+".md5sums", maxDBFile); err == nil {
-			f.hasSums, f.sums = true, sums
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+		} else if deb.IsStatusDFile(n) && fi.Mode().IsRegular() {
+			files = append(files, p)
 		}
 	}
-	if len(db.files) > 0 {
-		db.layout = "status.d"
-		return db, nil
-	}
-	status, err := resolve(r, strings.TrimPrefix(StatusPath, "/"), true)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.addFile(status, false); errors.Is(err, fs.ErrNotExist) {
-		return nil, errors.New("the target has no dpkg database (neither " + StatusDir + " nor " + StatusPath + ")")
-	} else if err != nil {
-		return nil, err
-	}
-	db.layout = "status"
-	db.info, err = resolve(r, "var/lib/dpkg/info", true)
-	return db, err
+	return files, nil
 }
 
-// addFile reads a file of stanzas and notes its installed packages. In
-// status.d a stanza without Status is installed, as for ParseStatusD.
-func (db *dpkgDB) addFile(p string, noStatusInstalled bool) (*dbFile, error) {
-	data, _, err := readBounded(db.root, p, maxDBFile)
-	if err != nil {
-		return nil, err
-	}
-	f := &dbFile{path: p, data: data, stanzas: parseStanzas(data), repl: map[int]string{}}
+// addFile notes a database file of stanzas and its installed packages
+// (DBLayout.Installed).
+func (db *dpkgDB) addFile(p string, data []byte) *dbFile {
+	f := &dbFile{path: p, data: data, stanzas: deb.ParseControl(data), repl: map[int]string{}}
 	db.files = append(db.files, f)
 	for i, s := range f.stanzas {
-		e := &dbEntry{file: f, idx: i, conffiles: s.conffiles()}
-		e.name, _ = s.value("Package")
-		e.version, _ = s.value("Version")
-		e.arch, _ = s.value("Architecture")
-		e.status, e.hasStatus = s.value("Status")
-		_, e.hasConffiles = s.value("Conffiles")
-		installed := strings.HasSuffix(e.status, " installed") || (!e.hasStatus && noStatusInstalled)
-		if e.name != "" && installed {
-			db.entries = append(db.entries, e)
+		if !db.layout.Installed(s) {
+			continue
 		}
+		e := &dbEntry{file: f, idx: i, conffiles: conffiles(s)}
+		rec := deb.Record(s)
+		e.name, e.version, e.arch = rec.Name, rec.Version, rec.Arch
+		e.status, e.hasStatus = s.FirstLine("Status")
+		_, e.hasConffiles = s.Field("Conffiles")
+		db.entries = append(db.entries, e)
 	}
-	return f, nil
+	return f
 }
 
 // match finds the installed package p upgrades.
@@ -228,7 +186,7 @@ func (db *dpkgDB) match(p *staged) error {
 		return fmt.Errorf("package %s:%s is staged twice", p.name, p.old.arch)
 	}
 	p.old.taken = true
-	if (Versioning{}).Compare(p.version, p.old.version) < 0 {
+	if (deb.Versioning{}).Compare(p.version, p.old.version) < 0 {
 		return fmt.Errorf("package %s: %s would downgrade %s", p.name, p.version, p.old.version)
 	}
 	return nil
@@ -239,11 +197,11 @@ func (db *dpkgDB) match(p *staged) error {
 func (db *dpkgDB) update(p *staged, list []string, sums map[string]string) error {
 	e := p.old
 	conffiles := ""
-	if db.layout == "status" || e.hasConffiles {
+	if db.layout == deb.DBStatus || e.hasConffiles {
 		conffiles = conffilesField(p, sums)
 	}
 	e.file.repl[e.idx] = stanzaText(p.control, e.status, e.hasStatus, conffiles)
-	if db.layout == "status" {
+	if db.layout == deb.DBStatus {
 		return db.writeInfo(p, list)
 	}
 	f := e.file
@@ -305,18 +263,18 @@ func conffilesField(p *staged, sums map[string]string) string {
 
 // stanzaText is the control file as a database stanza: Status after
 // Package and Conffiles before Description, where dpkg puts them.
-func stanzaText(control []field, status string, withStatus bool, conffiles string) string {
+func stanzaText(control []deb.Field, status string, withStatus bool, conffiles string) string {
 	var b strings.Builder
 	for _, f := range control {
-		if strings.EqualFold(f.name, "Status") || strings.EqualFold(f.name, "Conffiles") {
+		if strings.EqualFold(f.Name, "Status") || strings.EqualFold(f.Name, "Conffiles") {
 			continue
 		}
-		if conffiles != "" && strings.EqualFold(f.name, "Description") {
+		if conffiles != "" && strings.EqualFold(f.Name, "Description") {
 			b.WriteString(conffiles)
 			conffiles = ""
 		}
-		b.WriteString(f.raw)
-		if withStatus && strings.EqualFold(f.name, "Package") {
+		b.WriteString(f.Raw)
+		if withStatus && strings.EqualFold(f.Name, "Package") {
 			b.WriteString("Status: " + status + "\n")
 		}
 	}
@@ -373,7 +331,7 @@ func (db *dpkgDB) infoPrefix(p *staged) string {
 			}
 		}
 	}
-	if ma, _ := (stanza{fields: p.control}).value("Multi-Arch"); ma == "same" {
+	if ma, _ := (deb.Stanza{Fields: p.control}).FirstLine("Multi-Arch"); ma == "same" {
 		return byArch
 	}
 	return p.name
@@ -386,13 +344,13 @@ func (db *dpkgDB) flush() error {
 			var b bytes.Buffer
 			prev := 0
 			for i, s := range f.stanzas {
-				b.Write(f.data[prev:s.start])
+				b.Write(f.data[prev:s.Start])
 				if t, ok := f.repl[i]; ok {
 					b.WriteString(t)
 				} else {
-					b.Write(f.data[s.start:s.end])
+					b.Write(f.data[s.Start:s.End])
 				}
-				prev = s.end
+				prev = s.End
 			}
 			b.Write(f.data[prev:])
 			if err := writeIfChanged(db.root, f.path, b.Bytes(), 0, true); err != nil {

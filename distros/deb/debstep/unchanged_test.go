@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"os"
@@ -93,4 +93,60 @@ func TestKeepUnchanged(t *testing.T) {
 	check("var/lib/dpkg/info/libfoo1:amd64.list", 0o644, old)
 	check("usr/share/nosums/a", 0o644, old)   // equal content
 	check("usr/share/nosums/b", 0o644, fresh) // same size, other content
+}
+
+// Every architecture of a multi-arch package counts, each with its own
+// info files.
+func TestKeepUnchangedMultiArch(t *testing.T) {
+	base, target := t.TempDir(), t.TempDir()
+	old := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	fresh := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	status := func(v string) string {
+		return "Package: libbar1\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: same\nVersion: " + v + "\n\n" +
+			"Package: libbar1\nStatus: install ok installed\nArchitecture: i386\nMulti-Arch: same\nVersion: " + v + "\n"
+	}
+	files := map[string][2]string{ // path: base, target content
+		"var/lib/dpkg/status": {status("1-1"), status("1-2")},
+		"var/lib/dpkg/info/libbar1:amd64.md5sums": {"11111111111111111111111111111111  usr/lib/x86_64-linux-gnu/libbar.so.1\n",
+			"11111111111111111111111111111111  usr/lib/x86_64-linux-gnu/libbar.so.1\n"},
+		"var/lib/dpkg/info/libbar1:i386.md5sums": {"22222222222222222222222222222222  usr/lib/i386-linux-gnu/libbar.so.1\n",
+			"22222222222222222222222222222222  usr/lib/i386-linux-gnu/libbar.so.1\n"},
+		"usr/lib/x86_64-linux-gnu/libbar.so.1": {"amd64", "amd64"},
+		"usr/lib/i386-linux-gnu/libbar.so.1":   {"i386", "i386"},
+	}
+	for p, c := range files {
+		for i, root := range []string{base, target} {
+			full := filepath.Join(root, p)
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(full, []byte(c[i]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(full, old, []time.Time{old, fresh}[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	br, err := os.OpenRoot(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := os.OpenRoot(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := KeepUnchanged(br, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both libraries, and both md5sums (equal content), once each.
+	if want := (Kept{Packages: 2, Files: 4, Bytes: int64(len("amd64") + len("i386") + len(files["var/lib/dpkg/info/libbar1:amd64.md5sums"][0]) + len(files["var/lib/dpkg/info/libbar1:i386.md5sums"][0]))}); k != want {
+		t.Errorf("Kept = %+v, want %+v", k, want)
+	}
+	for _, p := range []string{"usr/lib/x86_64-linux-gnu/libbar.so.1", "usr/lib/i386-linux-gnu/libbar.so.1"} {
+		if fi, err := os.Lstat(filepath.Join(target, p)); err != nil || !fi.ModTime().Equal(old) {
+			t.Errorf("%s: %v %v, want the base mtime", p, fi.ModTime(), err)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"fmt"
@@ -6,13 +6,15 @@ import (
 	"strings"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/deb"
 )
 
-// Commands are the helper commands of the deb methods. They run inside
-// patch steps, on the image's files, from the frontend binary.
+// Commands are the helper commands of the deb methods (named by
+// deb.CmdKeepUnchanged and deb.CmdInstall). They run inside patch steps,
+// on the image's files, from the frontend binary.
 var Commands = []distros.HelperCommand{
-	{Name: CmdKeepUnchanged, Usage: "BASE TARGET", Args: 2, Run: runKeepUnchanged},
-	{Name: CmdInstall, Usage: "STAGING TARGET NOTES", Args: 3, Run: runInstall},
+	{Name: deb.CmdKeepUnchanged, Usage: "BASE TARGET", Args: 2, Run: runKeepUnchanged},
+	{Name: deb.CmdInstall, Usage: "STAGING TARGET NOTES", Args: 3, Run: runInstall},
 }
 
 func runKeepUnchanged(args []string) error {

@@ -1,10 +1,12 @@
-package deb
+package debstep
 
 import (
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/copa/frontend/distros/deb"
 )
 
 // A relation is one alternative of a Depends or Pre-Depends clause.
@@ -40,7 +42,7 @@ func (r relation) satisfiedBy(version string) bool {
 	if r.op == "" {
 		return true
 	}
-	c := Versioning{}.Compare(version, r.version)
+	c := deb.Versioning{}.Compare(version, r.version)
 	switch r.op {
 	case "<<", "<":
 		return c < 0

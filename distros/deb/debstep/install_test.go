@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"crypto/md5"
@@ -420,5 +420,66 @@ func TestInstallStatus(t *testing.T) {
 	}
 	if fi, st := lstat(t, filepath.Join(target, info+"postinst")); st.Ino != postinstInfo.Sys().(*syscall.Stat_t).Ino || !fi.ModTime().Equal(oldTime) {
 		t.Errorf("identical postinst was rewritten")
+	}
+}
+
+// The install step reads and writes the database the frontend read
+// (ChooseLayout): a non-empty status wins over status.d, status.d counts
+// when status is missing or blank.
+func TestInstallLayoutRule(t *testing.T) {
+	const stanza = "Package: foo\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n"
+	const stale = "Package: foo\nVersion: 0.9\nArchitecture: all\n"
+	tests := []struct {
+		name   string
+		tree   []ent
+		layout string
+		err    string
+	}{
+		{name: "status and status.d", layout: "status", tree: []ent{
+			file("var/lib/dpkg/status", stanza), file("var/lib/dpkg/status.d/foo", stale),
+		}},
+		{name: "blank status and status.d", layout: "status.d", tree: []ent{
+			file("var/lib/dpkg/status", "\n \n"), file("var/lib/dpkg/status.d/foo", stale),
+		}},
+		{name: "status.d only", layout: "status.d", tree: []ent{file("var/lib/dpkg/status.d/foo", stale)}},
+		{name: "empty status, status.d without database files", err: "the target has no dpkg database", tree: []ent{
+			file("var/lib/dpkg/status", ""), file("var/lib/dpkg/status.d/foo.md5sums", ""), dir("var/lib/dpkg/status.d/sub"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			staging, target := t.TempDir(), t.TempDir()
+			build(t, target, tt.tree...)
+			stage(t, staging, "foo", "Package: foo\nVersion: 2\nArchitecture: all\n", nil)
+			res, err := install(t, staging, target)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Layout != tt.layout || !slices.Equal(res.Packages, []string{"foo=2"}) {
+				t.Errorf("Installed = %+v, want layout %s", res, tt.layout)
+			}
+			// The chosen file has the new version; the other is left alone.
+			status, statusD := filepath.Join(target, "var/lib/dpkg/status"), filepath.Join(target, "var/lib/dpkg/status.d/foo")
+			chosen, other := status, statusD
+			if tt.layout == "status.d" {
+				chosen, other = statusD, status
+			}
+			if got := read(t, chosen); !strings.Contains(got, "Version: 2\n") {
+				t.Errorf("%s =\n%s", chosen, got)
+			}
+			for _, e := range tt.tree {
+				if filepath.Join(target, e.path) == other {
+					if got := read(t, other); got != e.content {
+						t.Errorf("%s changed: %q", other, got)
+					}
+				}
+			}
+		})
 	}
 }

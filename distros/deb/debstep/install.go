@@ -1,4 +1,4 @@
-package deb
+package debstep
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/deb"
 )
 
 // Bounds on a staging tree: the tooling image unpacked it, but the .debs
@@ -29,6 +30,9 @@ const (
 	maxControlCopy = 16 << 20
 	// maxHops is Linux's limit on symlinks followed in one lookup.
 	maxHops = 40
+	// maxField bounds the name of a DEBIAN file, as package deb bounds
+	// names and versions.
+	maxField = 256
 )
 
 // maintainerScripts are the DEBIAN files dpkg would have run.
@@ -107,7 +111,7 @@ func Install(staging, target *os.Root) (*Installed, error) {
 	if err := checkDepends(db, pkgs); err != nil {
 		return nil, err
 	}
-	res := &Installed{Layout: db.layout, Scripts: map[string][]string{}}
+	res := &Installed{Layout: db.layout.String(), Scripts: map[string][]string{}}
 	in := &installer{staging: staging, target: target}
 	for _, p := range pkgs {
 		d := InstalledPackage{Name: p.name, Arch: p.arch, OldVersion: p.old.version, Version: p.version}
@@ -146,7 +150,7 @@ func Install(staging, target *os.Root) (*Installed, error) {
 type staged struct {
 	dir                 string
 	name, version, arch string
-	control             []field
+	control             []deb.Field
 	// conffiles are absolute paths, without remove-on-upgrade entries.
 	conffiles []string
 	// debian holds the DEBIAN files other than control, by name.
@@ -208,15 +212,15 @@ func readStaged(staging *os.Root, dir string) (*staged, error) {
 		return nil, errors.New("no DEBIAN/control")
 	}
 	delete(p.debian, "control")
-	stanzas := parseStanzas(control.data)
+	stanzas := deb.ParseControl(control.data)
 	if len(stanzas) != 1 {
 		return nil, fmt.Errorf("DEBIAN/control holds %d stanzas, not one", len(stanzas))
 	}
-	p.control = stanzas[0].fields
-	p.name, _ = stanzas[0].value("Package")
-	p.version, _ = stanzas[0].value("Version")
-	p.arch, _ = stanzas[0].value("Architecture")
-	v := Versioning{}
+	p.control = stanzas[0].Fields
+	p.name, _ = stanzas[0].FirstLine("Package")
+	p.version, _ = stanzas[0].FirstLine("Version")
+	p.arch, _ = stanzas[0].FirstLine("Architecture")
+	v := deb.Versioning{}
 	if err := v.ValidName(p.name); err != nil {
 		return nil, err
 	}
@@ -436,15 +440,13 @@ const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 func checkDepends(db *dpkgDB, pkgs []*staged) error {
 	after := map[string]string{}
 	for _, e := range db.entries {
-		if !e.hasStatus || strings.HasSuffix(e.status, " installed") {
-			after[e.name] = e.version
-		}
+		after[e.name] = e.version
 	}
 	depends := map[string][]string{}
 	for _, p := range pkgs {
 		after[p.name] = p.version
 		for _, f := range p.control {
-			if f.name == "Depends" || f.name == "Pre-Depends" {
+			if f.Name == "Depends" || f.Name == "Pre-Depends" {
 				depends[p.name] = append(depends[p.name], fieldValue(f))
 			}
 		}
@@ -460,7 +462,6 @@ func checkDepends(db *dpkgDB, pkgs []*staged) error {
 }
 
 // fieldValue is a field's value with its continuation lines joined.
-func fieldValue(f field) string {
-	_, v, _ := strings.Cut(f.raw, ":")
-	return strings.Join(strings.Fields(v), " ")
+func fieldValue(f deb.Field) string {
+	return strings.Join(strings.Fields(f.Value()), " ")
 }
