@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"slices"
 	"strings"
-
 )
 
 // Apt source locations an image may use. sources.list and .list files use
@@ -14,7 +13,6 @@ const (
 	SourcesList    = "/etc/apt/sources.list"
 	SourcesPartDir = "/etc/apt/sources.list.d"
 )
-
 
 // Suites returns every suite that the image's apt sources name for binary
 // packages ("bookworm", "bookworm-security", ...). files maps a file name

@@ -3,7 +3,6 @@ package deb
 import (
 	"reflect"
 	"testing"
-
 )
 
 func TestSuites(t *testing.T) {
