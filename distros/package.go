@@ -1,6 +1,7 @@
 package distros
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -43,7 +44,7 @@ func (ps Packages) Version(v Versioning, name string) (string, bool) {
 		return "", false
 	}
 	var low string
-	for _, arch := range sortedKeys(newest) {
+	for _, arch := range slices.Sorted(maps.Keys(newest)) {
 		if ver := newest[arch]; low == "" || v.Compare(ver, low) < 0 {
 			low = ver
 		}
@@ -92,13 +93,4 @@ func (ps Packages) Sorted() Packages {
 		return strings.Compare(a.Version, b.Version)
 	})
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

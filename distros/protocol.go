@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -83,7 +84,7 @@ func StepEnv(m StepMounts, commands map[string]string) llb.RunOption {
 	if m.Helper {
 		env = append(env, [2]string{EnvHelper, llbgen.HelperBinary})
 	}
-	for _, k := range sortedKeys(commands) {
+	for _, k := range slices.Sorted(maps.Keys(commands)) {
 		env = append(env, [2]string{EnvCommandPrefix + k, commands[k]})
 	}
 	return runEnv(env)

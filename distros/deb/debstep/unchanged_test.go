@@ -61,18 +61,7 @@ func TestKeepUnchanged(t *testing.T) {
 	write(base, "usr/share/other", "x", 0o644, old)
 	write(target, "usr/share/other", "x", 0o600, fresh)
 
-	br, err := os.OpenRoot(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := os.OpenRoot(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := KeepUnchanged(br, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := keepUnchanged(t, base, target)
 	want := Kept{Packages: 2, Files: 3, Bytes: int64(len("same text") + len("/usr/lib/libfoo.so.1\n") + len("aaaa"))}
 	if k != want {
 		t.Errorf("Kept = %+v", k)
@@ -128,6 +117,21 @@ func TestKeepUnchangedMultiArch(t *testing.T) {
 			}
 		}
 	}
+	k := keepUnchanged(t, base, target)
+	// Both libraries, and both md5sums (equal content), once each.
+	if want := (Kept{Packages: 2, Files: 4, Bytes: int64(len("amd64") + len("i386") + len(files["var/lib/dpkg/info/libbar1:amd64.md5sums"][0]) + len(files["var/lib/dpkg/info/libbar1:i386.md5sums"][0]))}); k != want {
+		t.Errorf("Kept = %+v, want %+v", k, want)
+	}
+	for _, p := range []string{"usr/lib/x86_64-linux-gnu/libbar.so.1", "usr/lib/i386-linux-gnu/libbar.so.1"} {
+		if fi, err := os.Lstat(filepath.Join(target, p)); err != nil || !fi.ModTime().Equal(old) {
+			t.Errorf("%s: %v %v, want the base mtime", p, fi.ModTime(), err)
+		}
+	}
+}
+
+// keepUnchanged runs KeepUnchanged on two directories.
+func keepUnchanged(t *testing.T, base, target string) Kept {
+	t.Helper()
 	br, err := os.OpenRoot(base)
 	if err != nil {
 		t.Fatal(err)
@@ -140,13 +144,5 @@ func TestKeepUnchangedMultiArch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Both libraries, and both md5sums (equal content), once each.
-	if want := (Kept{Packages: 2, Files: 4, Bytes: int64(len("amd64") + len("i386") + len(files["var/lib/dpkg/info/libbar1:amd64.md5sums"][0]) + len(files["var/lib/dpkg/info/libbar1:i386.md5sums"][0]))}); k != want {
-		t.Errorf("Kept = %+v, want %+v", k, want)
-	}
-	for _, p := range []string{"usr/lib/x86_64-linux-gnu/libbar.so.1", "usr/lib/i386-linux-gnu/libbar.so.1"} {
-		if fi, err := os.Lstat(filepath.Join(target, p)); err != nil || !fi.ModTime().Equal(old) {
-			t.Errorf("%s: %v %v, want the base mtime", p, fi.ModTime(), err)
-		}
-	}
+	return k
 }
