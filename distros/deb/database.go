@@ -148,16 +148,6 @@ func readInstalled(ctx context.Context, root distros.FS, l Layout) (distros.Pack
 	return nil, fmt.Errorf("the image has no dpkg database (%s or %s)", StatusPath, StatusDir)
 }
 
-// readDatabase reads the installed packages of either database layout, by
-// name (see ParseStatus).
-func readDatabase(ctx context.Context, root distros.FS, l Layout) (map[string]Package, error) {
-	ps, err := readInstalled(ctx, root, l)
-	if err != nil {
-		return nil, err
-	}
-	return byName(ps), nil
-}
-
 // ReadInstalled reads the installed packages of an image from whichever
 // database it keeps, status or status.d: one record per installed stanza,
 // sorted (distros.Packages.Sorted).

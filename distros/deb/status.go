@@ -2,36 +2,10 @@ package deb
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/copa/frontend/distros"
 )
-
-// Package is an installed package by name, as ParseStatus returns it: the
-// version that decides (see distros.Packages.Version) and that record's
-// architecture. New code reads records (ParseInstalled, ReadInstalled).
-type Package struct {
-	Name    string
-	Version string
-	Arch    string
-}
-
-// ParseStatus reads a dpkg status file and returns the packages whose state
-// is "installed", by name. A package installed for several architectures
-// (multi-arch) keeps its lowest version, so that verification never passes
-// on the strength of one architecture while another is still vulnerable.
-func ParseStatus(data []byte) (map[string]Package, error) {
-	ps, err := ParseInstalled(data)
-	return byName(ps), err
-}
-
-// ParseStatusD reads one file of a status.d directory, by name as
-// ParseStatus does (see ParseInstalledD).
-func ParseStatusD(data []byte) (map[string]Package, error) {
-	ps, err := ParseInstalledD(data)
-	return byName(ps), err
-}
 
 // ParseInstalled returns one record per installed package of a dpkg status
 // file: the stanzas whose Status says "installed".
@@ -76,28 +50,4 @@ func Record(s Stanza) distros.Package {
 		p.Source = f[0]
 	}
 	return p
-}
-
-// byName keeps, for each name, the version that decides and its
-// architecture.
-func byName(ps distros.Packages) map[string]Package {
-	out := map[string]Package{}
-	for _, p := range ps {
-		if _, done := out[p.Name]; done {
-			continue
-		}
-		v, _ := ps.Version(Versioning{}, p.Name)
-		i := slices.IndexFunc(ps, func(q distros.Package) bool { return q.Name == p.Name && q.Version == v })
-		out[p.Name] = Package{Name: p.Name, Version: v, Arch: ps[i].Arch}
-	}
-	return out
-}
-
-// Versions maps package names to installed versions.
-func Versions(pkgs map[string]Package) map[string]string {
-	m := make(map[string]string, len(pkgs))
-	for n, p := range pkgs {
-		m[n] = p.Version
-	}
-	return m
 }

@@ -1,10 +1,12 @@
-package deb
+package deb_test
 
 import (
 	"reflect"
 	"testing"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/internal/debtest"
 )
 
 const statusSample = `Package: libc6
@@ -34,11 +36,11 @@ Version: 2024a-0+deb12u1
 `
 
 func TestParseStatus(t *testing.T) {
-	got, err := ParseStatus([]byte(statusSample))
+	got, err := debtest.ParseStatus([]byte(statusSample))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]Package{
+	want := map[string]debtest.Package{
 		// the lower of the two architectures' versions
 		"libc6":  {Name: "libc6", Version: "2.36-9+deb12u3", Arch: "i386"},
 		"tzdata": {Name: "tzdata", Version: "2024a-0+deb12u1", Arch: "all"},
@@ -49,7 +51,7 @@ func TestParseStatus(t *testing.T) {
 }
 
 func TestParseStatusMissingVersion(t *testing.T) {
-	_, err := ParseStatus([]byte("Package: x1\nStatus: install ok installed\n\n"))
+	_, err := debtest.ParseStatus([]byte("Package: x1\nStatus: install ok installed\n\n"))
 	if err == nil || err.Error() != "dpkg status line 1: package x1 has no Version" {
 		t.Fatalf("err = %v", err)
 	}
@@ -60,34 +62,34 @@ func TestParseStatusForms(t *testing.T) {
 		name     string
 		data     string
 		statusD  bool
-		want     map[string]Package
+		want     map[string]debtest.Package
 		wantErrs string
 	}{
 		{
 			name: "continuation lines and comments are no fields",
 			data: "Package: a\nStatus: install ok installed\nDescription: x\n Version: 9\n# Version: 8\nVersion: 1\n",
-			want: map[string]Package{"a": {Name: "a", Version: "1"}},
+			want: map[string]debtest.Package{"a": {Name: "a", Version: "1"}},
 		},
 		{
 			name: "CRLF and blank-only separators",
 			data: "Package: a\r\nStatus: hold ok installed\r\nVersion: 1\r\n\r\n \nPackage: b\r\nStatus: install ok installed\r\nVersion: 2\r\n",
-			want: map[string]Package{"a": {Name: "a", Version: "1"}, "b": {Name: "b", Version: "2"}},
+			want: map[string]debtest.Package{"a": {Name: "a", Version: "1"}, "b": {Name: "b", Version: "2"}},
 		},
 		{
 			name: "field names in any case",
 			data: "package: a\nstatus: install ok installed\nversion: 1\narchitecture: all\n",
-			want: map[string]Package{"a": {Name: "a", Version: "1", Arch: "all"}},
+			want: map[string]debtest.Package{"a": {Name: "a", Version: "1", Arch: "all"}},
 		},
 		{
 			name: "status file: a stanza without Status is not installed",
 			data: "Package: a\nVersion: 1\n",
-			want: map[string]Package{},
+			want: map[string]debtest.Package{},
 		},
 		{
 			name:    "status.d: a stanza without Status is installed",
 			data:    "Package: a\nVersion: 1\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 1\n",
 			statusD: true,
-			want:    map[string]Package{"a": {Name: "a", Version: "1"}},
+			want:    map[string]debtest.Package{"a": {Name: "a", Version: "1"}},
 		},
 		{
 			name:     "the error names the stanza's first line",
@@ -97,9 +99,9 @@ func TestParseStatusForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parse := ParseStatus
+			parse := debtest.ParseStatus
 			if tt.statusD {
-				parse = ParseStatusD
+				parse = debtest.ParseStatusD
 			}
 			got, err := parse([]byte(tt.data))
 			if tt.wantErrs != "" {
@@ -158,9 +160,9 @@ func TestParseInstalledRecords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parse := ParseInstalled
+			parse := deb.ParseInstalled
 			if tt.statusD {
-				parse = ParseInstalledD
+				parse = deb.ParseInstalledD
 			}
 			got, err := parse([]byte(tt.data))
 			if err != nil {
