@@ -41,7 +41,7 @@ func (b *builder) resolveBase(ctx context.Context, p ocispecs.Platform) (*baseIm
 	}
 	named = reference.TagNameOnly(named)
 	_, dgst, dt, err := b.c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
-		LogName: "[copa] resolve " + named.String(),
+		LogName: stepPrefix(p) + "resolve " + named.String(),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &p,
 			ResolveMode: b.bc.ImageResolveMode.String(),
@@ -62,7 +62,7 @@ func (b *builder) resolveBase(ctx context.Context, p ocispecs.Platform) (*baseIm
 		}
 		pinned = c.String()
 	}
-	st := llb.Image(pinned, llb.Platform(p), b.location(loc), llb.WithCustomName("[copa] "+named.String()))
+	st := llb.Image(pinned, llb.Platform(p), b.location(loc), llb.WithCustomName(stepPrefix(p)+named.String()))
 	return &baseImage{Name: named.String(), Digest: dgst, Config: cfg, State: st}, nil
 }
 

@@ -88,9 +88,9 @@ func (b *builder) output(ctx context.Context, target string, pr *platformResult)
 			b.vexDocs.Store(platformKey(pr.Platform), doc)
 		}
 	case TargetSummary:
-		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName("[copa] write "+SummaryFile)))
+		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName(stepPrefix(pr.Platform)+"write "+SummaryFile)))
 	case TargetVEX:
-		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, doc), llb.WithCustomName("[copa] write "+VEXFile)))
+		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, doc), llb.WithCustomName(stepPrefix(pr.Platform)+"write "+VEXFile)))
 	}
 	return res, err
 }
@@ -168,7 +168,7 @@ func (b *builder) attachVEX(ctx context.Context, rb *dockerui.ResultBuilder) err
 		if !ok {
 			return nil
 		}
-		st := llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, v.([]byte)), llb.WithCustomName("[copa] VEX attestation "+platformKey(p)))
+		st := llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, v.([]byte)), llb.WithCustomName(stepPrefix(p)+"VEX attestation"))
 		ref, err := b.solve(ctx, st)
 		if err != nil {
 			return err

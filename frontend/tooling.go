@@ -52,7 +52,7 @@ func (b *builder) toolingImage(ctx context.Context, tm distros.ToolingMethod, in
 	}
 	if st.Output() == nil {
 		_, dgst, _, err := b.c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
-			LogName:  "[copa] resolve tooling " + named.String(),
+			LogName:  stepPrefix(p) + "resolve tooling " + named.String(),
 			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()},
 		})
 		if err != nil {
@@ -62,7 +62,7 @@ func (b *builder) toolingImage(ctx context.Context, tm distros.ToolingMethod, in
 		if err != nil {
 			return nil, err
 		}
-		st = llb.Image(pinned.String(), llb.Platform(p), b.location(loc), llb.WithCustomName("[copa] tooling "+display))
+		st = llb.Image(pinned.String(), llb.Platform(p), b.location(loc), llb.WithCustomName(stepPrefix(p)+"tooling "+display))
 	}
 
 	ref, err := b.solve(ctx, st)
