@@ -72,7 +72,7 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pl
 	} else if err != nil {
 		return nil, atLine(withContext(err, "PATCH %s", base.Name), imgLoc)
 	}
-	res.PackageURL = packageURLs(in, p)
+	res.PackageURL = packageURLs(in.Format, in.OS, in.Installed, p)
 	b.warnRelease(ctx, in)
 
 	reports, err := b.reportsFor(p)
@@ -136,7 +136,7 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pl
 	res.Outcome, res.Ref = outcomePatched, r.Ref
 	res.Config = patchedConfig(base, describePatch(in.Method.Name(), req.Tooling, want, pl.Plan.All), b.opts.created)
 	res.Summary = summary.New(sumIn)
-	res.PackageURL = packageURLs(&inspection{OS: in.OS, Format: in.Format, Installed: after}, p)
+	res.PackageURL = packageURLs(in.Format, in.OS, after, p)
 	return res, nil
 }
 
@@ -161,10 +161,10 @@ func (b *builder) warnRelease(ctx context.Context, in *inspection) {
 
 // packageURLs names the packages of an image for VEX, with the format's
 // package URLs and each package's own architecture.
-func packageURLs(in *inspection, p ocispecs.Platform) func(name, version string) string {
-	t := distros.PURLTarget{OS: in.OS, Platform: p}
+func packageURLs(f distros.Format, osr distros.OSRelease, installed distros.Packages, p ocispecs.Platform) func(name, version string) string {
+	t := distros.PURLTarget{OS: osr, Platform: p}
 	return func(name, version string) string {
-		return in.Format.PackageURL(t, distros.Package{Name: name, Version: version, Arch: in.Installed.Arch(name)})
+		return f.PackageURL(t, distros.Package{Name: name, Version: version, Arch: installed.Arch(name)})
 	}
 }
 

@@ -114,15 +114,15 @@ func statusDFiles(ctx context.Context, root distros.FS) ([]string, error) {
 // readInstalled reads the installed-package records of either database
 // layout: one per installed stanza, several per name for a multi-arch
 // package.
-func readInstalled(ctx context.Context, root distros.FS, l Layout) (distros.Packages, error) {
+func readInstalled(ctx context.Context, root distros.FS, l DBLayout) (distros.Packages, error) {
 	switch l {
-	case LayoutApt, LayoutStatus:
+	case DBStatus:
 		dt, err := root.ReadFile(ctx, StatusPath, maxDatabaseSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading the dpkg database %s: %w", StatusPath, err)
 		}
 		return ParseInstalled(dt)
-	case LayoutStatusD:
+	case DBStatusD:
 		files, err := statusDFiles(ctx, root)
 		if err != nil {
 			return nil, err
@@ -152,7 +152,7 @@ func readInstalled(ctx context.Context, root distros.FS, l Layout) (distros.Pack
 // database it keeps, status or status.d: one record per installed stanza,
 // sorted (distros.Packages.Sorted).
 func ReadInstalled(ctx context.Context, root distros.FS) (distros.Packages, error) {
-	l, err := DetectLayout(ctx, root)
+	l, err := detectDBLayout(ctx, root)
 	if err != nil {
 		return nil, err
 	}
