@@ -56,6 +56,12 @@ type ToolingMethod interface {
 	// CheckTooling reads a tooling image's files and says why it cannot
 	// patch images of release osr, if it cannot.
 	CheckTooling(ctx context.Context, tooling FS, toolingOS, osr OSRelease) error
+	// DetectNative reports whether the method can patch the image even
+	// where the image could run its own package manager: a patch that
+	// must not run anything of the image (a platform the builder cannot
+	// run, or PATCH --native) takes the tooling method for every image it
+	// can read.
+	DetectNative(ctx context.Context, root FS, osr OSRelease) (bool, error)
 }
 
 // PatchRequest is what a Method needs to build a patch step.
@@ -77,6 +83,10 @@ type PatchRequest struct {
 	KeepUnchanged bool
 	// Tooling is the image that does the work for a ToolingMethod.
 	Tooling *Tooling
+	// Native is set when the tooling image runs on the build platform,
+	// not on Platform: it must fetch packages of Platform's architecture,
+	// and nothing of Platform is ever run.
+	Native bool
 	// Constraints tag the steps (source location).
 	Constraints []llb.ConstraintsOpt
 	// StepPrefix starts every step name, so that the progress output says

@@ -40,6 +40,11 @@ const (
 	EnvTarget   = "COPA_TARGET"
 	EnvHelper   = "COPA_HELPER"   // the helper binary; unset when the step runs without it
 	EnvOriginal = "COPA_ORIGINAL" // the original image, read-only, when the helper needs it
+	// EnvTargetArch is the package architecture of the target, in its
+	// format's words (dpkg's "arm64"), set only when the step runs on
+	// another platform than the target's (a native patch): the package
+	// manager must fetch that architecture's packages, not its own.
+	EnvTargetArch = "COPA_TARGET_ARCH"
 	// EnvCommandPrefix + KEY names a helper command the step may run:
 	// COPA_CMD_INSTALL=install-deb.
 	EnvCommandPrefix = "COPA_CMD_"

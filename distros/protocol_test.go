@@ -63,7 +63,7 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 		t.Fatalf("no scripts: %v", err)
 	}
 	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall}
-	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal}
+	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch}
 	noteRef := regexp.MustCompile(`\$out/([a-z-]+)`)
 	envRef := regexp.MustCompile(`\$\{?(COPA_[A-Z_]+)`)
 	for _, s := range scripts {

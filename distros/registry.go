@@ -132,9 +132,11 @@ func (r *Registry) FamilyMatches(family string, osr OSRelease) bool {
 	return osr.Is(family)
 }
 
-// Detect returns the first method that patches the image. When none
-// does, the error says why, in the words of the image's format.
-func (r *Registry) Detect(ctx context.Context, root FS, osr OSRelease) (Method, error) {
+// Detect returns the first method that patches the image. With native
+// set, only tooling methods are asked (DetectNative), because nothing of
+// the image may run. When none does, the error says why, in the words of
+// the image's format.
+func (r *Registry) Detect(ctx context.Context, root FS, osr OSRelease, native bool) (Method, error) {
 	f, _, ok := r.ForOS(osr)
 	if !ok {
 		return nil, fmt.Errorf("the image is %s; copa/frontend patches %s images", osr, r.patchable())
@@ -144,8 +146,16 @@ func (r *Registry) Detect(ctx context.Context, root FS, osr OSRelease) (Method, 
 		if m.Format().Name() != f.Name() {
 			continue
 		}
+		detect := m.Detect
+		if native {
+			tm, ok := m.(ToolingMethod)
+			if !ok {
+				continue
+			}
+			detect = tm.DetectNative
+		}
 		tried = append(tried, m.Name())
-		ok, err := m.Detect(ctx, root, osr)
+		ok, err := detect(ctx, root, osr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Name(), err)
 		}
@@ -154,6 +164,9 @@ func (r *Registry) Detect(ctx context.Context, root FS, osr OSRelease) (Method, 
 		}
 	}
 	pf, isPatch := f.(PatchFormat)
+	if native && isPatch && len(tried) == 0 {
+		return nil, fmt.Errorf("the image is %s, but no %s method patches it without running the image's own tools", osr, f.Name())
+	}
 	if !isPatch || len(tried) == 0 {
 		return nil, fmt.Errorf("the image is %s, whose packages are %s packages: copa/frontend does not patch those yet (it patches %s images)", osr, f.Name(), r.patchable())
 	}

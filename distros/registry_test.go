@@ -89,7 +89,7 @@ func TestDetectOrder(t *testing.T) {
 	// Both deb methods could patch an image with apt; apt, listed first,
 	// wins.
 	fs := distrostest.MapFS{"/var/lib/dpkg/status": "Package: a\nStatus: install ok installed\nVersion: 1\n", "/bin/sh": "", "/usr/bin/apt-get": ""}
-	m, err := all.Registry.Detect(context.Background(), fs, distros.OSRelease{ID: "debian", VersionCodename: "bookworm"})
+	m, err := all.Registry.Detect(context.Background(), fs, distros.OSRelease{ID: "debian", VersionCodename: "bookworm"}, false)
 	if err != nil || m.Name() != "apt" {
 		t.Errorf("Detect = %v, %v", m, err)
 	}

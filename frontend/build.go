@@ -8,11 +8,12 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 
 	"github.com/copa/frontend/distros"
@@ -79,27 +80,30 @@ func build(ctx context.Context, c client.Client, reg *distros.Registry) (_ *clie
 		return nil, err
 	}
 
-	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		pr, err := b.patchPlatform(ctx, platform)
-		if err != nil {
-			return nil, err
-		}
-		if pr.Outcome == outcomeUnpatchable {
-			// One image, one answer: an image that cannot be patched
-			// fails the build rather than being exported as it was.
-			return nil, pr.Reason
-		}
-		return b.output(ctx, target, pr)
-	})
+	img, err := b.resolveSource(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if target == TargetImage {
-		if err := b.attachVEX(ctx, rb); err != nil {
-			return nil, err
-		}
+	jobs, err := b.choosePlatforms(ctx, img)
+	if err != nil {
+		return nil, err
 	}
-	return rb.Finalize()
+	if err := b.checkReportPlatforms(jobs); err != nil {
+		return nil, err
+	}
+	results := make([]*platformResult, len(jobs))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, j := range jobs {
+		eg.Go(func() error {
+			r, err := b.runJob(ectx, img, j)
+			results[i] = r
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return b.assemble(ctx, target, img, results)
 }
 
 // builder carries what every platform's patch shares.
@@ -115,6 +119,4 @@ type builder struct {
 	helperOnce sync.Once
 	helper     *llb.State
 	helperErr  error
-
-	vexDocs sync.Map // platformKey → VEX document for the attestation
 }

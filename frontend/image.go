@@ -1,13 +1,11 @@
 package frontend
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/client/llb/sourceresolver"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -27,64 +25,84 @@ type baseImage struct {
 	Name   string        // normalised reference, e.g. docker.io/library/nginx:1.21.6
 	Digest digest.Digest // what the reference resolved to
 	Config dockerspec.DockerOCIImage
-	State  llb.State // pinned to Digest
+	// RawConfig is the config as the registry serves it, which the
+	// output keeps byte for byte where nothing changes.
+	RawConfig []byte
+	State     llb.State // pinned to Digest
 }
 
-// resolveBase resolves the PATCH reference for platform p. The state is
-// pinned to the digest that was resolved, so that config and layers come
-// from the same image even if the tag moves during the build.
-func (b *builder) resolveBase(ctx context.Context, p ocispecs.Platform) (*baseImage, error) {
-	loc := b.pf.Image.Location
-	named, err := reference.ParseNormalizedNamed(b.pf.Image.Value)
+// baseFor is the source's image for one platform, pinned to the digest
+// the reference resolved to, so that config and layers come from the same
+// image even if the tag moves during the build.
+func (b *builder) baseFor(src *source, sp sourcePlatform) (*baseImage, error) {
+	named, err := reference.ParseNormalizedNamed(src.Name)
 	if err != nil {
-		return nil, atLine(errors.Wrapf(err, "PATCH %s", b.pf.Image.Value), loc)
+		return nil, err
 	}
-	named = reference.TagNameOnly(named)
-	_, dgst, dt, err := b.c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
-		LogName: stepPrefix(p) + "resolve " + named.String(),
-		ImageOpt: &sourceresolver.ResolveImageOpt{
-			Platform:    &p,
-			ResolveMode: b.bc.ImageResolveMode.String(),
-		},
-	})
+	pinned, err := reference.WithDigest(reference.TrimNamed(named), src.Digest)
 	if err != nil {
-		return nil, atLine(withContext(err, "PATCH %s: resolving the image", named), loc)
+		return nil, err
 	}
-	var cfg dockerspec.DockerOCIImage
-	if err := json.Unmarshal(dt, &cfg); err != nil {
-		return nil, atLine(errors.Wrapf(err, "PATCH %s: reading the image config", named), loc)
+	cfg, err := sp.parsedConfig()
+	if err != nil {
+		return nil, err
 	}
-	pinned := named.String()
-	if dgst != "" {
-		c, err := reference.WithDigest(reference.TrimNamed(named), dgst)
-		if err != nil {
-			return nil, err
-		}
-		pinned = c.String()
-	}
-	st := llb.Image(pinned, llb.Platform(p), b.location(loc), llb.WithCustomName(stepPrefix(p)+named.String()))
-	return &baseImage{Name: named.String(), Digest: dgst, Config: cfg, State: st}, nil
+	st := llb.Image(pinned.String(), llb.Platform(sp.Platform), b.location(b.pf.Image.Location), llb.WithCustomName(stepPrefix(sp.Platform)+src.Name))
+	return &baseImage{Name: src.Name, Digest: src.Digest, Config: cfg, RawConfig: sp.Config, State: st}, nil
 }
 
 // patchedConfig is the base config with one history entry for the patch
-// layer and the patch labels; everything else is kept as it was, because
-// users run patched images exactly as they ran the originals.
-func patchedConfig(base *baseImage, createdBy string, created time.Time) dockerspec.DockerOCIImage {
-	img := base.Config
-	img.Config.Labels = copyLabels(img.Config.Labels)
-	img.Config.Labels[LabelPatched] = "true"
-	img.Config.Labels[LabelBaseName] = base.Name
-	if base.Digest != "" {
-		img.Config.Labels[LabelBaseDigest] = base.Digest.String()
+// layer and the patch labels. Everything else is kept as it was, because
+// users run patched images exactly as they ran the originals: the config
+// is changed key by key, so that fields this frontend does not know
+// survive too.
+func patchedConfig(base *baseImage, createdBy string, created time.Time) ([]byte, error) {
+	m := map[string]json.RawMessage{}
+	if err := json.Unmarshal(base.RawConfig, &m); err != nil {
+		return nil, errors.Wrap(err, "reading the image config")
 	}
-	img.History = append(append([]ocispecs.History(nil), img.History...), ocispecs.History{
+	inner := map[string]json.RawMessage{}
+	if c, ok := m["config"]; ok && string(c) != "null" {
+		if err := json.Unmarshal(c, &inner); err != nil {
+			return nil, errors.Wrap(err, "reading the image config's config")
+		}
+	}
+	labels := copyLabels(base.Config.Config.Labels)
+	labels[LabelPatched] = "true"
+	labels[LabelBaseName] = base.Name
+	if base.Digest != "" {
+		labels[LabelBaseDigest] = base.Digest.String()
+	}
+	history := append(append([]ocispecs.History(nil), base.Config.History...), ocispecs.History{
 		Created:   &created,
 		CreatedBy: createdBy,
-		Comment:   "copa/frontend",
+		Comment:   HistoryComment,
 	})
-	img.Created = &created
-	return img
+	for k, v := range map[string]any{"Labels": labels} {
+		dt, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		inner[k] = dt
+	}
+	for k, v := range map[string]any{"history": history, "created": created} {
+		dt, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = dt
+	}
+	dt, err := json.Marshal(inner)
+	if err != nil {
+		return nil, err
+	}
+	m["config"] = dt
+	return json.Marshal(m)
 }
+
+// HistoryComment is the comment of the patch layer's history entry: with
+// the labels, it tells a patched image (see repatch.go).
+const HistoryComment = "copa/frontend"
 
 func copyLabels(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m)+3)

@@ -23,6 +23,9 @@ type inspection struct {
 	Format    distros.PatchFormat
 	Release   distros.Release
 	Installed distros.Packages
+	// Native: the image is patched on the build platform (see
+	// patchPlatform).
+	Native bool
 }
 
 // unpatchable is an image no registered method can patch, and why.
@@ -34,7 +37,7 @@ func (u *unpatchable) Unwrap() error { return u.reason }
 // inspect reads the image's release and package database and picks the
 // method that patches it. An image that no method patches is an
 // *unpatchable error; other errors are faults reading the image.
-func inspect(ctx context.Context, reg *distros.Registry, root distros.FS) (*inspection, error) {
+func inspect(ctx context.Context, reg *distros.Registry, root distros.FS, native bool) (*inspection, error) {
 	osr, err := readOSRelease(ctx, root)
 	if err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func inspect(ctx context.Context, reg *distros.Registry, root distros.FS) (*insp
 	if osr.ID == "" {
 		return nil, &unpatchable{errors.New("the image's os-release names no distribution (no ID)")}
 	}
-	m, err := reg.Detect(ctx, root, osr)
+	m, err := reg.Detect(ctx, root, osr, native)
 	if err != nil {
 		return nil, &unpatchable{err}
 	}

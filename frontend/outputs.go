@@ -2,18 +2,13 @@ package frontend
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/frontend/dockerui"
-	"github.com/moby/buildkit/frontend/gateway/client"
-	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
-	"github.com/moby/buildkit/solver/result"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/package-url/packageurl-go"
 	"github.com/pkg/errors"
@@ -64,35 +59,6 @@ func (b *builder) target() (string, error) {
 
 func listTargets(_ context.Context) (*targets.List, error) {
 	return &targets.List{Targets: targetList}, nil
-}
-
-// output turns one platform's patch into what the target asks for, and
-// shows the patch summary in the build progress.
-func (b *builder) output(ctx context.Context, target string, pr *platformResult) (*dockerui.BuildResult, error) {
-	sum, err := json.MarshalIndent(pr.Summary, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	doc, statements, err := b.vexDocument(pr)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.showSummary(ctx, pr, sum); err != nil {
-		return nil, err
-	}
-	res := &dockerui.BuildResult{Image: &pr.Config, BaseImage: &pr.Base.Config, Epoch: b.opts.epoch}
-	switch target {
-	case TargetImage:
-		res.Reference = pr.Ref
-		if statements > 0 {
-			b.vexDocs.Store(platformKey(pr.Platform), doc)
-		}
-	case TargetSummary:
-		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName(stepPrefix(pr.Platform)+"write "+SummaryFile)))
-	case TargetVEX:
-		res.Reference, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, doc), llb.WithCustomName(stepPrefix(pr.Platform)+"write "+VEXFile)))
-	}
-	return res, err
 }
 
 // vexDocument is the OpenVEX document of one platform's patch, and how many
@@ -154,30 +120,6 @@ func (b *builder) showSummary(ctx context.Context, pr *platformResult, sum []byt
 	// Nothing reads the step's result; b.solve evaluates it, so it runs.
 	_, err = b.solve(ctx, st)
 	return err
-}
-
-// attachVEX adds each platform's VEX document to the image as an in-toto
-// attestation. The document must come from a solved ref: content functions
-// are refused across the gateway.
-func (b *builder) attachVEX(ctx context.Context, rb *dockerui.ResultBuilder) error {
-	return rb.EachPlatform(ctx, func(ctx context.Context, id string, p ocispecs.Platform) error {
-		v, ok := b.vexDocs.Load(platformKey(p))
-		if !ok {
-			return nil
-		}
-		st := llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, v.([]byte)), llb.WithCustomName(stepPrefix(p)+"VEX attestation"))
-		ref, err := b.solve(ctx, st)
-		if err != nil {
-			return err
-		}
-		rb.AddAttestation(id, client.Attestation{
-			Kind:   gwpb.AttestationKind_InToto,
-			Ref:    ref,
-			Path:   "/" + VEXFile,
-			InToto: result.InTotoAttestation{PredicateType: PredicateTypeOpenVEX},
-		})
-		return nil
-	})
 }
 
 func platformKey(p ocispecs.Platform) string {

@@ -28,6 +28,7 @@ func (b *builder) prepare(ctx context.Context, in *inspection, base *baseImage, 
 		KeepUnchanged: b.opts.keepUnchanged,
 		Constraints:   []llb.ConstraintsOpt{b.location(b.pf.Image.Location)},
 		StepPrefix:    stepPrefix(p),
+		Native:        in.Native,
 	}
 	tm, withTooling := in.Method.(distros.ToolingMethod)
 	var err error

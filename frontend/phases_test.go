@@ -69,7 +69,7 @@ func TestInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in, err := inspect(context.Background(), all.Registry, tt.fs)
+			in, err := inspect(context.Background(), all.Registry, tt.fs, false)
 			if tt.unpatchable != "" {
 				var up *unpatchable
 				if !errors.As(err, &up) || !strings.Contains(err.Error(), tt.unpatchable) {
@@ -93,7 +93,7 @@ func TestInspect(t *testing.T) {
 func TestMakePlanPhase(t *testing.T) {
 	fs := distrostest.MapFS{"/etc/os-release": bookwormRelease, "/bin/sh": "", "/usr/bin/apt-get": "",
 		"/var/lib/dpkg/status": stanza("libssl3", "3.0.11-1~deb12u1") + stanza("tzdata", "2024a-0+deb12u1")}
-	in, err := inspect(context.Background(), all.Registry, fs)
+	in, err := inspect(context.Background(), all.Registry, fs, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,13 @@ package frontend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/gateway/client"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend/summary"
@@ -26,6 +25,9 @@ const (
 	outcomeUnchanged
 	// outcomeUnpatchable: no method can patch the image; Reason says why.
 	outcomeUnpatchable
+	// outcomeCarried: the platform was not asked for, or cannot be
+	// patched and was not asked for by name; it is passed on as it was.
+	outcomeCarried
 )
 
 // platformResult is one platform's outcome and what the outputs need of
@@ -36,49 +38,49 @@ type platformResult struct {
 	Platform ocispecs.Platform
 	Base     *baseImage
 	Ref      client.Reference
-	Config   dockerspec.DockerOCIImage
-	Summary  *summary.Summary
+	// Config is the output's image config, as bytes: the original's
+	// exactly, or the patched one (patchedConfig).
+	Config  []byte
+	Summary *summary.Summary
 	// PackageURL names a package of the patched image for VEX.
 	PackageURL func(name, version string) string
+	// Descriptor is the source index's descriptor of the image.
+	Descriptor *ocispecs.Descriptor
 }
 
-// patchPlatform patches the image for one target platform (nil: the
-// daemon's default) in phases: inspect the image's files, plan from the
-// reports, prepare the patch's inputs, run the patch, verify the result
-// and assemble the image.
-func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*platformResult, error) {
-	p := platforms.Normalize(platforms.DefaultSpec())
-	if tp != nil {
-		p = platforms.Normalize(*tp)
-	}
+// patchPlatform patches the source's image for one platform in phases:
+// inspect the image's files, plan from the reports, prepare the patch's
+// inputs, run the patch, verify the result and assemble the image. With
+// native set nothing of the image may run: the platform is patched by a
+// tooling method on the build platform.
+func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatform, native bool) (*platformResult, error) {
+	p := sp.Platform
 	imgLoc := b.pf.Image.Location
-	base, err := b.resolveBase(ctx, p)
+	base, err := b.baseFor(src, sp)
 	if err != nil {
-		return nil, err
+		return nil, atLine(errors.Wrapf(err, "PATCH %s (%s)", src.Name, platforms.Format(p)), imgLoc)
 	}
-	res := &platformResult{Platform: p, Base: base, Config: base.Config}
+	res := &platformResult{Platform: p, Base: base, Config: base.RawConfig, Descriptor: sp.Descriptor}
 	baseRef, err := b.solve(ctx, base.State)
 	if err != nil {
-		return nil, atLine(withContext(err, "PATCH %s: pulling the image", base.Name), imgLoc)
+		return nil, atLine(withContext(err, "PATCH %s: pulling the image for %s", base.Name, platforms.Format(p)), imgLoc)
 	}
 	res.Ref = baseRef
 	root := newRefFS(baseRef)
 
-	in, err := inspect(ctx, b.reg, root)
+	in, err := inspect(ctx, b.reg, root, native)
 	var up *unpatchable
 	if errors.As(err, &up) {
-		res.Outcome, res.Reason = outcomeUnpatchable, atLine(fmt.Errorf("PATCH %s: %w", base.Name, up.reason), imgLoc)
+		res.Outcome, res.Reason = outcomeUnpatchable, atLine(fmt.Errorf("PATCH %s (%s): %w", base.Name, platforms.Format(p), up.reason), imgLoc)
 		return res, nil
 	} else if err != nil {
-		return nil, atLine(withContext(err, "PATCH %s", base.Name), imgLoc)
+		return nil, atLine(withContext(err, "PATCH %s (%s)", base.Name, platforms.Format(p)), imgLoc)
 	}
+	in.Native = native
 	res.PackageURL = packageURLs(in.Format, in.OS, in.Installed, p)
 	b.warnRelease(ctx, in)
 
-	reports, err := b.reportsFor(p)
-	if err != nil {
-		return nil, err
-	}
+	reports := b.reportsFor(p)
 	pl, err := makePlan(b.reg, in, reports, len(b.reports) == 0)
 	if err != nil {
 		return nil, err
@@ -95,6 +97,9 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pl
 		Plan:       pl.Plan,
 		After:      in.Installed.Versions(in.Format.Versioning()),
 		Versioning: in.Format.Versioning(),
+	}
+	if len(b.reports) > 0 && len(reports) == 0 {
+		return b.unchanged(ctx, res, sumIn, "no REPORT applies to it (bind one with REPORT --platform="+platforms.Format(p)+")"), nil
 	}
 	if !pl.Plan.All && len(pl.Plan.Updates) == 0 {
 		return b.unchanged(ctx, res, sumIn, "nothing to patch"), nil
@@ -134,7 +139,10 @@ func (b *builder) patchPlatform(ctx context.Context, tp *ocispecs.Platform) (*pl
 		sumIn.Upgrades = append(sumIn.Upgrades, u)
 	}
 	res.Outcome, res.Ref = outcomePatched, r.Ref
-	res.Config = patchedConfig(base, describePatch(in.Method.Name(), req.Tooling, want, pl.Plan.All), b.opts.created)
+	res.Config, err = patchedConfig(base, describePatch(in.Method.Name(), req.Tooling, want, pl.Plan.All), b.opts.created)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
+	}
 	res.Summary = summary.New(sumIn)
 	res.PackageURL = packageURLs(in.Format, in.OS, after, p)
 	return res, nil

@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -65,24 +66,48 @@ func (b *builder) loadReports(ctx context.Context) error {
 }
 
 // reportsFor returns the reports that apply to platform p: those bound to
-// it with --platform and those bound to none. An unbound report that says
-// it scanned another architecture is refused rather than silently applied.
-func (b *builder) reportsFor(p ocispecs.Platform) ([]loadedReport, error) {
-	want := platforms.Format(platforms.Normalize(p))
+// it with --platform, and those bound to none whose scan was of p's
+// architecture or does not say (checkReportPlatforms has made sure that
+// every report applies to some patched platform).
+func (b *builder) reportsFor(p ocispecs.Platform) []loadedReport {
 	var out []loadedReport
 	for _, r := range b.reports {
-		if bound := r.Platform; bound != "" {
-			if bound == want {
-				out = append(out, r)
-			}
+		if r.appliesTo(p) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (r loadedReport) appliesTo(p ocispecs.Platform) bool {
+	if bound := r.Platform; bound != "" {
+		return bound == platforms.Format(platforms.Normalize(p))
+	}
+	return r.Arch == "" || sameArch(r.Arch, p)
+}
+
+// checkReportPlatforms fails the build on a report that applies to no
+// platform the build patches: a scan of another architecture, or a
+// --platform the build does not patch.
+func (b *builder) checkReportPlatforms(jobs []job) error {
+	var patched []string
+	for _, j := range jobs {
+		if j.patch {
+			patched = append(patched, platforms.Format(j.sp.Platform))
+		}
+	}
+	for _, r := range b.reports {
+		ok := slices.ContainsFunc(jobs, func(j job) bool { return j.patch && r.appliesTo(j.sp.Platform) })
+		if ok {
 			continue
 		}
-		if r.Arch != "" && !sameArch(r.Arch, p) {
-			return nil, atLine(errors.Errorf("REPORT %s is a scan of %s/%s, but the image being patched is %s: scan that platform, or bind the report with REPORT --platform=linux/%s", r.Path, orLinux(p.OS), r.Arch, want, r.Arch), r.Location)
+		what := "a scan of linux/" + r.Arch
+		if r.Platform != "" {
+			what = "bound to " + r.Platform
 		}
-		out = append(out, r)
+		return atLine(errors.Errorf("REPORT %s is %s, but the build patches %s: scan a platform that is patched, or patch that platform (--platform)", r.Path, what, strings.Join(patched, ", ")), r.Location)
 	}
-	return out, nil
+	return nil
 }
 
 // sameArch compares a report's "arch[/variant]" with a platform; a report

@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 
+	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -20,7 +21,14 @@ import (
 // replaces it, as it would replace a Dockerfile's FROM, so private mirrors
 // need no Patchfile change. The tooling image is checked before use: it
 // must be of the image's release and have what the patch step runs.
+//
+// A native patch takes the tooling image of the build platform: it runs
+// there and fetches the packages of the image's platform p.
 func (b *builder) toolingImage(ctx context.Context, tm distros.ToolingMethod, in *inspection, p ocispecs.Platform) (*distros.Tooling, error) {
+	tp := p
+	if in.Native {
+		tp = platforms.Normalize(b.buildPlatform())
+	}
 	name, loc, what := b.pf.Tooling.Value, b.pf.Tooling.Location, "TOOLING"
 	if loc == nil {
 		if in.Release.Tooling == "" {
@@ -36,7 +44,7 @@ func (b *builder) toolingImage(ctx context.Context, tm distros.ToolingMethod, in
 	display := reference.FamiliarString(named)
 
 	var st llb.State
-	nc, err := b.bc.NamedContext(named.String(), dockerui.ContextOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()})
+	nc, err := b.bc.NamedContext(named.String(), dockerui.ContextOpt{Platform: &tp, ResolveMode: b.bc.ImageResolveMode.String()})
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "%s %s: build context", what, display), loc)
 	}
@@ -53,7 +61,7 @@ func (b *builder) toolingImage(ctx context.Context, tm distros.ToolingMethod, in
 	if st.Output() == nil {
 		_, dgst, _, err := b.c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
 			LogName:  stepPrefix(p) + "resolve tooling " + named.String(),
-			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()},
+			ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &tp, ResolveMode: b.bc.ImageResolveMode.String()},
 		})
 		if err != nil {
 			return nil, atLine(withContext(err, "%s %s: resolving the image (name another with TOOLING, or replace it with --build-context %s=docker-image://<mirror>)", what, display, display), loc)
@@ -62,7 +70,7 @@ func (b *builder) toolingImage(ctx context.Context, tm distros.ToolingMethod, in
 		if err != nil {
 			return nil, err
 		}
-		st = llb.Image(pinned.String(), llb.Platform(p), b.location(loc), llb.WithCustomName(stepPrefix(p)+"tooling "+display))
+		st = llb.Image(pinned.String(), llb.Platform(tp), b.location(loc), llb.WithCustomName(stepPrefix(p)+"tooling "+display))
 	}
 
 	ref, err := b.solve(ctx, st)

@@ -12,27 +12,34 @@
 
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C
 sources_opt=""
+# A native patch of another platform (COPA_TARGET_ARCH, a dpkg architecture
+# the frontend derived from the platform) makes apt read that
+# architecture's lists and download its packages.
+arch_opt=""
+if [ -n "${COPA_TARGET_ARCH:-}" ]; then
+	arch_opt="-o APT::Architecture=$COPA_TARGET_ARCH -o APT::Architectures=$COPA_TARGET_ARCH"
+fi
 
 # Translations only describe packages: a patch never reads them, so
 # apt-get update does not download them (the lists live in a cache mount,
 # the image's own apt configuration is unchanged).
 apt_get() {
-	# shellcheck disable=SC2086 # $sources_opt is empty or one fixed word pair
+	# shellcheck disable=SC2086 # $sources_opt and $arch_opt are empty or fixed word pairs
 	apt-get -q -y -o Acquire::Languages=none \
 		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-		-o Dpkg::Use-Pty=false $sources_opt "$@"
+		-o Dpkg::Use-Pty=false $arch_opt $sources_opt "$@"
 }
 
 candidate() {
 	# shellcheck disable=SC2086
-	apt-cache $sources_opt policy "$1" | sed -n 's/^  Candidate: //p'
+	apt-cache $arch_opt $sources_opt policy "$1" | sed -n 's/^  Candidate: //p'
 }
 
 # candidates prints "NAME CANDIDATE" for every NAME apt knows, in one run.
 candidates() {
 	# shellcheck disable=SC2086
-	apt-cache $sources_opt policy "$@" 2>/dev/null |
+	apt-cache $arch_opt $sources_opt policy "$@" 2>/dev/null |
 		awk '/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) } /^  Candidate: / { print name, $2 }'
 }
 

@@ -102,13 +102,22 @@ func TestDetectLayoutAndFamily(t *testing.T) {
 			}
 			reg := distros.MustRegistry(distros.Entries{Formats: []distros.Format{Format{}}, Methods: []distros.Method{Apt{}, Tooling{}}})
 			var got string
-			if m, err := reg.Detect(ctx, tt.fs, osr); err == nil {
+			if m, err := reg.Detect(ctx, tt.fs, osr, false); err == nil {
 				got = m.Name()
 			} else if tt.family != "" {
 				t.Fatal(err)
 			}
 			if got != tt.family {
 				t.Errorf("method %q, want %q", got, tt.family)
+			}
+			// Natively, the tooling method takes every image whose
+			// database it reads, the apt ones too.
+			var native string
+			if m, err := reg.Detect(ctx, tt.fs, osr, true); err == nil {
+				native = m.Name()
+			}
+			if want := map[bool]string{true: "dpkg"}[tt.family != ""]; native != want {
+				t.Errorf("native method %q, want %q", native, want)
 			}
 			if tt.family != "" {
 				inst, err := Format{}.Installed(ctx, tt.fs)

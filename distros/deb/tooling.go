@@ -40,6 +40,13 @@ func (Tooling) Detect(ctx context.Context, root distros.FS, _ distros.OSRelease)
 	return l == LayoutStatus || l == LayoutStatusD, err
 }
 
+// DetectNative implements distros.ToolingMethod: every image with a dpkg
+// database, apt images included, because nothing of the image runs.
+func (Tooling) DetectNative(ctx context.Context, root distros.FS, _ distros.OSRelease) (bool, error) {
+	l, err := DetectLayout(ctx, root)
+	return l != LayoutNone, err
+}
+
 // CheckTooling implements distros.ToolingMethod. Packages of another
 // release would be unpacked against libraries they were not built for, so
 // the releases must match exactly.
@@ -111,8 +118,17 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 		cachePrefix: "copa-tooling-apt",
 		tool:        "dpkg with tooling image " + req.Tooling.Name,
 		mounts:      distros.StepMounts{Helper: true, Target: true},
-	}.options(req, rel, sources, mode, specs, llbgen.ReadOnly(llbgen.HelperDir, *req.Helper))
-	run := req.Tooling.State.Run(opts...)
+	}
+	more := []llb.RunOption{llbgen.ReadOnly(llbgen.HelperDir, *req.Helper)}
+	if req.Native {
+		// apt in a tooling image of the build platform reads the lists of
+		// the image's architecture and downloads its packages; dpkg-deb
+		// and the helper only unpack and copy files, whatever their
+		// architecture.
+		more = append(more, llb.AddEnv(distros.EnvTargetArch, Arch(req.Platform.Architecture, req.Platform.Variant)))
+		opts.tool = "dpkg (native, " + platformString(req) + " packages) with tooling image " + req.Tooling.Name
+	}
+	run := req.Tooling.State.Run(opts.options(req, rel, sources, mode, specs, more...)...)
 	target := run.AddMount(distros.TargetDir, req.Image)
 	notes := run.AddMount(distros.NotesDir, llb.Scratch())
 	return &distros.Patch{Root: target, Notes: notes}, nil

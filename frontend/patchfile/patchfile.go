@@ -58,6 +58,10 @@ type Patchfile struct {
 	// to parse, but normalising it (docker.io/library/, :latest) is left to
 	// the caller so messages can echo what the user wrote.
 	Image Instruction[string]
+	// Native is PATCH --native: patch every platform on the build
+	// platform, without running anything of the image, even where the
+	// builder can emulate it.
+	Native bool
 	// Reports are the REPORT paths, cleaned and relative to the build
 	// context, in Patchfile order. Empty means "upgrade every package that
 	// has an update".
@@ -105,7 +109,14 @@ var allowedFlags = map[string]map[string]bool{
 	// REPORT --platform=os/arch[/variant] binds a report to one platform
 	// of a multi-platform build.
 	"report": {FlagPlatform: true},
+	// PATCH --native patches every platform on the build platform, with a
+	// tooling image, even where the builder could emulate the image's.
+	"patch": {FlagNative: true},
 }
+
+// FlagNative is PATCH's --native flag: --native or --native=true turns
+// it on, --native=false off.
+const FlagNative = "native"
 
 // FlagPlatform is REPORT's --platform flag. After Parse its value is the
 // normalised platform, e.g. "linux/arm/v7".
@@ -217,6 +228,19 @@ func (p *parse) instruction(node *parser.Node) error {
 			return errors.Errorf("PATCH: invalid image reference %q: %v", ref, err)
 		}
 		p.pf.Image = Instruction[string]{Value: ref, Location: loc, Flags: flags}
+		if v, ok := flags[FlagNative]; ok {
+			v, err = p.expand(name, node, v)
+			if err != nil {
+				return err
+			}
+			switch strings.ToLower(v) {
+			case "", "true":
+				p.pf.Native = true
+			case "false":
+			default:
+				return errors.Errorf("PATCH --native=%s: want --native, --native=true or --native=false", v)
+			}
+		}
 
 	case "report":
 		raw, err := p.single(name, node, "the path of a vulnerability report in the build context")
