@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -64,6 +65,15 @@ func listTargets(_ context.Context) (*targets.List, error) {
 // vexDocument is the OpenVEX document of one platform's patch, and how many
 // statements it makes.
 func (b *builder) vexDocument(pr *platformResult) ([]byte, int, error) {
+	if pr.VEX != nil {
+		var doc struct {
+			Statements []json.RawMessage `json:"statements"`
+		}
+		if err := json.Unmarshal(pr.VEX, &doc); err != nil {
+			return nil, 0, errors.Wrap(err, "reading the earlier VEX document")
+		}
+		return pr.VEX, len(doc.Statements), nil
+	}
 	product := b.opts.vex.product
 	if product == "" {
 		product = defaultProduct(pr.Base.Name)

@@ -108,7 +108,7 @@ func TestMakePlanPhase(t *testing.T) {
 	}
 
 	t.Run("no reports upgrades everything", func(t *testing.T) {
-		p, err := makePlan(all.Registry, in, nil, true)
+		p, err := makePlan(all.Registry, in, nil, true, nil)
 		if err != nil || !p.Plan.All {
 			t.Fatalf("plan %+v, %v", p, err)
 		}
@@ -116,7 +116,7 @@ func TestMakePlanPhase(t *testing.T) {
 	t.Run("warnings name their own report", func(t *testing.T) {
 		a := rep("a.json", 2, "debian", finding("libssl3", "3.0.15-1~deb12u1"), finding("curl", "7.88.1-10+deb12u5"))
 		b := rep("b.json", 5, "debian", finding("tzdata", "2025b-0+deb12u1"), finding("wget", "1.21.3-1+deb12u1"), finding("gone", ""))
-		p, err := makePlan(all.Registry, in, []loadedReport{a, b}, false)
+		p, err := makePlan(all.Registry, in, []loadedReport{a, b}, false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,14 +132,14 @@ func TestMakePlanPhase(t *testing.T) {
 		}
 	})
 	t.Run("a report of another distro is refused at its line", func(t *testing.T) {
-		_, err := makePlan(all.Registry, in, []loadedReport{rep("r.json", 3, "redhat", finding("openssl", "1:3.0.7-28.el9_4"))}, false)
+		_, err := makePlan(all.Registry, in, []loadedReport{rep("r.json", 3, "redhat", finding("openssl", "1:3.0.7-28.el9_4"))}, false, nil)
 		var le *parser.LocationError
 		if !errors.As(err, &le) || le.Locations[0][0].Start.Line != 3 || !strings.Contains(err.Error(), "REPORT r.json is a scan of redhat") {
 			t.Errorf("error %v", err)
 		}
 	})
 	t.Run("bad names are refused at the report's line", func(t *testing.T) {
-		_, err := makePlan(all.Registry, in, []loadedReport{rep("r.json", 4, "debian", finding("-oAPT::Get=1", "1.0"))}, false)
+		_, err := makePlan(all.Registry, in, []loadedReport{rep("r.json", 4, "debian", finding("-oAPT::Get=1", "1.0"))}, false, nil)
 		var le *parser.LocationError
 		if !errors.As(err, &le) || le.Locations[0][0].Start.Line != 4 || !strings.Contains(err.Error(), "report entry r.json [-oAPT::Get=1]") {
 			t.Errorf("error %v", err)

@@ -29,7 +29,11 @@ type lineWarning struct {
 // names no report at all (all is false). Every name and version is
 // checked against the format's grammar first, so that a bad entry fails
 // the build on its REPORT line before any step runs.
-func makePlan(reg *distros.Registry, in *inspection, reports []loadedReport, all bool) (*planned, error) {
+//
+// extra are findings that do not come from a report (an earlier patch's,
+// see earlierFindings); they are planned with the reports' but give no
+// warnings.
+func makePlan(reg *distros.Registry, in *inspection, reports []loadedReport, all bool, extra []distros.Finding) (*planned, error) {
 	if all {
 		return &planned{Plan: &distros.Plan{All: true}}, nil
 	}
@@ -52,7 +56,7 @@ func makePlan(reg *distros.Registry, in *inspection, reports []loadedReport, all
 			fs = append(fs, df)
 		}
 	}
-	p := &planned{Plan: distros.MakePlan(v, in.Installed, fs)}
+	p := &planned{Plan: distros.MakePlan(v, in.Installed, append(fs, extra...))}
 	// One warning per report for the packages it names that the image
 	// lacks (a report of another image, or of a fuller variant of it),
 	// rather than one per package, at that report's line.

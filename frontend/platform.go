@@ -46,6 +46,9 @@ type platformResult struct {
 	PackageURL func(name, version string) string
 	// Descriptor is the source index's descriptor of the image.
 	Descriptor *ocispecs.Descriptor
+	// VEX, when set, is attached as it is instead of a new document: an
+	// unchanged re-patch keeps the earlier patch's.
+	VEX []byte
 }
 
 // patchPlatform patches the source's image for one platform in phases:
@@ -60,44 +63,51 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s (%s)", src.Name, platforms.Format(p)), imgLoc)
 	}
+	earlier := b.earlierPatchOf(ctx, src, sp, base)
 	res := &platformResult{Platform: p, Base: base, Config: base.RawConfig, Descriptor: sp.Descriptor}
-	baseRef, err := b.solve(ctx, base.State)
-	if err != nil {
-		return nil, atLine(withContext(err, "PATCH %s: pulling the image for %s", base.Name, platforms.Format(p)), imgLoc)
+	in, err := b.inspectBase(ctx, res, native)
+	if err != nil || res.Outcome == outcomeUnpatchable {
+		return res, err
 	}
-	res.Ref = baseRef
-	root := newRefFS(baseRef)
-
-	in, err := inspect(ctx, b.reg, root, native)
-	var up *unpatchable
-	if errors.As(err, &up) {
-		res.Outcome, res.Reason = outcomeUnpatchable, atLine(fmt.Errorf("PATCH %s (%s): %w", base.Name, platforms.Format(p), up.reason), imgLoc)
-		return res, nil
-	} else if err != nil {
-		return nil, atLine(withContext(err, "PATCH %s (%s)", base.Name, platforms.Format(p)), imgLoc)
+	reports := b.reportsFor(p)
+	var extra []distros.Finding
+	if earlier != nil {
+		// A patched image that needs nothing is returned as it is, down
+		// to its manifest and its VEX document.
+		pl, err := makePlan(b.reg, in, reports, len(b.reports) == 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !pl.Plan.All && len(pl.Plan.Updates) == 0 {
+			res.VEX = earlier.VEX
+			return b.unchanged(ctx, res, b.summaryInput(src, res, in, reports, pl.Plan), "every reported fix is installed already (by an earlier copa/frontend patch)"), nil
+		}
+		// Otherwise the patch starts again from the original, and keeps
+		// what the earlier one installed.
+		patched := in.Installed
+		res.Base, res.Config, res.Descriptor = earlier.Original, earlier.Original.RawConfig, nil
+		base = earlier.Original
+		if in, err = b.inspectBase(ctx, res, native); err != nil || res.Outcome == outcomeUnpatchable {
+			return res, err
+		}
+		if extra, err = earlierFindings(in.Format, in.Installed, patched, earlier.VEX); err != nil {
+			return nil, atLine(errors.Wrapf(err, "PATCH %s (%s)", src.Name, platforms.Format(p)), imgLoc)
+		}
+		b.src.Warn(ctx, fmt.Sprintf("PATCH %s (%s) was patched by copa/frontend: patching its original %s@%s instead, keeping the %d upgrade(s) and fixes of the earlier patch, so the image keeps one patch layer",
+			src.Name, platforms.Format(p), base.Name, base.Digest, len(extra)), warnOpts(imgLoc))
 	}
-	in.Native = native
+	root := newRefFS(res.Ref)
 	res.PackageURL = packageURLs(in.Format, in.OS, in.Installed, p)
 	b.warnRelease(ctx, in)
 
-	reports := b.reportsFor(p)
-	pl, err := makePlan(b.reg, in, reports, len(b.reports) == 0)
+	pl, err := makePlan(b.reg, in, reports, len(b.reports) == 0, extra)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range pl.Warnings {
 		b.src.Warn(ctx, w.Message, warnOpts(w.Location))
 	}
-	sumIn := summary.Input{
-		Image:      base.Name,
-		BaseDigest: base.Digest.String(),
-		Platform:   platforms.Format(p),
-		OS:         summary.OS{ID: in.OS.ID, Version: in.OS.VersionID, Manager: in.Method.Name()},
-		Reports:    reportPaths(reports),
-		Plan:       pl.Plan,
-		After:      in.Installed.Versions(in.Format.Versioning()),
-		Versioning: in.Format.Versioning(),
-	}
+	sumIn := b.summaryInput(src, res, in, reports, pl.Plan)
 	if len(b.reports) > 0 && len(reports) == 0 {
 		return b.unchanged(ctx, res, sumIn, "no REPORT applies to it (bind one with REPORT --platform="+platforms.Format(p)+")"), nil
 	}
@@ -146,6 +156,40 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 	res.Summary = summary.New(sumIn)
 	res.PackageURL = packageURLs(in.Format, in.OS, after, p)
 	return res, nil
+}
+
+// inspectBase pulls res.Base and inspects it; an image no method can
+// patch leaves res unpatchable.
+func (b *builder) inspectBase(ctx context.Context, res *platformResult, native bool) (*inspection, error) {
+	base, p, imgLoc := res.Base, res.Platform, b.pf.Image.Location
+	ref, err := b.solve(ctx, base.State)
+	if err != nil {
+		return nil, atLine(withContext(err, "PATCH %s: pulling the image for %s", base.Name, platforms.Format(p)), imgLoc)
+	}
+	res.Ref = ref
+	in, err := inspect(ctx, b.reg, newRefFS(ref), native)
+	var up *unpatchable
+	if errors.As(err, &up) {
+		res.Outcome, res.Reason = outcomeUnpatchable, atLine(fmt.Errorf("PATCH %s (%s): %w", base.Name, platforms.Format(p), up.reason), imgLoc)
+		return nil, nil
+	} else if err != nil {
+		return nil, atLine(withContext(err, "PATCH %s (%s)", base.Name, platforms.Format(p)), imgLoc)
+	}
+	in.Native = native
+	return in, nil
+}
+
+func (b *builder) summaryInput(src *source, res *platformResult, in *inspection, reports []loadedReport, plan *distros.Plan) summary.Input {
+	return summary.Input{
+		Image:      src.Name,
+		BaseDigest: res.Base.Digest.String(),
+		Platform:   platforms.Format(res.Platform),
+		OS:         summary.OS{ID: in.OS.ID, Version: in.OS.VersionID, Manager: in.Method.Name()},
+		Reports:    reportPaths(reports),
+		Plan:       plan,
+		After:      in.Installed.Versions(in.Format.Versioning()),
+		Versioning: in.Format.Versioning(),
+	}
 }
 
 // unchanged is the result of a platform with nothing to patch: the
