@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/copa/frontend/frontend"
@@ -192,5 +193,43 @@ func checkNotDowngraded(t *testing.T, before, after map[string]string, names []s
 		if (debtest.Versioning{}).Compare(after[n], before[n]) < 0 {
 			t.Errorf("%s went back from %s to %s", n, before[n], after[n])
 		}
+	}
+}
+
+// TestRepatchOriginalGone patches an image that says it was patched by
+// this frontend from an original that cannot be pulled: the patch goes on
+// top of it, with a warning, and does not fail.
+func TestRepatchOriginalGone(t *testing.T) {
+	env := needEnv(t)
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	fixes := trivyFixes(t, report)
+	base := baseImage(t, env, "12-stale")
+	gone := env.registry + "/copa-test/never-pushed:orig"
+	if _, err := imagetest.PushWithConfig(env.registry, "copa-test/debian", "12-stale-original-gone", base, func(cfg map[string]any) {
+		c := cfg["config"].(map[string]any)
+		labels, _ := c["Labels"].(map[string]any)
+		if labels == nil {
+			labels = map[string]any{}
+		}
+		labels[frontend.LabelPatched] = "true"
+		labels[frontend.LabelBaseName] = gone
+		labels[frontend.LabelBaseDigest] = digest.FromString("gone").String()
+		c["Labels"] = labels
+		cfg["history"] = append(cfg["history"].([]any), map[string]any{
+			"created_by": "copa/frontend: apt update of nothing", "comment": frontend.HistoryComment, "empty_layer": true,
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stacked := baseImage(t, env, "12-stale-original-gone")
+	res := patch(t, env, map[string]string{"Patchfile": "PATCH " + env.registry + "/copa-test/debian:12-stale-original-gone\nREPORT report.json\n", "report.json": report}, nil)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	checkPatched(t, stacked, res.image, fixes) // on top of the patched image
+	if !slices.ContainsFunc(res.warnings, func(w string) bool {
+		return strings.Contains(w, "was patched by copa/frontend from "+env.registry+"/copa-test/never-pushed@") && strings.Contains(w, "cannot be pulled")
+	}) {
+		t.Errorf("no warning that the original is gone; warnings: %q", res.warnings)
 	}
 }
