@@ -60,8 +60,9 @@ type buildOutcome struct {
 // patch runs the frontend's build function in this process against the
 // real daemon, with a build context made of files.
 // With push, the image is also pushed to that reference. args are build
-// args, except "target", which selects the build target, and
-// "context:NAME", which names a build context as --build-context does.
+// args, except "target", which selects the build target, "platform", the
+// platforms the build asks for as --platform does, and "context:NAME",
+// which names a build context as --build-context does.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -85,7 +86,7 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	// helper from it. The harness builds that image from this tree.
 	attrs := map[string]string{"filename": "Patchfile", "source": os.Getenv("COPA_FRONTEND_IMAGE")}
 	for k, v := range args {
-		if k == "target" || strings.HasPrefix(k, "context:") {
+		if k == "target" || k == "platform" || strings.HasPrefix(k, "context:") {
 			attrs[k] = v
 			continue
 		}

@@ -129,9 +129,13 @@ func verify(ctx context.Context, f distros.PatchFormat, patched distros.FS, want
 	return after, nil
 }
 
-// describePatch is the history entry of the patch layer.
-func describePatch(method string, tooling *distros.Tooling, updated []distros.Update, all bool) string {
-	if tooling != nil {
+// describePatch is the history entry of the patch layer. native names
+// the build platform a native patch ran on.
+func describePatch(method string, tooling *distros.Tooling, native string, updated []distros.Update, all bool) string {
+	switch {
+	case tooling != nil && native != "":
+		method += " (native on " + native + ", tooling image " + tooling.Name + ")"
+	case tooling != nil:
 		method += " (tooling image " + tooling.Name + ")"
 	}
 	names := make([]string, len(updated))

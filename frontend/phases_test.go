@@ -166,13 +166,15 @@ func TestDescribePatch(t *testing.T) {
 	for _, tt := range []struct {
 		all     bool
 		tooling *distros.Tooling
+		native  string
 		want    string
 	}{
-		{false, nil, "copa/frontend: apt update of libssl3 tzdata"},
-		{true, nil, "copa/frontend: apt upgrade of every package with an update: libssl3 tzdata"},
-		{false, &distros.Tooling{Name: "debian:bookworm"}, "copa/frontend: apt (tooling image debian:bookworm) update of libssl3 tzdata"},
+		{false, nil, "", "copa/frontend: apt update of libssl3 tzdata"},
+		{true, nil, "", "copa/frontend: apt upgrade of every package with an update: libssl3 tzdata"},
+		{false, &distros.Tooling{Name: "debian:bookworm"}, "", "copa/frontend: apt (tooling image debian:bookworm) update of libssl3 tzdata"},
+		{false, &distros.Tooling{Name: "debian:bookworm"}, "linux/amd64", "copa/frontend: apt (native on linux/amd64, tooling image debian:bookworm) update of libssl3 tzdata"},
 	} {
-		if got := describePatch("apt", tt.tooling, ups, tt.all); got != tt.want {
+		if got := describePatch("apt", tt.tooling, tt.native, ups, tt.all); got != tt.want {
 			t.Errorf("describePatch = %q, want %q", got, tt.want)
 		}
 	}

@@ -149,7 +149,11 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 		sumIn.Upgrades = append(sumIn.Upgrades, u)
 	}
 	res.Outcome, res.Ref = outcomePatched, r.Ref
-	res.Config, err = patchedConfig(base, describePatch(in.Method.Name(), req.Tooling, want, pl.Plan.All), b.opts.created)
+	ranOn := ""
+	if req.Native {
+		ranOn = platforms.Format(platforms.Normalize(b.buildPlatform()))
+	}
+	res.Config, err = patchedConfig(base, describePatch(in.Method.Name(), req.Tooling, ranOn, want, pl.Plan.All), b.opts.created)
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s", base.Name), imgLoc)
 	}
