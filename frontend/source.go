@@ -177,8 +177,21 @@ func (b *builder) resolveSource(ctx context.Context) (*source, error) {
 			src.Platforms = append(src.Platforms, *sp)
 		}
 	}
+	// In the order of probePlatforms, as indexes list them, not in the
+	// order the build happened to resolve them.
+	slices.SortStableFunc(src.Platforms, func(a, b sourcePlatform) int {
+		return probeRank(a.Platform) - probeRank(b.Platform)
+	})
 	src.Multi = true
 	return src, nil
+}
+
+func probeRank(p ocispecs.Platform) int {
+	i := slices.Index(probePlatforms, platforms.Format(platforms.Normalize(p)))
+	if i < 0 {
+		return len(probePlatforms)
+	}
+	return i
 }
 
 // platformMismatch tells an image that lacks a platform from one that
