@@ -26,4 +26,5 @@ harness:
 bench: harness
 	eval "$$(hack/harness.sh env)" && $(GO) run ./hack/bench && $(GO) run ./hack/bench -image copa-test/debian:11-stale && \
 		$(GO) run ./hack/bench -image copa-test/distroless:12-stale && \
-		$(GO) run ./hack/bench -image copa-test/distroless:11-stale
+		$(GO) run ./hack/bench -image copa-test/distroless:11-stale && \
+		$(GO) run ./hack/bench -image copa-test/debian:12-stale-multi

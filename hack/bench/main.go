@@ -8,7 +8,9 @@
 // the gzip size of the upgraded packages' own files.
 //
 // With -image copa-test/distroless:12-stale (or :11-stale) it compares
-// patching a distroless-style image instead (see benchDistroless).
+// patching a distroless-style image instead (see benchDistroless); with
+// -image copa-test/debian:12-stale-multi, patching the two-platform index
+// under emulation and natively (see benchMultiPlatform).
 //
 //	eval "$(hack/harness.sh env)"; go run ./hack/bench -runs 5
 package main
@@ -70,6 +72,10 @@ func main() {
 		fail(fmt.Errorf("buildctl not on PATH: eval \"$(hack/harness.sh env)\" puts it there"))
 	}
 
+	if strings.HasSuffix(c.image, "-multi") {
+		benchMultiPlatform(c)
+		return
+	}
 	if strings.Contains(repoOf(c.image), "distroless") {
 		benchDistroless(c, *tooling)
 		return
