@@ -88,7 +88,7 @@ func build(ctx context.Context, c client.Client, reg *distros.Registry) (_ *clie
 	if err != nil {
 		return nil, err
 	}
-	if err := b.checkReportPlatforms(jobs); err != nil {
+	if err := b.checkReportPlatforms(img, jobs); err != nil {
 		return nil, err
 	}
 	results := make([]*platformResult, len(jobs))

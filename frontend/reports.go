@@ -86,10 +86,12 @@ func (r loadedReport) appliesTo(p ocispecs.Platform) bool {
 	return r.Arch == "" || sameArch(r.Arch, p)
 }
 
-// checkReportPlatforms fails the build on a report that applies to no
-// platform the build patches: a scan of another architecture, or a
-// --platform the build does not patch.
-func (b *builder) checkReportPlatforms(jobs []job) error {
+// checkReportPlatforms fails the build on a report that can apply to no
+// platform the build patches: an unbound scan of another architecture, or
+// a --platform the image does not have. A report bound to a platform the
+// image has but the build does not patch (--platform chose others) is
+// simply not used, so one Patchfile can bind a report to every platform.
+func (b *builder) checkReportPlatforms(src *source, jobs []job) error {
 	var patched []string
 	for _, j := range jobs {
 		if j.patch {
@@ -97,15 +99,16 @@ func (b *builder) checkReportPlatforms(jobs []job) error {
 		}
 	}
 	for _, r := range b.reports {
-		ok := slices.ContainsFunc(jobs, func(j job) bool { return j.patch && r.appliesTo(j.sp.Platform) })
-		if ok {
+		if slices.ContainsFunc(jobs, func(j job) bool { return j.patch && r.appliesTo(j.sp.Platform) }) {
 			continue
 		}
-		what := "a scan of linux/" + r.Arch
 		if r.Platform != "" {
-			what = "bound to " + r.Platform
+			if _, ok := src.find(platforms.MustParse(r.Platform)); ok {
+				continue
+			}
+			return atLine(errors.Errorf("REPORT %s is bound to %s, which %s does not have (it has %s)", r.Path, r.Platform, src.Name, src.platformList()), r.Location)
 		}
-		return atLine(errors.Errorf("REPORT %s is %s, but the build patches %s: scan a platform that is patched, or patch that platform (--platform)", r.Path, what, strings.Join(patched, ", ")), r.Location)
+		return atLine(errors.Errorf("REPORT %s is a scan of linux/%s, but the build patches %s: scan a platform that is patched, bind the report with REPORT --platform, or patch that platform (--platform)", r.Path, r.Arch, strings.Join(patched, ", ")), r.Location)
 	}
 	return nil
 }

@@ -61,14 +61,20 @@ func TestCheckReportPlatforms(t *testing.T) {
 		{"a scan of a carried platform", []loadedReport{rep("arm.json", "", "arm64")},
 			[]job{{sp: amd64, patch: true}, {sp: arm64}},
 			"REPORT arm.json is a scan of linux/arm64, but the build patches linux/amd64"},
-		{"bound to a platform not patched", []loadedReport{rep("arm.json", "linux/arm64", "")},
-			[]job{{sp: amd64, patch: true}},
-			"REPORT arm.json is bound to linux/arm64, but the build patches linux/amd64"},
+		{"bound to a platform not patched: not used", []loadedReport{rep("arm.json", "linux/arm64", "")},
+			[]job{{sp: amd64, patch: true}, {sp: arm64}}, ""},
+		{"bound to a platform the image lacks", []loadedReport{rep("s390x.json", "linux/s390x", "")},
+			[]job{{sp: amd64, patch: true}, {sp: arm64}},
+			"REPORT s390x.json is bound to linux/s390x, which img does not have (it has linux/amd64, linux/arm64)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &builder{reports: tt.reports}
-			err := b.checkReportPlatforms(tt.jobs)
+			src := &source{Name: "img"}
+			for _, j := range tt.jobs {
+				src.Platforms = append(src.Platforms, j.sp)
+			}
+			err := b.checkReportPlatforms(src, tt.jobs)
 			if tt.err == "" && err != nil {
 				t.Fatal(err)
 			}
