@@ -212,3 +212,31 @@ func TestNativeWithoutEmulation(t *testing.T) {
 		t.Log("no upgraded package has ELF files")
 	}
 }
+
+// TestUnpatchablePlatformCarried patches an index whose arm64 image is of
+// an OS no method patches: without --platform it is carried over with a
+// warning naming it and why; listed with --platform, the build fails.
+func TestUnpatchablePlatformCarried(t *testing.T) {
+	env := needEnv(t)
+	const tag = "12-stale-mixed"
+	srcAmd := platformImage(t, env, "copa-test/debian", tag, "linux/amd64")
+	srcArm := platformImage(t, env, "copa-test/debian", tag, "linux/arm64")
+	report := readData(t, env, amd64Report)
+	files := map[string]string{"Patchfile": "PATCH " + env.registry + "/copa-test/debian:" + tag + "\nREPORT amd64.json\n", "amd64.json": report}
+	res := patch(t, env, files, nil, env.registry+"/copa-test/patched:mixed")
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	checkPlatformPatched(t, srcAmd, platformImage(t, env, "copa-test/patched", "mixed", "linux/amd64"), report, "amd64")
+	checkCarried(t, srcArm, platformImage(t, env, "copa-test/patched", "mixed", "linux/arm64"))
+	if !slices.ContainsFunc(res.warnings, func(w string) bool {
+		return strings.Contains(w, "linux/arm64 is carried over unpatched") && strings.Contains(w, "the image is")
+	}) {
+		t.Errorf("no warning naming the carried platform and why; warnings: %q", res.warnings)
+	}
+
+	res = patch(t, env, files, map[string]string{"platform": "linux/amd64,linux/arm64"})
+	if res.err == nil || !strings.Contains(res.err.Error(), "(linux/arm64)") || !strings.Contains(res.err.Error(), "copa/frontend patches") {
+		t.Errorf("listing the unpatchable platform: err = %v, want the build to fail naming it", res.err)
+	}
+}
