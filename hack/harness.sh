@@ -60,6 +60,9 @@ BUILDKITD=$BIN/buildkit-$BUILDKIT_VERSION/buildkitd
 BUILDCTL=$BIN/buildkit-$BUILDKIT_VERSION/buildctl
 REGISTRY_BIN=$BIN/registry-$DISTRIBUTION_VERSION/registry
 BUILDX_BIN=$BIN/buildx-$BUILDX_VERSION/docker-buildx
+HOST_ARCH=$(dpkg --print-architecture)
+BINFMT_AARCH64=/proc/sys/fs/binfmt_misc/qemu-aarch64
+BINFMT_LOCK=$RUN_DIR/binfmt.lock
 
 if [[ -t 2 ]]; then B=$'\033[1m' N=$'\033[0m'; else B='' N=''; fi
 log() { printf '%s[harness]%s %s\n' "$B" "$N" "$*" >&2; }
@@ -100,7 +103,7 @@ safe_rm() {
 # ---------------------------------------------------------------------------
 cmd_tools() {
 	local missing=() p
-	for p in runc debootstrap curl ca-certificates; do
+	for p in runc debootstrap curl ca-certificates jq qemu-user-static binfmt-support; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
@@ -109,6 +112,7 @@ cmd_tools() {
 		DEBIAN_FRONTEND=noninteractive run "$LOGS/apt-install.log" apt-get install -y --no-install-recommends "${missing[@]}"
 	fi
 	command -v go >/dev/null || die "go is not installed"
+	ensure_binfmt
 
 	gobuild github.com/moby/buildkit "$BUILDKIT_VERSION" "$(dirname "$BUILDKITD")" \
 		"-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION" ./cmd/buildkitd ./cmd/buildctl
@@ -153,8 +157,37 @@ gobuild() {
 }
 
 need_tools() {
-	[[ -x $BUILDKITD && -x $BUILDCTL && -x $REGISTRY_BIN ]] &&
+	[[ -x $BUILDKITD && -x $BUILDCTL && -x $REGISTRY_BIN ]] && binfmt_ok &&
 		cmp -s "$BUILDX_BIN" "$DOCKER_CONFIG_DIR/cli-plugins/docker-buildx" || cmd_tools
+}
+
+# Emulation of linux/arm64: qemu-user-static's binfmt_misc entry for aarch64
+# ELF binaries, with flag F (the kernel opens the interpreter when the entry
+# is registered, so it also works in chroots and containers, which lack it).
+# On a machine without systemd, installing the packages registers nothing
+# (policy-rc.d denies the service start and binfmt_misc is not mounted):
+# `update-binfmts --enable qemu-aarch64` mounts binfmt_misc and registers it.
+# noemu-up disables the entry for a moment; $BINFMT_LOCK serialises that
+# with the (re-)enabling here.
+binfmt_ok() {
+	[[ $HOST_ARCH == arm64 ]] && return 0
+	[[ -f $BINFMT_AARCH64 && "$(head -n1 "$BINFMT_AARCH64")" == enabled ]] &&
+		grep -Eq '^flags: [A-Z]*F' "$BINFMT_AARCH64"
+}
+ensure_binfmt() {
+	binfmt_ok && return 0
+	mkdir -p "$RUN_DIR"
+	(
+		flock -w 120 9 || die "could not lock $BINFMT_LOCK"
+		if [[ -f $BINFMT_AARCH64 ]]; then
+			log "enabling the disabled binfmt entry $BINFMT_AARCH64"
+			echo 1 >"$BINFMT_AARCH64"
+		else
+			log "registering qemu-aarch64 with binfmt_misc (update-binfmts --enable qemu-aarch64)"
+			run "$LOGS/binfmt.log" update-binfmts --enable qemu-aarch64
+		fi
+	) 9>"$BINFMT_LOCK"
+	binfmt_ok || die "binfmt_misc has no enabled qemu-aarch64 entry with flag F: $(tr '\n' ' ' <"$BINFMT_AARCH64" 2>/dev/null)"
 }
 
 # ---------------------------------------------------------------------------
