@@ -85,11 +85,11 @@ buildx() { docker buildx "$@"; }
 buildkit_host() { cat "$RUN_DIR/buildkit-host" 2>/dev/null || echo "$BUILDKIT_ADDR"; }
 buildkit_ok() { timeout 10 "$BUILDCTL" --addr "$1" debug workers >/dev/null 2>&1; }
 registry_ok() { curl -fs -o /dev/null --max-time 5 "http://$REGISTRY_LISTEN/v2/"; }
+MANIFEST_TYPES='application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json'
 # tag_exists localhost:5000/repo:tag
 tag_exists() {
 	local ref=${1#"$REGISTRY"/}
-	curl -fs -o /dev/null --max-time 10 -I \
-		-H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json' \
+	curl -fs -o /dev/null --max-time 10 -I -H "Accept: $MANIFEST_TYPES" \
 		"http://$REGISTRY_LISTEN/v2/${ref%:*}/manifests/${ref##*:}"
 }
 stamp_ok() { [[ -f $1 && "$(cat "$1")" == "$2" ]]; }
@@ -429,18 +429,29 @@ cmd_env() {
 # release, sources that include the security and updates suites), its
 # Trivy-format report and its list of pending upgrades.
 
-# use_release VERSION SUITE: the release the functions below work on.
-# use_release VERSION SUITE [INCLUDE]: INCLUDE is a comma-separated list of
-# packages debootstrap adds to minbase.
+# use_release VERSION SUITE [INCLUDE [ARCH]]: the release the functions
+# below work on. INCLUDE is a comma-separated list of packages debootstrap
+# adds to minbase. ARCH is a dpkg architecture other than the host's
+# (debootstrapped under qemu-user-static): its directory, tags and reports
+# get the suffix -ARCH, its images the platform linux/ARCH. The host's own
+# architecture gets no suffix and no --platform, so its stamps and images
+# are those of a harness without this parameter.
 use_release() {
 	DEBIAN_VERSION=$1
 	DEBIAN_SUITE=$2
 	DEBOOTSTRAP_INCLUDE=${3:-}
-	DEB_DIR=$COPA_CACHE/images/debian-$DEBIAN_VERSION
+	DEBIAN_ARCH=${4:-$HOST_ARCH}
+	FOREIGN_ARCH= ARCH_SUFFIX=
+	if [[ $DEBIAN_ARCH != "$HOST_ARCH" ]]; then
+		FOREIGN_ARCH=$DEBIAN_ARCH
+		ARCH_SUFFIX=-$DEBIAN_ARCH
+	fi
+	DEB_DIR=$COPA_CACHE/images/debian-$DEBIAN_VERSION$ARCH_SUFFIX
 	ROOTFS=$DEB_DIR/rootfs
-	STALE_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_VERSION-stale
-	TOOLING_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_SUITE
-	DISTROLESS_IMAGE=$REGISTRY/copa-test/distroless:$DEBIAN_VERSION-stale
+	STALE_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_VERSION-stale$ARCH_SUFFIX
+	TOOLING_IMAGE=$REGISTRY/copa-test/debian:$DEBIAN_SUITE$ARCH_SUFFIX
+	DISTROLESS_IMAGE=$REGISTRY/copa-test/distroless:$DEBIAN_VERSION-stale$ARCH_SUFFIX
+	REPORT_BASE=$TESTDATA/debian-$DEBIAN_VERSION-stale$ARCH_SUFFIX
 }
 
 # The packages of the distroless images, a C runtime like distroless/cc's,
@@ -580,7 +591,7 @@ BOTH_STATUSD_PKGS=(tzdata libc6 liblzma5)
 
 # rootfs_want: the first line of the rootfs stamp for the current recipe.
 rootfs_want() {
-	echo "recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase${DEBOOTSTRAP_INCLUDE:+ include=$DEBOOTSTRAP_INCLUDE}"
+	echo "recipe=$ROOTFS_RECIPE suite=$DEBIAN_SUITE mirror=$DEBIAN_MIRROR variant=minbase${DEBOOTSTRAP_INCLUDE:+ include=$DEBOOTSTRAP_INCLUDE}${FOREIGN_ARCH:+ arch=$FOREIGN_ARCH}"
 }
 
 # rootfs_current: whether the rootfs stamp is of the current recipe. The
@@ -597,17 +608,22 @@ ensure_rootfs() {
 	if [[ -d $ROOTFS ]] && rootfs_current; then
 		return 0
 	fi
-	local tmp=$DEB_DIR/rootfs.tmp t0=$SECONDS
+	local tmp=$DEB_DIR/rootfs.tmp t0=$SECONDS dlog=$LOGS/debootstrap-$DEBIAN_SUITE$ARCH_SUFFIX.log
 	safe_rm "$tmp"
 	safe_rm "$ROOTFS"
 	rm -f "$DEB_DIR"/*.stamp
 	mkdir -p "$DEB_DIR"
-	log "debootstrap --variant=minbase ${DEBOOTSTRAP_INCLUDE:+--include=$DEBOOTSTRAP_INCLUDE }$DEBIAN_SUITE (log: $LOGS/debootstrap-$DEBIAN_SUITE.log) ..."
-	if ! debootstrap --variant=minbase ${DEBOOTSTRAP_INCLUDE:+"--include=$DEBOOTSTRAP_INCLUDE"} "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" >"$LOGS/debootstrap-$DEBIAN_SUITE.log" 2>&1; then
-		tail -n 20 "$LOGS/debootstrap-$DEBIAN_SUITE.log" >&2
+	# A foreign rootfs: debootstrap runs its second stage chrooted, the
+	# rootfs's own binaries under qemu-user-static (binfmt flag F).
+	[[ -z $FOREIGN_ARCH ]] || ensure_binfmt
+	log "debootstrap --variant=minbase ${FOREIGN_ARCH:+--arch=$FOREIGN_ARCH }${DEBOOTSTRAP_INCLUDE:+--include=$DEBOOTSTRAP_INCLUDE }$DEBIAN_SUITE (log: $dlog) ..."
+	if ! debootstrap --variant=minbase ${FOREIGN_ARCH:+"--arch=$FOREIGN_ARCH"} ${DEBOOTSTRAP_INCLUDE:+"--include=$DEBOOTSTRAP_INCLUDE"} \
+		"$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" >"$dlog" 2>&1; then
+		tail -n 20 "$dlog" >&2
 		safe_rm "$tmp"
 		die "debootstrap failed"
 	fi
+	[[ "$(chroot "$tmp" dpkg --print-architecture)" == "$DEBIAN_ARCH" ]] || die "the rootfs in $tmp is not $DEBIAN_ARCH"
 	# Make it look like the official debian image.
 	findmnt -rn -o TARGET | grep -q "^$tmp/" && die "mounts left below $tmp"
 	rm -f "$tmp/etc/apt/sources.list"
@@ -622,7 +638,7 @@ ensure_rootfs() {
 	rm -f "$tmp/etc/resolv.conf" "$tmp/etc/hostname" "$tmp/var/log/bootstrap.log"
 	mv "$tmp" "$ROOTFS"
 	{ echo "$want"; echo "debian_version=$(cat "$ROOTFS/etc/debian_version") epoch=$(date +%s)"; } >"$DEB_DIR/rootfs.stamp"
-	log "rootfs ready: Debian $(cat "$ROOTFS/etc/debian_version") in $((SECONDS - t0))s"
+	log "rootfs ready: Debian $(cat "$ROOTFS/etc/debian_version") $DEBIAN_ARCH in $((SECONDS - t0))s"
 }
 
 # rootfs_epoch: the rootfs's creation time, the images' SOURCE_DATE_EPOCH.
@@ -649,7 +665,8 @@ push_context() {
 	local ref=$1 ctx=$2 logname=$3 epoch
 	epoch=$(rootfs_epoch)
 	log "building and pushing $ref ..."
-	run "$LOGS/image-$logname.log" docker buildx build --builder "$BUILDER" --progress=plain \
+	run "$LOGS/image-$logname$ARCH_SUFFIX.log" docker buildx build --builder "$BUILDER" --progress=plain \
+		${FOREIGN_ARCH:+--platform "linux/$FOREIGN_ARCH"} \
 		--provenance=false --sbom=false --build-arg "SOURCE_DATE_EPOCH=$epoch" \
 		--output "type=image,name=$ref,push=true" "$ctx"
 }
@@ -746,7 +763,7 @@ build_distroless() {
 # make_report: Trivy- and Grype-shaped reports and the upgradable list of the
 # release's stale image.
 make_report() {
-	local base=$TESTDATA/debian-$DEBIAN_VERSION-stale want
+	local base=$REPORT_BASE want
 	local out=$base.trivy.json upg=$base.upgradable
 	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
 	if rootfs_current && [[ -s $out && -s $base.grype.json && -f $upg ]] && stamp_ok "$base.stamp" "$want"; then
@@ -755,7 +772,7 @@ make_report() {
 	fi
 	ensure_rootfs
 	want=$({ cat "$DEB_DIR/rootfs.stamp"; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
-	local w=$COPA_CACHE/work/report deb pkg src f
+	local w=$COPA_CACHE/work/report-${base##*/} deb pkg src f
 	rm -rf "$w"
 	mkdir -p "$w"/{state/lists/partial,cache/archives/partial,etc/sources.list.d,debs,x,changelogs} "$TESTDATA"
 	: >"$w/etc/sources.list"
@@ -766,16 +783,17 @@ make_report() {
 	local apt_opts=(-o "Dir::Etc=$ROOTFS/etc/apt" -o "Dir::Etc::sourcelist=$w/etc/sources.list"
 		-o "Dir::Etc::sourceparts=$w/etc/sources.list.d" -o "Dir::State=$w/state"
 		-o "Dir::State::status=$ROOTFS/var/lib/dpkg/status" -o "Dir::Cache=$w/cache"
-		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o Acquire::Languages=none)
-	log "report: apt-get update against the image's sources ..."
-	run "$LOGS/report-apt.log" apt-get "${apt_opts[@]}" update
+		-o Debug::NoLocking=1 -o APT::Sandbox::User=root -o Acquire::Languages=none
+		-o "APT::Architecture=$DEBIAN_ARCH" -o "APT::Architectures=$DEBIAN_ARCH")
+	log "report: apt-get update against the image's sources ($DEBIAN_ARCH) ..."
+	run "$LOGS/report-apt${ARCH_SUFFIX}.log" apt-get "${apt_opts[@]}" update
 	apt "${apt_opts[@]}" list --upgradable 2>/dev/null |
 		sed -n 's#^\([^/ ]*\)/[^ ]* \([^ ]*\) [^ ]* \[upgradable from: \([^]]*\)\]$#\1 \3 \2#p' |
 		sort >"$w/upgradable"
 	[[ -s $w/upgradable ]] || log "WARNING: no upgradable packages (the rootfs is current)"
 	log "report: $(wc -l <"$w/upgradable") upgradable package(s), downloading candidates ..."
 	if [[ -s $w/upgradable ]]; then
-		(cd "$w/debs" && run "$LOGS/report-download.log" apt-get "${apt_opts[@]}" download \
+		(cd "$w/debs" && run "$LOGS/report-download${ARCH_SUFFIX}.log" apt-get "${apt_opts[@]}" download \
 			$(awk '{print $1 "=" $3}' "$w/upgradable"))
 	fi
 	# Changelog of each candidate deb; a package whose doc dir is a symlink
@@ -800,7 +818,7 @@ make_report() {
 			cp "${cl_of_src[${src_of[$pkg]}]}" "$w/changelogs/$pkg.gz"
 	done
 	(cd "$REPO" && go run ./hack/mkreport -rootfs "$ROOTFS" -upgradable "$w/upgradable" \
-		-changelogs "$w/changelogs" -artifact "$STALE_IMAGE" -arch "$(dpkg --print-architecture)" \
+		-changelogs "$w/changelogs" -artifact "$STALE_IMAGE" -arch "$DEBIAN_ARCH" \
 		-o "$out.tmp" -grype "$base.grype.json.tmp")
 	mv -f "$out.tmp" "$out"
 	mv -f "$base.grype.json.tmp" "$base.grype.json"
@@ -809,6 +827,67 @@ make_report() {
 	echo "$want" >"$base.stamp"
 	log "wrote $out and $upg"
 }
+
+# manifest_digest REF: the digest of the manifest (or index) the tag names.
+manifest_digest() {
+	local ref=${1#"$REGISTRY"/} d
+	d=$(curl -fsI --max-time 10 -H "Accept: $MANIFEST_TYPES" "http://$REGISTRY_LISTEN/v2/${ref%:*}/manifests/${ref##*:}" |
+		tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: *//p')
+	[[ $d == sha256:* ]] || return 1
+	echo "$d"
+}
+
+# get_index REF: the OCI index REF names.
+get_index() {
+	local ref=${1#"$REGISTRY"/}
+	curl -fs --max-time 10 -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		"http://$REGISTRY_LISTEN/v2/${ref%:*}/manifests/${ref##*:}"
+}
+
+# index_ok REF DESCRIPTION DIGEST...: whether REF is an OCI index of exactly
+# these manifests, in this order, whose description annotation is DESCRIPTION.
+index_ok() {
+	local ref=$1 desc=$2 got
+	shift 2
+	got=$(get_index "$ref" 2>/dev/null | jq -r --arg d "$desc" \
+		'select(.mediaType == "application/vnd.oci.image.index.v1+json" and
+			.annotations["org.opencontainers.image.description"] == $d) | .manifests[].digest' 2>/dev/null) || return 1
+	[[ $got == "$(printf '%s\n' "$@")" ]]
+}
+
+# build_index REF DESCRIPTION MEMBER...: push an OCI index of the MEMBER tags'
+# manifests, by digest (so the index holds the very manifests the tags
+# name), with DESCRIPTION as its org.opencontainers.image.description
+# annotation, unless REF already is that index.
+build_index() {
+	local ref=$1 desc=$2 m d t0=$SECONDS
+	shift 2
+	local digests=() srcs=()
+	for m in "$@"; do
+		d=$(manifest_digest "$m") || die "$ref: its member $m is not in the registry"
+		digests+=("$d")
+		srcs+=("${m%:*}@$d")
+	done
+	local stampf=$COPA_CACHE/images/index-${ref##*:}.stamp want
+	want=$({ printf '%s\n' "$desc" "${srcs[@]}"; declare -f build_index; } | sha256sum | cut -d' ' -f1)
+	if stamp_ok "$stampf" "$want" && index_ok "$ref" "$desc" "${digests[@]}"; then
+		log "$ref: up to date"
+		return 0
+	fi
+	log "creating the index $ref of ${*#"$REGISTRY"/} ..."
+	run "$LOGS/index-${ref##*:}.log" docker buildx imagetools create --builder "$BUILDER" \
+		--annotation "index:org.opencontainers.image.description=$desc" -t "$ref" "${srcs[@]}"
+	index_ok "$ref" "$desc" "${digests[@]}" ||
+		die "$ref is not an OCI index of ${digests[*]} with the description annotation: $(get_index "$ref" | head -c 2000)"
+	mkdir -p "$(dirname "$stampf")"
+	echo "$want" >"$stampf"
+	log "pushed $ref ($(get_index "$ref" | jq -r '[.manifests[].platform | .os + "/" + .architecture] | join(", ")')) in $((SECONDS - t0))s"
+}
+
+# The two-platform Debian 12 index: the host's (amd64) 12-stale and the
+# arm64 12-stale-arm64, both single-platform images of the same recipe.
+MULTI_IMAGE=$REGISTRY/copa-test/debian:12-stale-multi
+MULTI_DESCRIPTION="Stale Debian 12 test index for copa/frontend: copa-test/debian:12-stale (linux/amd64) and copa-test/debian:12-stale-arm64 (linux/arm64)"
 
 cmd_images() {
 	need_up
@@ -819,6 +898,17 @@ cmd_images() {
 	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
 	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_12[@]}"
 	make_report
+	# The same Debian 12 stale image for linux/arm64 (debootstrapped under
+	# emulation; no other image of it: patching arm64 natively uses the
+	# build platform's tooling image), and the index of both.
+	if [[ $HOST_ARCH == amd64 ]]; then
+		use_release 12 bookworm "" arm64
+		build_image "$STALE_IMAGE" sources_full
+		make_report
+		build_index "$MULTI_IMAGE" "$MULTI_DESCRIPTION" "$REGISTRY/copa-test/debian:12-stale" "$STALE_IMAGE"
+	else
+		log "WARNING: not an amd64 host: no copa-test/debian:12-stale-arm64 or :12-stale-multi"
+	fi
 	# Debian 11 has many more pending updates (libc6, libssl1.1, an epoch in
 	# login's version): the larger case for layer sizes.
 	use_release 11 bullseye
