@@ -1,29 +1,62 @@
 #!/usr/bin/env bash
 # Test/dev harness: a local BuildKit, a loopback registry and the test images.
 #
-#   hack/harness.sh [all]           tools + up + images + frontend-image
-#   hack/harness.sh tools           apt deps; build buildkitd/buildctl, registry, docker-buildx (cached)
-#   hack/harness.sh up | down       start/stop buildkitd (or use $BUILDKIT_HOST), the registry, buildx builder "copa"
-#   hack/harness.sh images          debootstrap the Debian test images, push them, write the Trivy report
-#   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE)
-#   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE
+#   hack/harness.sh [all]           tools + up + noemu-up + images + frontend-image
+#   hack/harness.sh tools           apt deps (incl. qemu-user-static; registers qemu-aarch64 with
+#                                   binfmt_misc); build buildkitd/buildctl, registry, docker-buildx (cached)
+#   hack/harness.sh up | down       start/stop buildkitd (or use $BUILDKIT_HOST), the registry, buildx builder
+#                                   "copa"; down also stops the noemu buildkitd
+#   hack/harness.sh noemu-up | noemu-down
+#                                   start/stop the second buildkitd, without arm64 emulation (below)
+#   hack/harness.sh images          debootstrap the Debian test images, push them, write the reports
+#   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE), an index
+#                                   of linux/amd64 and linux/arm64
+#   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE,
+#                                   COPA_BUILDER, COPA_TEST_NOEMU_BUILDKIT_HOST, COPA_TEST_NOEMU_BUILDER
 #
 # Test images ($COPA_TEST_REGISTRY = localhost:5000; each is FROM scratch + one
 # rootfs tarball, built from a debootstrapped minbase rootfs without RUN steps;
-# a WORKDIR other than / adds BuildKit's empty 32-byte layer after it):
+# a WORKDIR other than / adds BuildKit's empty 32-byte layer after it; all
+# are linux/amd64 single-platform images unless said otherwise):
 #   copa-test/debian:12-stale             Debian 12 at its point release, sources with the security and
 #                                         updates suites (so apt sees upgrades), a config using every field
 #   copa-test/debian:12-stale-nosecurity  the same rootfs, sources without security/updates
+#   copa-test/debian:12-stale-arm64       linux/arm64: 12-stale's recipe (sources, config) on a rootfs
+#                                         debootstrapped with --arch=arm64 under qemu-user-static
+#   copa-test/debian:12-stale-multi       an OCI index of the very manifests of 12-stale (linux/amd64)
+#                                         and 12-stale-arm64 (linux/arm64), same digests, with the
+#                                         annotation org.opencontainers.image.description
 #   copa-test/debian:11-stale             Debian 11 like 12-stale (many more pending upgrades)
 #   copa-test/debian:11-stale-noapt       11-stale with apt purged (dpkg, sh kept), 11-stale's config
 #   copa-test/debian:11-stale-both        11-stale-noapt plus a status.d with the stanzas of tzdata,
 #                                         libc6 and liblzma5: both dpkg databases in one image
 #   copa-test/debian:bookworm, :bullseye  tooling images: the plain rootfs with full sources and
-#                                         CMD ["bash"], like the official debian:<codename>
+#                                         CMD ["bash"], like the official debian:<codename> (amd64
+#                                         only: patching arm64 without emulation uses the build
+#                                         platform's tooling image)
 #   copa-test/distroless:{12,11}-stale    distroless-style images of Debian 12 / 11 package files
 #                                         (hack/distroless-rootfs.sh): no shell, apt or dpkg, no
 #                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
-# and in $COPA_TEST_DATA: debian-{12,11}-stale.{trivy.json,grype.json,upgradable}.
+# and in $COPA_TEST_DATA: debian-{12,11}-stale.{trivy.json,grype.json,upgradable} (amd64) and
+# debian-12-stale-arm64.{trivy.json,grype.json,upgradable} (ArtifactName 12-stale-arm64,
+# Metadata.ImageConfig.architecture / Grype's source.target.architecture "arm64").
+#
+# Two BuildKit daemons, both pulling from and pushing to the same registry:
+#   the main one ($BUILDKIT_HOST, builder "copa") emulates linux/arm64 (it lists it among its
+#     worker platforms) through the host's binfmt_misc entry qemu-aarch64 (flag F). A buildkitd
+#     detects emulators when it starts and, when asked for its workers, rescans at most every 20 s;
+#     `up` restarts this harness's daemon only if it still lacks linux/arm64 while qemu-aarch64 is
+#     enabled (one started before qemu-user-static was registered), once it runs no build, and says so.
+#   the noemu one ($COPA_TEST_NOEMU_BUILDKIT_HOST, builder "copa-noemu", root $COPA_CACHE/buildkit-noemu)
+#     lists no linux/arm64, for tests of a builder that cannot emulate arm64 (patching it natively
+#     with the build platform's tooling). noemu-up disables qemu-aarch64 (echo 0 >
+#     /proc/sys/fs/binfmt_misc/qemu-aarch64) while the daemon starts, which is when it detects
+#     emulators, and re-enables it as soon as it answers (in a trap, also on failure): host-wide,
+#     for well under a second, during which an arm64 process starting elsewhere fails. Its config
+#     sets platformsCacheMaxAge negative, so it never rescans and never gains linux/arm64.
+#     Note: that only shapes what it *lists*. An arm64 step it is given still runs, through the
+#     host's qemu-aarch64 entry (buildkitd execs the binary and the kernel picks the emulator), so a
+#     test cannot rely on an arm64 RUN failing there; it can rely on the worker's platform list.
 #
 # The images and that data are rebuilt whenever a machine is new (the cache
 # dir $COPA_CACHE is empty) or their recipe changes, against whatever the
@@ -33,7 +66,8 @@
 # (their package databases), never name them (see hack/README.md).
 #
 # Everything it creates lives in $COPA_CACHE (default /var/cache/copa-frontend),
-# /run/copa-frontend and ~/.docker. Every step is idempotent; a second run only checks.
+# /run/copa-frontend and ~/.docker, besides the host's binfmt_misc entry for
+# qemu-aarch64. Every step is idempotent; a second run only checks.
 set -euo pipefail
 
 BUILDKIT_VERSION=v0.34.2
@@ -385,8 +419,8 @@ cmd_noemu_up() {
 			[system]
 			  platformsCacheMaxAge = "-1s"
 		EOF
-		# qemu-aarch64 is off host-wide while the daemon starts (a second or
-		# two) and back on when this subshell ends, however it ends.
+		# qemu-aarch64 is off host-wide while the daemon starts (well under a
+		# second) and back on when this subshell ends, however it ends.
 		(
 			flock -w 120 9 || die "could not lock $BINFMT_LOCK"
 			trap 'echo 1 >"$BINFMT_AARCH64"' EXIT
