@@ -20,6 +20,9 @@ import (
 // linux/amd64 and linux/arm64, with a report per platform.
 const (
 	multiTag    = "12-stale-multi"
+	// the same index with an attestation manifest per image, as buildx
+	// pushes by default: the frontend reads it whole, annotations included
+	attestedTag = "12-stale-multi-attested"
 	amd64Report = "debian-12-stale.trivy.json"
 	arm64Report = "debian-12-stale-arm64.trivy.json"
 )
@@ -105,11 +108,11 @@ func TestMultiPlatformIndex(t *testing.T) {
 	amdReport, armReport := readData(t, env, amd64Report), readData(t, env, arm64Report)
 	srcAmd := platformImage(t, env, "copa-test/debian", multiTag, "linux/amd64")
 	srcArm := platformImage(t, env, "copa-test/debian", multiTag, "linux/arm64")
-	srcIdx := index(t, env, "copa-test/debian", multiTag)
+	srcIdx := index(t, env, "copa-test/debian", attestedTag)
 	files := map[string]string{
 		// Unbound reports: each applies to the platform whose
 		// architecture it names.
-		"Patchfile": "PATCH " + env.registry + "/copa-test/debian:" + multiTag + "\nREPORT amd64.json\nREPORT arm64.json\n",
+		"Patchfile": "PATCH " + env.registry + "/copa-test/debian:" + attestedTag + "\nREPORT amd64.json\nREPORT arm64.json\n",
 		"amd64.json": amdReport,
 		"arm64.json": armReport,
 	}
@@ -137,8 +140,10 @@ func TestMultiPlatformIndex(t *testing.T) {
 		}
 	})
 
+	// The index without attestations is probed platform by platform.
 	t.Run("one platform listed", func(t *testing.T) {
-		res := patch(t, env, map[string]string{"Patchfile": files["Patchfile"], "amd64.json": amdReport, "arm64.json": armReport}, map[string]string{"platform": "linux/arm64"}, env.registry+"/copa-test/patched:multi-arm64")
+		plain := "PATCH " + env.registry + "/copa-test/debian:" + multiTag + "\nREPORT amd64.json\nREPORT arm64.json\n"
+		res := patch(t, env, map[string]string{"Patchfile": plain, "amd64.json": amdReport, "arm64.json": armReport}, map[string]string{"platform": "linux/arm64"}, env.registry+"/copa-test/patched:multi-arm64")
 		if res.err == nil || !strings.Contains(res.err.Error(), "REPORT amd64.json is a scan of linux/amd64, but the build patches linux/arm64") {
 			t.Fatalf("a report of a platform that is not patched: err = %v", res.err)
 		}
