@@ -19,7 +19,7 @@ import (
 // The harness's two-platform index: the stale Debian 12 image for
 // linux/amd64 and linux/arm64, with a report per platform.
 const (
-	multiTag    = "12-stale-multi"
+	multiTag = "12-stale-multi"
 	// the same index with an attestation manifest per image, as buildx
 	// pushes by default: the frontend reads it whole, annotations included
 	attestedTag = "12-stale-multi-attested"
@@ -112,7 +112,7 @@ func TestMultiPlatformIndex(t *testing.T) {
 	files := map[string]string{
 		// Unbound reports: each applies to the platform whose
 		// architecture it names.
-		"Patchfile": "PATCH " + env.registry + "/copa-test/debian:" + attestedTag + "\nREPORT amd64.json\nREPORT arm64.json\n",
+		"Patchfile":  "PATCH " + env.registry + "/copa-test/debian:" + attestedTag + "\nREPORT amd64.json\nREPORT arm64.json\n",
 		"amd64.json": amdReport,
 		"arm64.json": armReport,
 	}

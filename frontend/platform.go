@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -71,6 +72,8 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 	}
 	reports := b.reportsFor(p)
 	var extra []distros.Finding
+	var patched distros.Packages // what the earlier patch left installed
+	var asPatched platformResult // the PATCH image as it is
 	if earlier != nil {
 		// A patched image that needs nothing is returned as it is, down
 		// to its manifest and its VEX document.
@@ -80,11 +83,13 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 		}
 		if !pl.Plan.All && len(pl.Plan.Updates) == 0 {
 			res.VEX = earlier.VEX
+			res.PackageURL = packageURLs(in.Format, in.OS, in.Installed, p)
 			return b.unchanged(ctx, res, b.summaryInput(src, res, in, reports, pl.Plan), "every reported fix is installed already (by an earlier copa/frontend patch)"), nil
 		}
 		// Otherwise the patch starts again from the original, and keeps
 		// what the earlier one installed.
-		patched := in.Installed
+		patched = in.Installed
+		asPatched = *res
 		res.Base, res.Config, res.Descriptor = earlier.Original, earlier.Original.RawConfig, nil
 		base = earlier.Original
 		if in, err = b.inspectBase(ctx, res, native); err != nil || res.Outcome == outcomeUnpatchable {
@@ -142,6 +147,14 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 		return nil, atLine(withContext(err, "PATCH %s", base.Name), imgLoc)
 	}
 	sumIn.After = after.Versions(in.Format.Versioning())
+	if earlier != nil && maps.Equal(sumIn.After, patched.Versions(in.Format.Versioning())) {
+		// An upgrade of everything that installs what the earlier patch
+		// did has nothing new: the patched image is the answer.
+		*res = asPatched
+		res.VEX = earlier.VEX
+		res.PackageURL = packageURLs(in.Format, in.OS, patched, p)
+		return b.unchanged(ctx, res, sumIn, "every package is up to date"), nil
+	}
 	// The package manager reports an upgrade-all's new versions only; the
 	// summary shows each next to the version it replaced.
 	for _, u := range r.Notes.Upgrades {

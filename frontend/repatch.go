@@ -84,8 +84,9 @@ func (b *builder) earlierPatchOf(ctx context.Context, src *source, sp sourcePlat
 		ob, err = b.baseFor(&source{Name: reference.TagNameOnly(reference.TrimNamed(orig)).String(), Digest: orig.Digest()}, sourcePlatform{Platform: p, Config: dt})
 		if err == nil {
 			// The label names the original by name and digest; the state
-			// is the original's own, under its own name.
-			ob.Name = reference.TrimNamed(orig).String()
+			// is the original's own, and it keeps its name as the label
+			// gave it (with its tag).
+			ob.Name = base.Config.Config.Labels[LabelBaseName]
 			ob.State = llb.Image(orig.String(), llb.Platform(p), b.location(b.pf.Image.Location), llb.WithCustomName(stepPrefix(p)+"original "+orig.String()))
 		}
 	}
