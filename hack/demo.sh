@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: on a fresh machine, bring up BuildKit and a loopback registry
 # (unless a builder is reachable), build the frontend image, patch the stale
-# Debian 12 example image and the distroless-style Debian 11 image with
-# buildx, and print each package's version before → after.
+# Debian 12 example image, the distroless-style Debian 11 image and the
+# two-platform Debian 12 index (natively) with buildx, and print each
+# package's version before → after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +41,20 @@ demo examples/Patchfile "$COPA_TEST_DATA/debian-12-stale.trivy.json" copa-test/d
 # build warns about the packages the distroless image does not have.
 demo examples/distroless.Patchfile "$COPA_TEST_DATA/debian-11-stale.trivy.json" copa-test/distroless 11-stale \
 	TOOLING=localhost:5000/copa-test/debian:bullseye
+
+# A two-platform index (linux/amd64 and linux/arm64), each platform against
+# its own report, patched natively: no QEMU runs, the arm64 packages are
+# fetched by a tooling image of the build platform.
+src=localhost:5000/copa-test/debian:12-stale-multi
+dst=localhost:5000/copa-test/debian:12-stale-multi-patched
+cp examples/multiplatform.Patchfile "$ctx/Patchfile"
+cp "$COPA_TEST_DATA/debian-12-stale.trivy.json" "$ctx/amd64.json"
+cp "$COPA_TEST_DATA/debian-12-stale-arm64.trivy.json" "$ctx/arm64.json"
+echo "==> patching the index $src natively with $COPA_FRONTEND_IMAGE" >&2
+docker buildx build --builder "${COPA_BUILDER:-copa}" --progress=plain -f "$ctx/Patchfile" \
+	--build-arg BUILDKIT_SYNTAX="$COPA_FRONTEND_IMAGE" --build-arg IMAGE="$src" \
+	--build-arg TOOLING=localhost:5000/copa-test/debian:bookworm -t "$dst" --push "$ctx"
+for p in linux/amd64 linux/arm64; do
+	echo "==> $src → $dst ($p)" >&2
+	go run ./hack/pkgdiff -platform "$p" localhost:5000 copa-test/debian:12-stale-multi copa-test/debian:12-stale-multi-patched
+done

@@ -2,11 +2,12 @@
 // Debian package whose version differs: "name  before → after". make demo
 // uses it to show what a patch changed.
 //
-//	go run ./hack/pkgdiff REGISTRY REPO:TAG REPO:TAG
+//	go run ./hack/pkgdiff [-platform linux/arm64] REGISTRY REPO:TAG REPO:TAG
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -17,15 +18,18 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: pkgdiff REGISTRY REPO:TAG REPO:TAG")
+	platform := flag.String("platform", "linux/amd64", "the platform of an index to compare")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: pkgdiff [-platform P] REGISTRY REPO:TAG REPO:TAG")
 		os.Exit(2)
 	}
-	before, err := installed(os.Args[1], os.Args[2])
+	before, err := installed(args[0], args[1], *platform)
 	if err != nil {
 		fail(err)
 	}
-	after, err := installed(os.Args[1], os.Args[3])
+	after, err := installed(args[0], args[2], *platform)
 	if err != nil {
 		fail(err)
 	}
@@ -56,12 +60,12 @@ func main() {
 }
 
 // installed reads the dpkg database of an image.
-func installed(registry, ref string) (map[string]string, error) {
+func installed(registry, ref, platform string) (map[string]string, error) {
 	repo, tag, ok := strings.Cut(ref, ":")
 	if !ok {
 		return nil, fmt.Errorf("%s: want REPO:TAG", ref)
 	}
-	img, err := imagetest.FromRegistry(registry, repo, tag, "linux/amd64")
+	img, err := imagetest.FromRegistry(registry, repo, tag, platform)
 	if err != nil {
 		return nil, err
 	}
