@@ -140,6 +140,29 @@ func TestMultiPlatformIndex(t *testing.T) {
 		}
 	})
 
+	t.Run("--native where emulation exists", func(t *testing.T) {
+		native := map[string]string{
+			"Patchfile":  "PATCH --native " + env.registry + "/copa-test/debian:" + attestedTag + "\nTOOLING " + env.registry + "/copa-test/debian:bookworm\nREPORT amd64.json\nREPORT arm64.json\n",
+			"amd64.json": amdReport,
+			"arm64.json": armReport,
+		}
+		res := patch(t, env, native, nil, env.registry+"/copa-test/patched:multi-all-native")
+		if res.err != nil {
+			t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+		}
+		for p, c := range map[string]struct {
+			src    *imagetest.Image
+			report string
+		}{"linux/amd64": {srcAmd, amdReport}, "linux/arm64": {srcArm, armReport}} {
+			img := platformImage(t, env, "copa-test/patched", "multi-all-native", p)
+			checkPlatformPatched(t, c.src, img, c.report, strings.TrimPrefix(p, "linux/"))
+			// apt images too are patched by the tooling image, natively.
+			if h := img.Config.History; !strings.Contains(h[len(h)-1].CreatedBy, "dpkg (native on linux/amd64") {
+				t.Errorf("%s was not patched natively: %q", p, h[len(h)-1].CreatedBy)
+			}
+		}
+	})
+
 	// The index without attestations is probed platform by platform.
 	t.Run("one platform listed", func(t *testing.T) {
 		plain := "PATCH " + env.registry + "/copa-test/debian:" + multiTag + "\nREPORT amd64.json\nREPORT arm64.json\n"

@@ -92,12 +92,18 @@ func TestToolingStepGolden(t *testing.T) {
 		"/usr/lib/os-release":         "ID=debian\n",
 	}
 	tooling := mapFS{SourcesPartDir + "/debian.sources": "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n"}
+	report := &distros.Plan{Updates: []distros.Update{{Name: "libpcre2-8-0", Fixed: "10.42-1+deb12u2"}, {Name: "tzdata", Fixed: "2026f-0+deb12u1"}}}
+	amd64 := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
 	tests := []struct {
-		name string
-		plan *distros.Plan
+		name     string
+		plan     *distros.Plan
+		platform ocispecs.Platform
+		native   bool
 	}{
-		{name: "report", plan: &distros.Plan{Updates: []distros.Update{{Name: "libpcre2-8-0", Fixed: "10.42-1+deb12u2"}, {Name: "tzdata", Fixed: "2026f-0+deb12u1"}}}},
-		{name: "all", plan: &distros.Plan{All: true}},
+		{name: "report", plan: report, platform: amd64},
+		{name: "all", plan: &distros.Plan{All: true}, platform: amd64},
+		// arm64 patched on the build platform: apt fetches arm64 packages.
+		{name: "native-arm64", plan: report, platform: ocispecs.Platform{OS: "linux", Architecture: "arm64"}, native: true},
 	}
 	installed, err := ReadInstalled(context.Background(), distroless)
 	if err != nil {
@@ -111,7 +117,8 @@ func TestToolingStepGolden(t *testing.T) {
 				Tooling:   &distros.Tooling{Name: "debian:bookworm", State: llb.Image("localhost:5000/copa-test/debian:bookworm"), FS: tooling},
 				Image:     llb.Image("localhost:5000/copa-test/distroless:12-stale"),
 				OS:        distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
-				Platform:  ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+				Platform:  tt.platform,
+				Native:    tt.native,
 				Plan:      tt.plan,
 				Installed: installed,
 				Policy:    distros.PolicyFail,

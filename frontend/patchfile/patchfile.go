@@ -233,6 +233,7 @@ func (p *parse) instruction(node *parser.Node) error {
 			if err != nil {
 				return err
 			}
+			flags[FlagNative] = v
 			switch strings.ToLower(v) {
 			case "", "true":
 				p.pf.Native = true

@@ -37,6 +37,19 @@ func TestParse(t *testing.T) {
 		in:   "PATCH nginx:1.21.6\n",
 		want: Patchfile{Image: str("nginx:1.21.6", 1, 1), Unresolved: defaultPolicy, Args: map[string]string{}},
 	}, {
+		name: "PATCH --native",
+		in:   "PATCH --native nginx:1.21.6\n",
+		want: Patchfile{Image: Instruction[string]{Value: "nginx:1.21.6", Location: lines(1, 1), Flags: map[string]string{FlagNative: ""}}, Native: true, Unresolved: defaultPolicy, Args: map[string]string{}},
+	}, {
+		name: "PATCH --native from an ARG",
+		in:   "ARG NATIVE=false\nPATCH --native=$NATIVE nginx\n",
+		args: map[string]string{"NATIVE": "true"},
+		want: Patchfile{Image: Instruction[string]{Value: "nginx", Location: lines(2, 2), Flags: map[string]string{FlagNative: "true"}}, Native: true, Unresolved: defaultPolicy, Args: map[string]string{"NATIVE": "true"}},
+	}, {
+		name: "PATCH --native=false",
+		in:   "PATCH --native=false nginx\n",
+		want: Patchfile{Image: Instruction[string]{Value: "nginx", Location: lines(1, 1), Flags: map[string]string{FlagNative: "false"}}, Unresolved: defaultPolicy, Args: map[string]string{}},
+	}, {
 		name: "no trailing newline",
 		in:   "PATCH nginx",
 		want: Patchfile{Image: str("nginx", 1, 1), Unresolved: defaultPolicy, Args: map[string]string{}},
@@ -287,6 +300,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "flag on REPORT", in: "PATCH nginx\nREPORT --foo r.json\n", err: "REPORT does not take flag --foo", lines: [][]int{{2}}},
 		{name: "bad REPORT platform", in: "PATCH nginx\nREPORT --platform=linux/x/y/z r.json\n", err: "REPORT --platform=linux/x/y/z: \"linux/x/y/z\": cannot parse platform specifier: invalid argument (want os/arch[/variant], e.g. linux/arm64)", lines: [][]int{{2}}},
 		{name: "flag on PATCH", in: "PATCH --platform=linux/amd64 nginx\n", err: "PATCH does not take flag --platform", lines: [][]int{{1}}},
+		{name: "PATCH --native=maybe", in: "PATCH --native=maybe nginx\n", err: "PATCH --native=maybe: want --native, --native=true or --native=false", lines: [][]int{{1}}},
 		{name: "flag on ARG", in: "ARG --x=1 A\nPATCH nginx\n", err: "ARG does not take flag --x", lines: [][]int{{1}}},
 		{name: "flag on UNRESOLVED", in: "PATCH nginx\nUNRESOLVED --really warn\n", err: "UNRESOLVED does not take flag --really", lines: [][]int{{2}}},
 		{name: "ARG without name", in: "ARG\nPATCH nginx\n", err: `ARG needs at least one name, as in "ARG TAG" or "ARG TAG=latest"`, lines: [][]int{{1}}},
@@ -464,8 +478,8 @@ func TestExamples(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 			continue
 		}
-		if len(pf.Reports) != 1 {
-			t.Errorf("%s: %d REPORTs, want 1", f, len(pf.Reports))
+		if want := map[bool]int{true: 2, false: 1}[strings.HasPrefix(filepath.Base(f), "multiplatform")]; len(pf.Reports) != want {
+			t.Errorf("%s: %d REPORTs, want %d", f, len(pf.Reports), want)
 		}
 		if strings.HasPrefix(filepath.Base(f), "distroless") && pf.Tooling.Value != "docker.io/library/debian:bookworm" {
 			t.Errorf("%s: TOOLING %q", f, pf.Tooling.Value)
