@@ -38,6 +38,30 @@ keep_unchanged() {
 	fi
 }
 
+# ldconfig, which libc-bin's trigger runs whenever a package with shared
+# libraries is upgraded, rewrites /var/cache/ldconfig/aux-cache: its record
+# of the inode number, ctime and size of every library it has read, so that
+# its next run can skip the files that did not change. These are facts
+# about this build's filesystem, not about the image: two builds of the
+# same patch write different bytes (it was the one file in which two cold
+# builds of the stale Debian 12 image differed), and no container's
+# filesystem matches them, so the copy in an image is never used. ld.so
+# reads only /etc/ld.so.cache, which this run also rewrites and which
+# depends on the libraries alone; ldconfig takes a missing aux-cache for
+# an empty one and writes a new one. So the step removes it, as Debian's
+# own image builder (debuerreotype) does: an image that had one gets a
+# whiteout in the patch layer, one that had none gets no file.
+forget_ldconfig_aux_cache() {
+	rm -f /var/cache/ldconfig/aux-cache
+}
+
+# finish runs after apt has installed: what reaches the layer is only
+# what the upgrade changed.
+finish() {
+	forget_ldconfig_aux_cache
+	keep_unchanged
+}
+
 echo "copa: reading the package lists of the image's apt sources" >&2
 apt_get update
 
@@ -50,7 +74,7 @@ if [ "$mode" = all ]; then
 		exit 0
 	fi
 	apt_get --with-new-pkgs upgrade
-	keep_unchanged
+	finish
 	exit 0
 fi
 
@@ -61,4 +85,4 @@ if [ -z "$install" ]; then
 fi
 # shellcheck disable=SC2086 # one validated package name per word
 apt_get install --only-upgrade $install
-keep_unchanged
+finish
