@@ -2,6 +2,7 @@ package distros
 
 import (
 	"context"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -87,6 +88,9 @@ type PatchRequest struct {
 	// not on Platform: it must fetch packages of Platform's architecture,
 	// and nothing of Platform is ever run.
 	Native bool
+	// SourceDateEpoch is the build's SOURCE_DATE_EPOCH, nil when it has
+	// none: the step passes it on as EnvSourceDateEpoch.
+	SourceDateEpoch *time.Time
 	// Constraints tag the steps (source location).
 	Constraints []llb.ConstraintsOpt
 	// StepPrefix starts every step name, so that the progress output says

@@ -45,6 +45,11 @@ const (
 	// another platform than the target's (a native patch): the package
 	// manager must fetch that architecture's packages, not its own.
 	EnvTargetArch = "COPA_TARGET_ARCH"
+	// EnvSourceDateEpoch is the build's SOURCE_DATE_EPOCH (seconds since
+	// 1970), set only when the build sets it: the step dates what it
+	// changed no later than that, so that equal patches give equal layers,
+	// and the tools it runs that honour the variable use it too.
+	EnvSourceDateEpoch = "SOURCE_DATE_EPOCH"
 	// EnvCommandPrefix + KEY names a helper command the step may run:
 	// COPA_CMD_INSTALL=install-deb.
 	EnvCommandPrefix = "COPA_CMD_"

@@ -63,9 +63,9 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 		t.Fatalf("no scripts: %v", err)
 	}
 	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall}
-	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch}
+	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch}
 	noteRef := regexp.MustCompile(`\$out/([a-z-]+)`)
-	envRef := regexp.MustCompile(`\$\{?(COPA_[A-Z_]+)`)
+	envRef := regexp.MustCompile(`\$\{?(COPA_[A-Z_]+|SOURCE_DATE_EPOCH)`)
 	for _, s := range scripts {
 		dt, err := os.ReadFile(s)
 		if err != nil {

@@ -16,8 +16,9 @@ const (
 	// keeps unchanged files out of the patch layer: for measuring what it
 	// saves, or for images where it must not run.
 	ArgKeepUnchanged = "BUILDKIT_COPA_KEEP_UNCHANGED"
-	// ArgSourceDateEpoch makes the config's and the history's times, and
-	// the VEX document's timestamp, reproducible.
+	// ArgSourceDateEpoch makes the config's and the history's times, the
+	// VEX document's timestamp and the times of the files the patch step
+	// writes reproducible (see docs/reproducible.md).
 	ArgSourceDateEpoch = "SOURCE_DATE_EPOCH"
 	// Build args for the VEX document's fields.
 	ArgVEXAuthor     = "COPA_VEX_AUTHOR"

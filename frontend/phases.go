@@ -29,6 +29,9 @@ func (b *builder) prepare(ctx context.Context, in *inspection, base *baseImage, 
 		Constraints:   []llb.ConstraintsOpt{b.location(b.pf.Image.Location)},
 		StepPrefix:    stepPrefix(p),
 		Native:        in.Native,
+		// The step dates what it writes by it, so the layer does not
+		// depend on the exporter's rewrite-timestamp.
+		SourceDateEpoch: b.opts.epoch,
 	}
 	tm, withTooling := in.Method.(distros.ToolingMethod)
 	var err error

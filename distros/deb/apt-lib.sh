@@ -11,6 +11,11 @@
 #   unresolved     "NAME FIXED BEST" for packages that cannot go far enough
 
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C
+# The step's start, for clamp_times: what is modified after it, the step
+# modified.
+mkdir -p "$work"
+started=$work/started
+: >"$started"
 sources_opt=""
 # A native patch of another platform (COPA_TARGET_ARCH, a dpkg architecture
 # the frontend derived from the platform) makes apt read that
@@ -108,4 +113,25 @@ $spec
 			exit 1
 		fi
 	fi
+}
+
+# clamp_times DIR: with SOURCE_DATE_EPOCH set (the build arg, which the
+# frontend passes to the step), whatever under DIR the step dated by the
+# clock (modified after $started) gets the epoch as its mtime, if that is
+# earlier: dpkg's database, what maintainer scripts and the helper write,
+# the directories that gained or lost entries; files, directories and
+# symlinks. The patch layer is then the same whenever it is built,
+# without the image exporter's rewrite-timestamp=true. Files keep the
+# mtime their package gives them, as dpkg sets it, which the exporter's
+# option would also clamp. Nothing else is touched: a file whose status
+# alone changed (apt's lock files, a chmod to the same mode) has the
+# original's metadata, so BuildKit leaves it out of the layer, and a new
+# time would put it in. -xdev keeps out the step's other mounts (/tmp,
+# /var/log, apt's caches, /proc).
+clamp_times() {
+	epoch=${SOURCE_DATE_EPOCH:-}
+	if [ -z "$epoch" ]; then
+		return 0
+	fi
+	find "$1" -xdev -newer "$started" -newermt "@$epoch" -exec touch --no-dereference --date="@$epoch" {} +
 }

@@ -10,7 +10,8 @@
 # frontend image and the original image are mounted, COPA_HELPER and
 # COPA_ORIGINAL. The helper's COPA_CMD_KEEP_UNCHANGED command then gives
 # the files that the upgrade left unchanged their original metadata, so
-# that they stay out of the patch layer.
+# that they stay out of the patch layer. SOURCE_DATE_EPOCH, when the build
+# sets it, dates what the step changed (clamp_times in apt-lib.sh).
 #
 # Besides apt-lib.sh's notes it writes to $COPA_OUT:
 #   upgrades      "NAME VERSION" for every package an upgrade-all installs
@@ -56,9 +57,11 @@ forget_ldconfig_aux_cache() {
 }
 
 # finish runs after apt has installed: what reaches the layer is only
-# what the upgrade changed.
+# what the upgrade changed, dated reproducibly. Unchanged files get their
+# original times back after the clamp.
 finish() {
 	forget_ldconfig_aux_cache
+	clamp_times /
 	keep_unchanged
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -20,6 +21,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+// epoch is a build's SOURCE_DATE_EPOCH.
+var epoch = time.Unix(1764028800, 0)
+
 type mapFS = distrostest.MapFS
 
 // TestAptStepGolden pins the apt step: its arguments (the plan as
@@ -31,6 +35,7 @@ func TestAptStepGolden(t *testing.T) {
 		plan   *distros.Plan
 		policy distros.Policy
 		helper bool
+		epoch  *time.Time
 	}{
 		{
 			name: "report-bookworm-full-sources",
@@ -42,6 +47,7 @@ func TestAptStepGolden(t *testing.T) {
 			}},
 			policy: distros.PolicyFail,
 			helper: true,
+			epoch:  &epoch,
 		},
 		{
 			name:   "report-bookworm-debootstrap-sources",
@@ -64,13 +70,14 @@ func TestAptStepGolden(t *testing.T) {
 				helper = &h
 			}
 			p, err := Apt{}.Patch(context.Background(), tt.fs, distros.PatchRequest{
-				Helper:        helper,
-				KeepUnchanged: tt.helper,
-				Image:         llb.Image("localhost:5000/copa-test/debian:12-stale"),
-				OS:            distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
-				Platform:      ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-				Plan:          tt.plan,
-				Policy:        tt.policy,
+				Helper:          helper,
+				KeepUnchanged:   tt.helper,
+				Image:           llb.Image("localhost:5000/copa-test/debian:12-stale"),
+				OS:              distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
+				Platform:        ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+				Plan:            tt.plan,
+				Policy:          tt.policy,
+				SourceDateEpoch: tt.epoch,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -99,8 +106,9 @@ func TestToolingStepGolden(t *testing.T) {
 		plan     *distros.Plan
 		platform ocispecs.Platform
 		native   bool
+		epoch    *time.Time
 	}{
-		{name: "report", plan: report, platform: amd64},
+		{name: "report", plan: report, platform: amd64, epoch: &epoch},
 		{name: "all", plan: &distros.Plan{All: true}, platform: amd64},
 		// arm64 patched on the build platform: apt fetches arm64 packages.
 		{name: "native-arm64", plan: report, platform: ocispecs.Platform{OS: "linux", Architecture: "arm64"}, native: true},
@@ -113,15 +121,16 @@ func TestToolingStepGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			helper := llb.Image("localhost:5000/copa/frontend:dev")
 			p, err := Tooling{}.Patch(context.Background(), distroless, distros.PatchRequest{
-				Helper:    &helper,
-				Tooling:   &distros.Tooling{Name: "debian:bookworm", State: llb.Image("localhost:5000/copa-test/debian:bookworm"), FS: tooling},
-				Image:     llb.Image("localhost:5000/copa-test/distroless:12-stale"),
-				OS:        distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
-				Platform:  tt.platform,
-				Native:    tt.native,
-				Plan:      tt.plan,
-				Installed: installed,
-				Policy:    distros.PolicyFail,
+				Helper:          &helper,
+				Tooling:         &distros.Tooling{Name: "debian:bookworm", State: llb.Image("localhost:5000/copa-test/debian:bookworm"), FS: tooling},
+				Image:           llb.Image("localhost:5000/copa-test/distroless:12-stale"),
+				OS:              distros.OSRelease{ID: "debian", VersionID: "12", VersionCodename: "bookworm"},
+				Platform:        tt.platform,
+				Native:          tt.native,
+				Plan:            tt.plan,
+				Installed:       installed,
+				Policy:          distros.PolicyFail,
+				SourceDateEpoch: tt.epoch,
 			})
 			if err != nil {
 				t.Fatal(err)

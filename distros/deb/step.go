@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
@@ -78,6 +79,9 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+cacheKey),
 		llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+cacheKey),
 		llb.WithCustomName(req.StepPrefix + stepName(s.tool, req.Plan)),
+	}
+	if e := req.SourceDateEpoch; e != nil {
+		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
 	}
 	opts = append(opts, more...)
 	for _, c := range req.Constraints {

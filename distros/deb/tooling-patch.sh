@@ -12,7 +12,9 @@
 #
 # Paths and helper command names come from the step protocol's environment
 # (distros/protocol.go): COPA_IN, COPA_OUT, COPA_WORK, COPA_TARGET,
-# COPA_HELPER and COPA_CMD_INSTALL.
+# COPA_HELPER and COPA_CMD_INSTALL; SOURCE_DATE_EPOCH, when the build
+# sets it, dates what the step changed in the target (clamp_times in
+# apt-lib.sh).
 #
 # Besides apt-lib.sh's notes it writes to $COPA_OUT:
 #   upgrades       "NAME VERSION" for every package an upgrade-all installs
@@ -86,3 +88,4 @@ for deb in "$work"/debs/*.deb; do
 done
 cd /
 "$helper" "$COPA_CMD_INSTALL" "$work/staging" "$target" "$out/install-notes"
+clamp_times "$target"
