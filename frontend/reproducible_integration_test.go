@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -188,4 +189,70 @@ func orNone(s string) string {
 		return "(absent)"
 	}
 	return s
+}
+
+// TestReproducibleIndex patches both platforms of the two-platform index
+// twice from an empty cache (arm64 with apt under emulation, maintainer
+// scripts and all): each platform's manifest must be equal across the
+// builds.
+func TestReproducibleIndex(t *testing.T) {
+	env := needEnv(t)
+	files := map[string]string{
+		"Patchfile":  "PATCH " + env.registry + "/copa-test/debian:" + attestedTag + "\nREPORT --platform=linux/amd64 amd64.json\nREPORT --platform=linux/arm64 arm64.json\n",
+		"amd64.json": readData(t, env, amd64Report),
+		"arm64.json": readData(t, env, arm64Report),
+	}
+	const tag = "multi-reproducible"
+	var got [2]map[string]*imagetest.Image
+	for i := range got {
+		pruneAll(t, env)
+		res := patch(t, env, files, map[string]string{frontend.ArgSourceDateEpoch: "1764028800"}, env.registry+"/copa-test/patched:"+tag)
+		if res.err != nil {
+			t.Fatalf("build %d: %v\n%s", i+1, res.err, res.logs)
+		}
+		got[i] = map[string]*imagetest.Image{}
+		for _, p := range []string{"linux/amd64", "linux/arm64"} {
+			got[i][p] = platformImage(t, env, "copa-test/patched", tag, p)
+		}
+	}
+	for p, a := range got[0] {
+		b := got[1][p]
+		if len(a.Manifest.Layers) == len(platformImage(t, env, "copa-test/debian", attestedTag, p).Manifest.Layers) {
+			t.Errorf("%s was not patched", p)
+		}
+		if a.Digest != b.Digest {
+			t.Errorf("%s: two builds from an empty cache gave image manifests %s and %s", p, a.Digest, b.Digest)
+			reportDifferences(t, a, b)
+		} else {
+			t.Logf("%s: both builds gave image manifest %s", p, a.Digest)
+		}
+	}
+}
+
+// TestReproducibleOnAnotherBuilder patches the stale Debian 12 image from
+// an empty cache on the harness's two daemons (separate roots, caches and
+// worker platform lists): the image manifests must be equal.
+func TestReproducibleOnAnotherBuilder(t *testing.T) {
+	env := needEnv(t)
+	other := env
+	other.host = os.Getenv("COPA_TEST_NOEMU_BUILDKIT_HOST")
+	if other.host == "" {
+		t.Fatal("COPA_TEST_NOEMU_BUILDKIT_HOST is not set: run `make test` (hack/harness.sh noemu-up starts that daemon)")
+	}
+	files := map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT report.json\n",
+		"report.json": readData(t, env, "debian-12-stale.trivy.json"),
+	}
+	var digests []string
+	for _, e := range []testEnv{env, other} {
+		pruneAll(t, e)
+		res := patch(t, e, files, map[string]string{frontend.ArgSourceDateEpoch: "1764028800"})
+		if res.err != nil {
+			t.Fatalf("build on %s: %v\n%s", e.host, res.err, res.logs)
+		}
+		digests = append(digests, res.image.Digest.String())
+	}
+	if digests[0] != digests[1] {
+		t.Errorf("the two builders gave image manifests %s and %s", digests[0], digests[1])
+	}
 }
