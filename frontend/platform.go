@@ -98,7 +98,7 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 		if extra, err = earlierFindings(in.Format, in.Installed, patched, earlier.VEX); err != nil {
 			return nil, atLine(errors.Wrapf(err, "PATCH %s (%s)", src.Name, platforms.Format(p)), imgLoc)
 		}
-		b.src.Warn(ctx, fmt.Sprintf("PATCH %s (%s) was patched by copa/frontend: patching its original %s@%s instead, keeping the %d upgrade(s) and fixes of the earlier patch, so the image keeps one patch layer",
+		b.src.Warn(ctx, fmt.Sprintf("PATCH %s (%s) was patched by copa/frontend: patching its original %s@%s instead, keeping what the earlier patch upgraded and fixed (%d package version(s) and VEX statement(s) planned again), so the image keeps one patch layer",
 			src.Name, platforms.Format(p), base.Name, base.Digest, len(extra)), warnOpts(imgLoc))
 	}
 	root := newRefFS(res.Ref)
