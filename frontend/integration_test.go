@@ -205,6 +205,13 @@ func harnessImage(t *testing.T, env testEnv, repo, tag string) *imagetest.Image 
 // leftovers in the new layer.
 func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]string) map[string]string {
 	t.Helper()
+	return debtest.Versions(checkPatchedPackages(t, base, got, want))
+}
+
+// checkPatchedPackages is checkPatched, returning the patched image's
+// packages with their architectures.
+func checkPatchedPackages(t *testing.T, base, got *imagetest.Image, want map[string]string) map[string]debtest.Package {
+	t.Helper()
 	layer := checkLayerAndConfig(t, base, got)
 	status, ok := layer.Files["var/lib/dpkg/status"]
 	if !ok {
@@ -214,10 +221,9 @@ func checkPatched(t *testing.T, base, got *imagetest.Image, want map[string]stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	installed := debtest.Versions(pkgs)
-	checkVersions(t, installed, want)
+	checkVersions(t, debtest.Versions(pkgs), want)
 	checkPackageFiles(t, base, layer, pkgs)
-	return installed
+	return pkgs
 }
 
 func checkVersions(t *testing.T, installed, want map[string]string) {

@@ -139,15 +139,7 @@ func (c config) run(cases []benchCase, ctxDir string, base *imagetest.Image) [][
 	results := make([][]result, len(cases))
 	for run := 0; run < c.runs; run++ {
 		for i, cs := range cases {
-			c.prune()
-			start := time.Now()
-			args := append([]string{"buildx", "build", "--builder", c.builder, "--progress=quiet",
-				"-t", fmt.Sprintf("%s/%s:%s", c.registry, repoOf(c.image), cs.tag), "--push"}, cs.args...)
-			args = append(args, ctxDir)
-			if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
-				fail(fmt.Errorf("%s: %v\n%s", cs.name, err, out))
-			}
-			wall := time.Since(start)
+			wall := c.build(cs, ctxDir)
 			img := must(imagetest.FromRegistry(c.registry, repoOf(c.image), cs.tag, "linux/amd64"))
 			// Everything the build added on top of the image's own layers:
 			// the Dockerfile frontend adds an empty layer for the image's
@@ -176,6 +168,20 @@ func printTable(cases []benchCase, results [][]result, gz int64) {
 		lo, hi := spread(results[i])
 		fmt.Printf("| %s | %.1f s | %.1f–%.1f s | %s | %.2f× |\n", cs.name, w.Seconds(), lo.Seconds(), hi.Seconds(), mib(l), float64(l)/float64(gz))
 	}
+}
+
+// build runs one case from a pruned cache, pushing the result under its
+// tag, and returns its wall time.
+func (c config) build(cs benchCase, ctxDir string) time.Duration {
+	c.prune()
+	start := time.Now()
+	args := append([]string{"buildx", "build", "--builder", c.builder, "--progress=quiet",
+		"-t", fmt.Sprintf("%s/%s:%s", c.registry, repoOf(c.image), cs.tag), "--push"}, cs.args...)
+	args = append(args, ctxDir)
+	if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+		fail(fmt.Errorf("%s: %v\n%s", cs.name, err, out))
+	}
+	return time.Since(start)
 }
 
 // prune empties BuildKit's cache, so every build starts cold.

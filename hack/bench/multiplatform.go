@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -44,15 +43,7 @@ func benchMultiPlatform(c config) {
 	walls := make([][]time.Duration, len(cases))
 	for run := 0; run < c.runs; run++ {
 		for i, cs := range cases {
-			c.prune()
-			start := time.Now()
-			args := append([]string{"buildx", "build", "--builder", c.builder, "--progress=quiet",
-				"-t", fmt.Sprintf("%s/%s:%s", c.registry, repoOf(c.image), cs.tag), "--push"}, cs.args...)
-			args = append(args, ctxDir)
-			if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
-				fail(fmt.Errorf("%s: %v\n%s", cs.name, err, out))
-			}
-			wall := time.Since(start)
+			wall := c.build(cs, ctxDir)
 			// Each patched platform is its base plus one layer.
 			for _, p := range platforms {
 				img := must(imagetest.FromRegistry(c.registry, repoOf(c.image), cs.tag, p))
