@@ -42,10 +42,11 @@ demo examples/Patchfile "$COPA_TEST_DATA/debian-12-stale.trivy.json" copa-test/d
 demo examples/distroless.Patchfile "$COPA_TEST_DATA/debian-11-stale.trivy.json" copa-test/distroless 11-stale \
 	TOOLING=localhost:5000/copa-test/debian:bullseye
 
-# A two-platform index (linux/amd64 and linux/arm64), each platform against
+# A two-platform index (linux/amd64 and linux/arm64, with attestation
+# manifests as buildx pushes them, so it is read whole), each platform against
 # its own report, patched natively: no QEMU runs, the arm64 packages are
 # fetched by a tooling image of the build platform.
-src=localhost:5000/copa-test/debian:12-stale-multi
+src=localhost:5000/copa-test/debian:12-stale-multi-attested
 dst=localhost:5000/copa-test/debian:12-stale-multi-patched
 cp examples/multiplatform.Patchfile "$ctx/Patchfile"
 cp "$COPA_TEST_DATA/debian-12-stale.trivy.json" "$ctx/amd64.json"
@@ -56,5 +57,5 @@ docker buildx build --builder "${COPA_BUILDER:-copa}" --progress=plain -f "$ctx/
 	--build-arg TOOLING=localhost:5000/copa-test/debian:bookworm -t "$dst" --push "$ctx"
 for p in linux/amd64 linux/arm64; do
 	echo "==> $src → $dst ($p)" >&2
-	go run ./hack/pkgdiff -platform "$p" localhost:5000 copa-test/debian:12-stale-multi copa-test/debian:12-stale-multi-patched
+	go run ./hack/pkgdiff -platform "$p" localhost:5000 copa-test/debian:12-stale-multi-attested copa-test/debian:12-stale-multi-patched
 done
