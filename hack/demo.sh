@@ -52,7 +52,7 @@ cp examples/multiplatform.Patchfile "$ctx/Patchfile"
 cp "$COPA_TEST_DATA/debian-12-stale.trivy.json" "$ctx/amd64.json"
 cp "$COPA_TEST_DATA/debian-12-stale-arm64.trivy.json" "$ctx/arm64.json"
 echo "==> patching the index $src natively with $COPA_FRONTEND_IMAGE" >&2
-docker buildx build --builder "${COPA_BUILDER:-copa}" --progress=plain -f "$ctx/Patchfile" \
+docker buildx build --builder "${COPA_BUILDER:-copa}" --progress=plain -f "$ctx/Patchfile" --platform linux/amd64,linux/arm64 \
 	--build-arg BUILDKIT_SYNTAX="$COPA_FRONTEND_IMAGE" --build-arg IMAGE="$src" \
 	--build-arg TOOLING=localhost:5000/copa-test/debian:bookworm -t "$dst" --push "$ctx"
 for p in linux/amd64 linux/arm64; do
