@@ -37,7 +37,11 @@ func (b *builder) choosePlatforms(ctx context.Context, src *source) ([]job, erro
 	listed := b.bc.TargetPlatforms
 	for _, p := range listed {
 		if _, ok := src.find(p); !ok {
-			return nil, atLine(errors.Errorf("PATCH %s has no image for %s (--platform): it has %s", src.Name, platforms.Format(platforms.Normalize(p)), src.platformList()), loc)
+			var probed string
+			if src.Multi && src.Index == nil {
+				probed = " (an index without attestation manifests shows only the Linux platforms asked for one by one; see docs/multiplatform.md)"
+			}
+			return nil, atLine(errors.Errorf("PATCH %s has no image for %s (--platform): it has %s%s", src.Name, platforms.Format(platforms.Normalize(p)), src.platformList(), probed), loc)
 		}
 	}
 	canRun := b.runnable()

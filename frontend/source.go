@@ -30,11 +30,10 @@ type source struct {
 	// the index could be read, else in probing order.
 	Platforms []sourcePlatform
 	// Index is the index as the registry serves it, when it could be
-	// read (see listPlatforms); its annotations are kept on the output.
+	// read (see readIndex): then Platforms is its complete list, else what
+	// asking for each known platform found. Its annotations are kept on
+	// the output.
 	Index *ocispecs.Index
-	// Listed says whether Platforms is the index's complete list (read
-	// from the index) or what asking for each known platform found.
-	Listed bool
 	// Multi: the source is an index, read or probed.
 	Multi bool
 }
@@ -346,7 +345,7 @@ func (s *source) fromIndex(idx *ocispecs.Index) error {
 	if len(out) == 0 {
 		return errors.New("the index lists no image with a platform")
 	}
-	s.Platforms, s.Index, s.Listed, s.Multi = out, idx, true, true
+	s.Platforms, s.Index, s.Multi = out, idx, true
 	return nil
 }
 
