@@ -26,6 +26,9 @@ type inspection struct {
 	// Native: the image is patched on the build platform (see
 	// patchPlatform).
 	Native bool
+	// Root reads the image's files; the patch reads through it too, so
+	// what inspect read is not fetched again.
+	Root distros.FS
 }
 
 // unpatchable is an image no registered method can patch, and why.
@@ -58,7 +61,7 @@ func inspect(ctx context.Context, reg *distros.Registry, root distros.FS, native
 	if err != nil {
 		return nil, errors.Wrapf(err, "reading the %s package database", f.Name())
 	}
-	return &inspection{OS: osr, Method: m, Format: f, Release: rel, Installed: installed}, nil
+	return &inspection{OS: osr, Method: m, Format: f, Release: rel, Installed: installed, Root: root}, nil
 }
 
 func readOSRelease(ctx context.Context, root distros.FS) (distros.OSRelease, error) {

@@ -101,7 +101,6 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 		b.src.Warn(ctx, fmt.Sprintf("PATCH %s (%s) was patched by copa/frontend: patching its original %s@%s instead, keeping what the earlier patch upgraded and fixed (%d package version(s) and VEX statement(s) planned again), so the image keeps one patch layer",
 			src.Name, platforms.Format(p), base.Name, base.Digest, len(extra)), warnOpts(imgLoc))
 	}
-	root := newRefFS(res.Ref)
 	res.PackageURL = packageURLs(in.Format, in.OS, in.Installed, p)
 	b.warnRelease(ctx, in)
 
@@ -124,7 +123,7 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 	if err != nil {
 		return nil, err
 	}
-	r, err := b.run(ctx, in, root, req)
+	r, err := b.run(ctx, in, in.Root, req)
 	if err != nil {
 		return nil, err
 	}

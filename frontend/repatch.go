@@ -10,7 +10,6 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
-	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
@@ -81,14 +80,9 @@ func (b *builder) earlierPatchOf(ctx context.Context, src *source, sp sourcePlat
 	})
 	var ob *baseImage
 	if err == nil {
-		ob, err = b.baseFor(&source{Name: reference.TagNameOnly(reference.TrimNamed(orig)).String(), Digest: orig.Digest()}, sourcePlatform{Platform: p, Config: dt})
-		if err == nil {
-			// The label names the original by name and digest; the state
-			// is the original's own, and it keeps its name as the label
-			// gave it (with its tag).
-			ob.Name = base.Config.Config.Labels[LabelBaseName]
-			ob.State = llb.Image(orig.String(), llb.Platform(p), b.location(b.pf.Image.Location), llb.WithCustomName(stepPrefix(p)+"original "+orig.String()))
-		}
+		// The original keeps its name as the label gives it (with its
+		// tag), pinned to the label's digest.
+		ob, err = b.baseFor(&source{Name: base.Config.Config.Labels[LabelBaseName], Digest: orig.Digest()}, sourcePlatform{Platform: p, Config: dt})
 	}
 	if err != nil {
 		b.src.Warn(ctx, fmt.Sprintf("PATCH %s (%s) was patched by copa/frontend from %s, which cannot be pulled (%v): patching on top of the patched image, so this patch's layer stacks on the earlier one",
