@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros/stepfs"
 )
 
 // maxDBFile bounds a file of the target's dpkg database: a status file of
@@ -223,7 +224,7 @@ func (db *dpkgDB) update(p *staged, list []string, sums map[string]string) error
 	var b bytes.Buffer
 	for _, line := range strings.SplitAfter(string(f.sums), "\n") {
 		_, file, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "  ")
-		if q, okp := cleanPath(file); ok && okp && shipped[q] != "" {
+		if q, okp := stepfs.CleanPath(file); ok && okp && shipped[q] != "" {
 			continue
 		}
 		b.WriteString(line)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros/stepfs"
 )
 
 // Bounds on a staging tree: the tooling image unpacked it, but the .debs
@@ -237,7 +238,7 @@ func readStaged(staging *os.Root, dir string) (*staged, error) {
 			if line == "" || strings.HasPrefix(line, "remove-on-upgrade ") {
 				continue
 			}
-			rel, ok := cleanPath(line)
+			rel, ok := stepfs.CleanPath(line)
 			if !ok || !strings.HasPrefix(line, "/") {
 				return nil, fmt.Errorf("%s: conffile %q is not an absolute path in the image", p.name, distros.Clip(line))
 			}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/copa/frontend/distros/stepfs"
 )
 
 // installer copies packages' files from staging into target.
@@ -297,5 +299,5 @@ func sameFile(ra *os.Root, a string, ai fs.FileInfo, rb *os.Root, b string, bi f
 	if ai.Size() != bi.Size() {
 		return false, nil
 	}
-	return sameContent(ra, a, rb, b)
+	return stepfs.SameContent(ra, a, rb, b)
 }
