@@ -3,16 +3,10 @@ package deb
 import (
 	"context"
 	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
-	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/copa/frontend/distros"
@@ -142,84 +136,10 @@ func TestToolingStepGolden(t *testing.T) {
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	golden := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./distros/deb -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("step differs from %s (go test ./distros/deb -update rewrites it):\n%s", golden, got)
-	}
+	distrostest.CheckGolden(t, "./distros/deb", name, got, *update)
 }
 
-// renderExec prints the single exec op of st and the files it mounts.
 func renderExec(t *testing.T, st llb.State) string {
 	t.Helper()
-	def, err := st.Marshal(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := map[string]*pb.Op{}
-	var order []string
-	for _, dt := range def.Def {
-		var op pb.Op
-		if err := op.UnmarshalVT(dt); err != nil {
-			t.Fatal(err)
-		}
-		d := digestOf(dt)
-		ops[d] = &op
-		order = append(order, d)
-	}
-	var b strings.Builder
-	for _, d := range order {
-		ex := ops[d].GetExec()
-		if ex == nil {
-			continue
-		}
-		fmt.Fprintf(&b, "args:\n")
-		for _, a := range ex.Meta.Args {
-			fmt.Fprintf(&b, "  %s\n", a)
-		}
-		fmt.Fprintf(&b, "env: %s\nuser: %s\ncwd: %s\nmounts:\n", strings.Join(ex.Meta.Env, " "), ex.Meta.User, ex.Meta.Cwd)
-		for _, m := range ex.Mounts {
-			fmt.Fprintf(&b, "  %s type=%s readonly=%v", m.Dest, m.MountType, m.Readonly)
-			if m.CacheOpt != nil {
-				fmt.Fprintf(&b, " cache=%s sharing=%s", m.CacheOpt.ID, m.CacheOpt.Sharing)
-			}
-			if m.Output >= 0 {
-				fmt.Fprintf(&b, " output")
-			}
-			b.WriteString("\n")
-			if m.Readonly && m.Input >= 0 {
-				renderFiles(&b, ops[string(ops[d].Inputs[m.Input].Digest)])
-			}
-		}
-	}
-	return b.String()
+	return distrostest.RenderExec(t, st, "/debconf.conf")
 }
-
-// renderFiles prints the files a mkfile op creates, except the scripts,
-// which are their own files in the repository.
-func renderFiles(b *strings.Builder, op *pb.Op) {
-	if op == nil || op.GetFile() == nil {
-		return
-	}
-	for _, a := range op.GetFile().Actions {
-		mk := a.GetMkfile()
-		if mk == nil {
-			continue
-		}
-		if strings.HasSuffix(mk.Path, ".sh") || mk.Path == "/debconf.conf" {
-			fmt.Fprintf(b, "    %s mode=%o (from distros/deb)\n", mk.Path, mk.Mode)
-			continue
-		}
-		fmt.Fprintf(b, "    %s mode=%o: %q\n", mk.Path, mk.Mode, mk.Data)
-	}
-}
-
-func digestOf(dt []byte) string { return string(digest.FromBytes(dt)) }
