@@ -236,7 +236,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes frontend-image; do
+for f in daemons images reports indexes frontend-image rpm rpm-images; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done
@@ -250,6 +250,8 @@ cmd_env() {
 	echo "export COPA_BUILDER=$BUILDER"
 	echo "export COPA_TEST_NOEMU_BUILDKIT_HOST=$NOEMU_ADDR"
 	echo "export COPA_TEST_NOEMU_BUILDER=$NOEMU_BUILDER"
+	echo "export COPA_TEST_RPM_REPO=$RPM_REPO_URL"
+	echo "export COPA_TEST_RPM_DATA=$RPM_TESTDATA"
 	echo "export PATH=$BIN:\$PATH"
 }
 
@@ -272,9 +274,10 @@ down) cmd_down ;;
 noemu-up) cmd_noemu_up ;;
 noemu-down) cmd_noemu_down ;;
 images) cmd_images ;;
+rpm-images) cmd_rpm_images ;;
 frontend-image) cmd_frontend_image ;;
 env) cmd_env ;;
 all) cmd_all ;;
 -h | --help | help) sed -n '2,/^[^#]/{/^#/p}' "$0" ;;
-*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|frontend-image|env|all)" ;;
+*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|rpm-images|frontend-image|env|all)" ;;
 esac
