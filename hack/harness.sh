@@ -236,7 +236,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes frontend-image rpm rpm-images; do
+for f in daemons images reports indexes frontend-image rpm rpm-images rpm-verify; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done
