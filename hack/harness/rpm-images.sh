@@ -238,6 +238,27 @@ build_rpm_image() {
 }
 rpm_dbpath() { [[ $1 == suse_* ]] && echo /usr/lib/sysimage/rpm || echo /var/lib/rpm; }
 
+# rpm_report KIND REF NAME FAMILY OS_NAME PURL_NAMESPACE: the Trivy-shaped
+# report $RPM_TESTDATA/NAME.trivy.json of the image REF built as KIND, from
+# its rpm -qa list and packages.txt (hack/rpmreport), and that list as
+# $RPM_TESTDATA/NAME.rpmqa.
+rpm_report() {
+	local kind=$1 ref=$2 out=$RPM_TESTDATA/$3.trivy.json stamp=$RPM_IMG_DIR/report-$3.stamp want
+	want=$({ cat "$RPM_IMG_DIR/$kind.rpmqa" "$RPM_TESTDATA/packages.txt" "$REPO/hack/rpmreport/main.go"; echo "$*"; } |
+		sha256sum | cut -d' ' -f1)
+	if [[ -s $out && -s $RPM_TESTDATA/$3.rpmqa ]] && stamp_ok "$stamp" "$want"; then
+		log "$out: up to date"
+		return 0
+	fi
+	(cd "$REPO" && GOWORK=off run "$LOGS/rpmreport-$3.log" go run ./hack/rpmreport -packages "$RPM_TESTDATA/packages.txt" \
+		-rpmqa "$RPM_IMG_DIR/$kind.rpmqa" -artifact "$ref" -family "$4" -os-name "$5" -purl-namespace "$6" \
+		-unfixed copa-nofix -arch "$HOST_ARCH" -o "$out.tmp")
+	mv -f "$out.tmp" "$out"
+	cp "$RPM_IMG_DIR/$kind.rpmqa" "$RPM_TESTDATA/$3.rpmqa"
+	echo "$want" >"$stamp"
+	log "wrote $out"
+}
+
 cmd_rpm_images() {
 	need_up
 	local t0=$SECONDS
@@ -248,5 +269,8 @@ cmd_rpm_images() {
 	build_rpm_image "$EL_TOOLING_IMAGE" el_tooling el-base
 	build_rpm_image "$EL_RPMDB_IMAGE" el_rpmdb ""
 	build_rpm_image "$SUSE_ZYPPER_IMAGE" suse_zypper suse-base
+	rpm_report el_dnf "$EL_DNF_IMAGE" el-9-dnf rocky 9.4 rocky
+	rpm_report el_rpmdb "$EL_RPMDB_IMAGE" el-9-rpmdb rocky 9.4 rocky
+	rpm_report suse_zypper "$SUSE_ZYPPER_IMAGE" suse-15-zypper opensuse-leap 15.6 opensuse
 	log "rpm images: done in $((SECONDS - t0))s"
 }
