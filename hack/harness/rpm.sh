@@ -369,7 +369,8 @@ build_rpms() {
 # serving $RPM_REPO_DIR (replaced whole by build_rpms; the server resolves
 # the path on each request). BuildKit's build steps use the host network, so
 # they reach it at the same address.
-rpm_repo_ok() { curl -fs -o /dev/null --max-time 5 "$RPM_REPO_URL"; }
+# Any HTTP answer will do: the directory may not exist yet (a 404).
+rpm_repo_ok() { [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RPM_REPO_URL")" =~ ^[1-5][0-9][0-9]$ ]]; }
 rpm_repo_up() {
 	rpm_repo_ok && return 0
 	pid_alive rpmrepo "$RPM_PYTHON" && die "the rpm repository server (pid $(cat "$RUN_DIR/rpmrepo.pid")) runs but does not answer on $RPM_REPO_URL"
