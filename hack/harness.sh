@@ -5,14 +5,17 @@
 #   hack/harness.sh tools           apt deps (incl. qemu-user-static; registers qemu-aarch64 with
 #                                   binfmt_misc); build buildkitd/buildctl, registry, docker-buildx (cached)
 #   hack/harness.sh up | down       start/stop buildkitd (or use $BUILDKIT_HOST), the registry, buildx builder
-#                                   "copa"; down also stops the noemu buildkitd
+#                                   "copa", the rpm repository server; down also stops the noemu buildkitd
 #   hack/harness.sh noemu-up | noemu-down
 #                                   start/stop the second buildkitd, without arm64 emulation (below)
-#   hack/harness.sh images          debootstrap the Debian test images, push them, write the reports
+#   hack/harness.sh images          debootstrap the Debian test images, push them, write the reports;
+#                                   then rpm-images
+#   hack/harness.sh rpm-images      the RPM test packages and repository, the RPM-family images, their reports
 #   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE), an index
 #                                   of linux/amd64 and linux/arm64
 #   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE,
-#                                   COPA_BUILDER, COPA_TEST_NOEMU_BUILDKIT_HOST, COPA_TEST_NOEMU_BUILDER
+#                                   COPA_BUILDER, COPA_TEST_NOEMU_BUILDKIT_HOST, COPA_TEST_NOEMU_BUILDER,
+#                                   COPA_TEST_RPM_REPO (http://127.0.0.1:8089/), COPA_TEST_RPM_DATA
 #
 # Test images ($COPA_TEST_REGISTRY = localhost:5000; each is FROM scratch + one
 # rootfs tarball, built from a debootstrapped minbase rootfs without RUN steps;
@@ -42,9 +45,26 @@
 #   copa-test/distroless:{12,11}-stale    distroless-style images of Debian 12 / 11 package files
 #                                         (hack/distroless-rootfs.sh): no shell, apt or dpkg, no
 #                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
+# RPM-family images (harness/rpm*.sh; linux/amd64, FROM scratch + one rootfs tarball; the
+# test packages copa-libcore, copa-tool, copa-data (old versions) and copa-nofix in an rpm
+# database (sqlite), installed without scriptlets; the repository at $COPA_TEST_RPM_REPO):
+#   copa-test/el:9-dnf                    Debian 12 + Debian's dnf and rpm posing as Rocky 9.4
+#                                         (copa-release: os-release, system-release(releasever) = 9),
+#                                         EL dnf.conf, %_dbpath /var/lib/rpm, yum.repos.d/copa-test.repo
+#   copa-test/el:9-tooling                the same rootfs, only copa-release in its rpm database:
+#                                         the tooling image of el:9-rpmdb
+#   copa-test/el:9-rpmdb                  only the packages' files, their rpm database and the repo
+#                                         file: no shell, rpm, package manager or dpkg database;
+#                                         USER 65532, CMD ["/usr/bin/copa-tool"]
+#   copa-test/suse:15-zypper              Debian 12 + Debian's zypper and rpm posing as openSUSE Leap
+#                                         15.6 (copa-suse-release: os-release, products.d/baseproduct),
+#                                         %_dbpath /usr/lib/sysimage/rpm (/var/lib/rpm a symlink to it)
 # and in $COPA_TEST_DATA: debian-{12,11}-stale.{trivy.json,grype.json,upgradable} (amd64) and
 # debian-12-stale-arm64.{trivy.json,grype.json,upgradable} (ArtifactName 12-stale-arm64,
-# Metadata.ImageConfig.architecture / Grype's source.target.architecture "arm64").
+# Metadata.ImageConfig.architecture / Grype's source.target.architecture "arm64"); in
+# $COPA_TEST_RPM_DATA ($COPA_TEST_DATA/rpm): packages.txt ("NAME OLD_EVR NEW_EVR ARCH" per
+# updatable package) and, per image, {el-9-dnf,el-9-rpmdb,suse-15-zypper}.{trivy.json,rpmqa}.
+# The RPM side is fixed by its recipe (harness/rpm.sh), not by the day: tests may name it.
 #
 # Two BuildKit daemons, both pulling from and pushing to the same registry:
 #   the main one ($BUILDKIT_HOST, builder "copa") emulates linux/arm64 (it lists it among its
@@ -72,7 +92,7 @@
 #
 # Everything it creates lives in $COPA_CACHE (default /var/cache/copa-frontend),
 # /run/copa-frontend and ~/.docker, besides the host's binfmt_misc entry for
-# qemu-aarch64. Every step is idempotent; a second run only checks.
+# qemu-aarch64 and the host packages rpm, createrepo-c, dnf and zypper. Every step is idempotent; a second run only checks.
 set -euo pipefail
 
 BUILDKIT_VERSION=v0.34.2
@@ -236,7 +256,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes frontend-image; do
+for f in daemons images reports indexes frontend-image rpm rpm-images rpm-verify; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done
@@ -250,6 +270,8 @@ cmd_env() {
 	echo "export COPA_BUILDER=$BUILDER"
 	echo "export COPA_TEST_NOEMU_BUILDKIT_HOST=$NOEMU_ADDR"
 	echo "export COPA_TEST_NOEMU_BUILDER=$NOEMU_BUILDER"
+	echo "export COPA_TEST_RPM_REPO=$RPM_REPO_URL"
+	echo "export COPA_TEST_RPM_DATA=$RPM_TESTDATA"
 	echo "export PATH=$BIN:\$PATH"
 }
 
@@ -272,9 +294,10 @@ down) cmd_down ;;
 noemu-up) cmd_noemu_up ;;
 noemu-down) cmd_noemu_down ;;
 images) cmd_images ;;
+rpm-images) cmd_rpm_images ;;
 frontend-image) cmd_frontend_image ;;
 env) cmd_env ;;
 all) cmd_all ;;
 -h | --help | help) sed -n '2,/^[^#]/{/^#/p}' "$0" ;;
-*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|frontend-image|env|all)" ;;
+*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|rpm-images|frontend-image|env|all)" ;;
 esac

@@ -154,12 +154,13 @@ cmd_up() {
 	fi
 
 	ensure_builder "$BUILDER" "$host"
-	log "up: buildkit $host, registry $REGISTRY, builder $BUILDER"
+	rpm_repo_up
+	log "up: buildkit $host, registry $REGISTRY, builder $BUILDER, rpm repository $RPM_REPO_URL"
 }
 
 need_up() {
 	need_tools
-	if ! registry_ok || ! buildkit_ok "$(buildkit_host)" || ! buildx inspect "$BUILDER" >/dev/null 2>&1; then
+	if ! registry_ok || ! buildkit_ok "$(buildkit_host)" || ! buildx inspect "$BUILDER" >/dev/null 2>&1 || ! rpm_repo_ok; then
 		cmd_up
 	fi
 }
@@ -168,6 +169,7 @@ cmd_down() {
 	stop_daemon "$NOEMU_NAME" "$BUILDKITD"
 	stop_daemon buildkitd "$BUILDKITD"
 	stop_daemon registry "$REGISTRY_BIN"
+	rpm_repo_down
 	rm -f "$RUN_DIR/buildkit-host"
 }
 

@@ -371,5 +371,7 @@ cmd_images() {
 	build_image "$STALE_IMAGE-both" sources_full image_dockerfile rootfs_both
 	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_11[@]}"
 	make_report
+	# The RPM-family images (rpm-images.sh).
+	cmd_rpm_images
 	log "images: done in $((SECONDS - t0))s"
 }
