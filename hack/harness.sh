@@ -44,7 +44,9 @@
 #                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
 # and in $COPA_TEST_DATA: debian-{12,11}-stale.{trivy.json,grype.json,upgradable} (amd64) and
 # debian-12-stale-arm64.{trivy.json,grype.json,upgradable} (ArtifactName 12-stale-arm64,
-# Metadata.ImageConfig.architecture / Grype's source.target.architecture "arm64").
+# Metadata.ImageConfig.architecture / Grype's source.target.architecture "arm64"); and rpmdb/: rpm
+# databases (sqlite, ndb, Berkeley DB, Azure Linux's container-manifest-2) of a few tiny RPMs that
+# Debian's rpm builds and installs, with what rpm itself lists of them (hack/harness/rpmdbs.sh).
 #
 # Two BuildKit daemons, both pulling from and pushing to the same registry:
 #   the main one ($BUILDKIT_HOST, builder "copa") emulates linux/arm64 (it lists it among its
@@ -236,7 +238,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes frontend-image; do
+for f in daemons images reports indexes frontend-image rpmdbs; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done

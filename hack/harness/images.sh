@@ -371,5 +371,6 @@ cmd_images() {
 	build_image "$STALE_IMAGE-both" sources_full image_dockerfile rootfs_both
 	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_11[@]}"
 	make_report
+	make_rpmdbs
 	log "images: done in $((SECONDS - t0))s"
 }
