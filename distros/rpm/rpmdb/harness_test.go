@@ -215,3 +215,24 @@ func TestHarnessCorrupted(t *testing.T) {
 		})
 	}
 }
+
+// fuzzSeeds adds the harness's database file, when there is one.
+func fuzzSeeds(f *testing.F, file string) {
+	if d := os.Getenv("COPA_TEST_DATA"); d != "" {
+		if dt, err := os.ReadFile(filepath.Join(d, "rpmdb", file)); err == nil {
+			f.Add(dt)
+		}
+	}
+	f.Add([]byte("RpmP"))
+}
+
+func FuzzReadBDB(f *testing.F) {
+	fuzzSeeds(f, "bdb/var/lib/rpm/Packages")
+	fuzzSeeds(f, "bdb-inline/var/lib/rpm/Packages")
+	f.Fuzz(func(t *testing.T, data []byte) { _, _ = ReadBDB(data) })
+}
+
+func FuzzReadNDB(f *testing.F) {
+	fuzzSeeds(f, "ndb/var/lib/rpm/Packages.db")
+	f.Fuzz(func(t *testing.T, data []byte) { _, _ = ReadNDB(data) })
+}

@@ -22,9 +22,10 @@ func ReadSQLite(data []byte) ([]Header, error) {
 		return nil, fmt.Errorf("not an sqlite database (no \"SQLite format 3\" header)")
 	}
 	// The database is deserialized into memory: nothing is written, and
-	// no file of the image is opened by sqlite. An in-memory database
-	// cannot be in WAL mode, so the copy says rollback journal; the main
-	// file's pages are the same either way.
+	// sqlite opens no file. An in-memory database cannot be in WAL mode
+	// (sqlite refuses one whose header says WAL: "unable to open database
+	// file"), so the copy says rollback journal; the main file's pages are
+	// the same either way.
 	buf := make([]byte, len(data))
 	copy(buf, data)
 	if buf[18] == 2 && buf[19] == 2 {
