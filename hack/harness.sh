@@ -64,7 +64,10 @@
 # Metadata.ImageConfig.architecture / Grype's source.target.architecture "arm64"); in
 # $COPA_TEST_RPM_DATA ($COPA_TEST_DATA/rpm): packages.txt ("NAME OLD_EVR NEW_EVR ARCH" per
 # updatable package) and, per image, {el-9-dnf,el-9-rpmdb,suse-15-zypper}.{trivy.json,rpmqa}.
-# The RPM side is fixed by its recipe (harness/rpm.sh), not by the day: tests may name it.
+#   and rpmdb/: rpm
+# databases (sqlite, ndb, Berkeley DB, Azure Linux's container-manifest-2) of a few tiny RPMs that
+# Debian's rpm builds and installs, with what rpm itself lists of them (hack/harness/rpmdbs.sh).
+# The RPM side is fixed by its recipe (harness/rpm*.sh), not by the day: tests may name it.
 #
 # Two BuildKit daemons, both pulling from and pushing to the same registry:
 #   the main one ($BUILDKIT_HOST, builder "copa") emulates linux/arm64 (it lists it among its
@@ -256,7 +259,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes frontend-image rpm rpm-images rpm-verify; do
+for f in daemons images reports indexes frontend-image rpm rpm-images rpm-verify rpmdbs; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done

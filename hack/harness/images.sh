@@ -373,5 +373,6 @@ cmd_images() {
 	make_report
 	# The RPM-family images (rpm-images.sh).
 	cmd_rpm_images
+	make_rpmdbs
 	log "images: done in $((SECONDS - t0))s"
 }
