@@ -13,6 +13,7 @@ import (
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/distros/distrostest"
+	"github.com/copa/frontend/distros/rpm"
 )
 
 func TestReadNotes(t *testing.T) {
@@ -64,6 +65,8 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 	}
 	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall}
 	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch}
+	// What a format's steps set besides the protocol (distros/rpm/step.go).
+	env = append(env, rpm.EnvPM, rpm.EnvPMCache, rpm.EnvKeep, rpm.EnvReleaseVer, rpm.EnvDBPath, rpm.EnvScripts, rpm.EnvMacrosDir)
 	noteRef := regexp.MustCompile(`\$out/([a-z-]+)`)
 	envRef := regexp.MustCompile(`\$\{?(COPA_[A-Z_]+|SOURCE_DATE_EPOCH)`)
 	for _, s := range scripts {

@@ -34,14 +34,14 @@ func (b *builder) prepare(ctx context.Context, in *inspection, base *baseImage, 
 		SourceDateEpoch: b.opts.epoch,
 	}
 	tm, withTooling := in.Method.(distros.ToolingMethod)
+	// Every method may run the helper (some always do, and say so when it
+	// is missing); it is resolved once per build.
 	var err error
-	if req.KeepUnchanged || withTooling {
-		if req.Helper, err = b.helperImage(ctx); err != nil {
-			return req, err
-		}
-		if req.Helper == nil && !withTooling {
-			b.src.Warn(ctx, "the frontend was not started from an image (no \"source\" option), so it cannot run its helper: files that the patch left unchanged stay in the patch layer", warnOpts(nil))
-		}
+	if req.Helper, err = b.helperImage(ctx); err != nil {
+		return req, err
+	}
+	if req.Helper == nil && req.KeepUnchanged && !withTooling {
+		b.src.Warn(ctx, "the frontend was not started from an image (no \"source\" option), so it cannot run its helper: files that the patch left unchanged stay in the patch layer", warnOpts(nil))
 	}
 	if withTooling {
 		req.Tooling, err = b.toolingImage(ctx, tm, in, p)

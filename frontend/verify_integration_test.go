@@ -60,10 +60,17 @@ true`, upgraded...)
 // $@) on the real BuildKit, and returns the files it wrote to /out.
 func runInImage(t *testing.T, env testEnv, ref, script string, args ...string) map[string]string {
 	t.Helper()
+	return runInImageWith(t, env, ref, script, args)
+}
+
+// runInImageWith is runInImage with more run options (mounts).
+func runInImageWith(t *testing.T, env testEnv, ref, script string, args []string, more ...llb.RunOption) map[string]string {
+	t.Helper()
 	ctx, c := daemon(t, env)
 	files := map[string]string{}
 	_, err := c.Build(ctx, client.SolveOpt{}, "", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
-		run := llb.Image(ref).Run(llb.Args(append([]string{"/bin/sh", "-c", script, "sh"}, args...)), llb.User("0:0"), llb.IgnoreCache)
+		opts := append([]llb.RunOption{llb.Args(append([]string{"/bin/sh", "-c", script, "sh"}, args...)), llb.User("0:0"), llb.IgnoreCache}, more...)
+		run := llb.Image(ref).Run(opts...)
 		def, err := run.AddMount("/out", llb.Scratch()).Marshal(ctx)
 		if err != nil {
 			return nil, err

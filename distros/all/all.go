@@ -4,17 +4,25 @@
 package all
 
 import (
+	"slices"
+
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/apk"
 	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/distros/deb/debstep"
 	"github.com/copa/frontend/distros/rpm"
+	"github.com/copa/frontend/distros/rpm/rpmstep"
 )
 
 // Registry is every format, method and helper command. Methods of one
-// format are tried in order: apt in the image before the tooling image.
+// format are tried in order: the package manager in the image before the
+// tooling image.
 var Registry = distros.MustRegistry(distros.Entries{
 	Formats: []distros.Format{deb.Format{}, rpm.Format{}, apk.Format{}},
-	Methods: []distros.Method{deb.Apt{}, deb.Tooling{}},
-	Helpers: debstep.Commands,
+	Methods: []distros.Method{
+		deb.Apt{}, deb.Tooling{},
+		rpm.InImage{Manager: rpm.DNF}, rpm.InImage{Manager: rpm.Microdnf}, rpm.InImage{Manager: rpm.Tdnf},
+		rpm.InImage{Manager: rpm.Yum}, rpm.InImage{Manager: rpm.Zypper}, rpm.Tooling{},
+	},
+	Helpers: slices.Concat(debstep.Commands, rpmstep.Commands),
 })

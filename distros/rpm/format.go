@@ -1,18 +1,21 @@
 package rpm
 
 import (
+	"context"
+	"fmt"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
 
 	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/rpm/rpmdb"
 )
 
-// Format is the rpm package format. Its reports are read and planned; no
-// method patches its images yet, so it is not a distros.PatchFormat.
+// Format is the rpm package format: Red Hat and its rebuilds, Amazon
+// Linux, Fedora, SUSE, CBL-Mariner/Azure Linux and Photon.
 type Format struct{}
 
-var _ distros.Format = Format{}
+var _ distros.PatchFormat = Format{}
 
 // Name implements distros.Format.
 func (Format) Name() string { return "rpm" }
@@ -61,4 +64,57 @@ func (f Format) PackageURL(t distros.PURLTarget, p distros.Package) string {
 		q["distro"] = ns + "-" + t.OS.VersionID
 	}
 	return packageurl.NewPackageURL(packageurl.TypeRPM, ns, p.Name, version, packageurl.QualifiersFromMap(q), "").ToString()
+}
+
+// Installed implements distros.PatchFormat: the records of the image's
+// rpm database (rpmdb.Read), one per package, architecture and version.
+// The database is the image's, so every record must pass rpm's grammar.
+func (Format) Installed(ctx context.Context, root distros.FS) (distros.Packages, error) {
+	db, err := rpmdb.Read(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	v := Versioning{}
+	out := make(distros.Packages, 0, len(db.Headers))
+	for _, h := range db.Headers {
+		if err := v.ValidName(h.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", db.File, err)
+		}
+		evr := h.EVR()
+		if err := v.ValidVersion(evr); err != nil {
+			return nil, fmt.Errorf("%s: package %s: %w", db.File, h.Name, err)
+		}
+		arch := h.Arch
+		if arch == "(none)" {
+			arch = ""
+		}
+		out = append(out, distros.Package{Name: h.Name, Arch: arch, Version: evr, Source: sourceName(h.SourceRPM)})
+	}
+	return out, nil
+}
+
+// sourceName is the name in a source package's file name,
+// NAME-VERSION-RELEASE.src.rpm; "" when it is not one.
+func sourceName(srpm string) string {
+	s, ok := strings.CutSuffix(srpm, ".src.rpm")
+	if !ok {
+		s, ok = strings.CutSuffix(srpm, ".nosrc.rpm")
+	}
+	if !ok {
+		return ""
+	}
+	for range 2 {
+		i := strings.LastIndexByte(s, '-')
+		if i <= 0 {
+			return ""
+		}
+		s = s[:i]
+	}
+	return s
+}
+
+// Release implements distros.PatchFormat.
+func (Format) Release(osr distros.OSRelease) (distros.Release, error) {
+	r, err := ReleaseOf(osr)
+	return r.Release, err
 }

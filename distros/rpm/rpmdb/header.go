@@ -69,6 +69,9 @@ type Header struct {
 	// file digests: 1 (MD5) when the header has none, 8 SHA-256, ...
 	DigestAlgo int
 	Files      []File
+	// Scripts names the install scripts and triggers the package has
+	// ("postin", "triggerin", ...), for the warning when they cannot run.
+	Scripts []string
 }
 
 // File digest algorithms (FILEDIGESTALGO, PGP's hash algorithm numbers).
@@ -117,6 +120,16 @@ const (
 	tagLongFileSizes = 5008
 	tagFileDigestAlg = 5011
 )
+
+// scriptTags are the tags of a package's scripts, by the names rpm's
+// --scripts output gives them.
+var scriptTags = []struct {
+	tag  uint32
+	name string
+}{
+	{1151, "pretrans"}, {1023, "prein"}, {1024, "postin"}, {1025, "preun"}, {1026, "postun"},
+	{1152, "posttrans"}, {1065, "triggers"}, {5066, "filetriggers"}, {5076, "transfiletriggers"},
+}
 
 // Entry types (rpmTagType).
 const (
@@ -409,6 +422,11 @@ func (h *header) decode() (Header, error) {
 	}
 	if out.Files, err = h.files(); err != nil {
 		return Header{}, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, st := range scriptTags {
+		if _, ok := h.entries[st.tag]; ok {
+			out.Scripts = append(out.Scripts, st.name)
+		}
 	}
 	return out, nil
 }

@@ -99,6 +99,28 @@ func Read(ctx context.Context, fsys FS) (*Database, error) {
 	return db, nil
 }
 
+// Locate says where the image's rpm database is and which backend wrote
+// it, as Read would find it, without reading it (Headers is nil); nil
+// when the image has none.
+func Locate(ctx context.Context, fsys FS) (*Database, error) {
+	for _, f := range dbFiles {
+		for _, dir := range dbDirs {
+			ok, err := fsys.Exists(ctx, path.Join(dir, f.name))
+			if err != nil || ok {
+				if !ok {
+					return nil, err
+				}
+				return &Database{Dir: dir, File: f.name, Backend: f.backend}, nil
+			}
+		}
+	}
+	ok, err := fsys.Exists(ctx, path.Join(ManifestDir, ManifestFile))
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &Database{Dir: ManifestDir, File: ManifestFile, Backend: BackendManifest}, nil
+}
+
 // readOne reads one database file; nil when it is not there.
 func readOne(ctx context.Context, fsys FS, dir, name, backend string, read func([]byte) ([]Header, error)) (*Database, error) {
 	if err := ctx.Err(); err != nil {

@@ -1,0 +1,88 @@
+#!/bin/sh
+# rpm-patch.sh patches an rpm image with a package manager, as root: the
+# image's own (the step's root is the image), or a tooling image's with
+# the image mounted at $COPA_TARGET (then nothing of the image runs,
+# except its install scripts where it has a shell: COPA_RPM_SCRIPTS).
+#
+#   rpm-patch.sh report fail|warn   bring each package of $COPA_IN/plan ("NAME FIXED" lines) to >= FIXED
+#   rpm-patch.sh all    fail|warn   upgrade every package that has an update
+#
+# The package manager's own functions (pm_refresh, pm_available,
+# pm_upgrade, pm_upgrade_all) come from $COPA_IN/pm.sh, one of the pm-*.sh
+# files. Names and versions were checked against rpm's grammar by the
+# frontend, and the plan reaches this script as a file: it only ever
+# passes them on as arguments, never evaluates them. Which version to
+# install is decided by the helper's COPA_CMD_RESOLVE command from what
+# the repositories offer; COPA_CMD_FINISH then writes the notes, removes
+# what the package manager left behind and gives the files the upgrade
+# left unchanged their original metadata.
+#
+# Environment (distros/protocol.go and distros/rpm/step.go): COPA_IN,
+# COPA_OUT, COPA_WORK, COPA_HELPER, COPA_ORIGINAL, COPA_CMD_*, COPA_PM
+# (the manager's binary), COPA_PM_CACHE (its cache mount), COPA_KEEP
+# (keep|all: whether to keep unchanged files' metadata), and in a tooling
+# step COPA_TARGET, COPA_RELEASEVER, COPA_RPM_DBPATH and COPA_RPM_SCRIPTS
+# (run|skip); SOURCE_DATE_EPOCH when the build sets it. COPA_RPM_MACROS_DIR
+# (default /etc/rpm) is only for the script's own tests.
+set -eu
+
+in=$COPA_IN
+out=$COPA_OUT
+work=$COPA_WORK
+helper=$COPA_HELPER
+original=$COPA_ORIGINAL
+pm=$COPA_PM
+cache=$COPA_PM_CACHE
+state=$work/pm-state
+logs=$work/pm-logs
+installroot=${COPA_TARGET:-}
+releasever=${COPA_RELEASEVER:-}
+root=${installroot:-/}
+mode=$1
+policy=$2
+
+export LC_ALL=C
+mkdir -p "$work" "$state" "$logs"
+# The step's start: the helper dates what was modified after it.
+: >"$work/started"
+
+# shellcheck source=pm-dnf.sh
+. "$in/pm.sh"
+
+if [ -n "$installroot" ]; then
+	# rpm in the tooling image must find the target's database where the
+	# target keeps it, whatever its own default: a macros file in the
+	# tooling image's /etc/rpm, which is not exported.
+	macros=${COPA_RPM_MACROS_DIR:-/etc/rpm}
+	mkdir -p "$macros"
+	printf '%%_dbpath %s\n' "$COPA_RPM_DBPATH" >"$macros/macros.zz-copa-dbpath"
+fi
+
+finish() {
+	# ldconfig, which glibc's and many libraries' scriptlets run, writes
+	# /var/cache/ldconfig/aux-cache: inode numbers and ctimes of this
+	# build's filesystem, never read in a container (see apt-patch.sh).
+	rm -f "$root/var/cache/ldconfig/aux-cache"
+	"$helper" "$COPA_CMD_FINISH" "$original" "$root" "$out" "$mode" "$COPA_KEEP"
+}
+
+echo "copa: reading the repository metadata ($(basename "$pm"))" >&2
+pm_refresh
+
+if [ "$mode" = all ]; then
+	pm_upgrade_all
+	finish
+	exit 0
+fi
+
+names=""
+while read -r name _; do names="$names $name"; done <"$in/plan"
+# shellcheck disable=SC2086 # one validated package name per word
+pm_available $names >"$work/available"
+"$helper" "$COPA_CMD_RESOLVE" "$pm_format" "$policy" "$in/plan" "$work/available" "$work/install" "$out"
+if [ ! -s "$work/install" ]; then
+	echo "copa: nothing left to install" >&2
+	exit 0
+fi
+pm_upgrade "$work/install"
+finish

@@ -1,0 +1,172 @@
+package rpmstep
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/rpm"
+	"github.com/copa/frontend/distros/stepfs"
+)
+
+// Commands are the helper commands of the rpm methods (named by
+// rpm.CmdResolve and rpm.CmdFinish). They run inside patch steps, from
+// the frontend binary.
+var Commands = []distros.HelperCommand{
+	{Name: rpm.CmdResolve, Usage: "FORMAT POLICY PLAN AVAILABLE INSTALL NOTES", Args: 6, Run: runResolve},
+	{Name: rpm.CmdFinish, Usage: "ORIGINAL ROOT NOTES report|all keep|all", Args: 5, Run: runFinish},
+}
+
+// runResolve decides what to install (see Resolve) and writes it to
+// INSTALL as "NAME EVR" lines; the packages that cannot reach their fixed
+// version go to the unresolved note and, with policy fail, fail the step.
+func runResolve(args []string) error {
+	format, policy, planFile, availFile, installFile, notes := args[0], distros.Policy(args[1]), args[2], args[3], args[4], args[5]
+	dt, err := os.ReadFile(planFile)
+	if err != nil {
+		return err
+	}
+	plan, err := ParsePlan(dt)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(availFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	offered, err := ParseCandidates(format, f)
+	if err != nil {
+		return err
+	}
+	res := Resolve(plan, offered)
+	var install, unresolved strings.Builder
+	for _, c := range res.Install {
+		fmt.Fprintf(&install, "%s %s\n", c.Name, c.EVR)
+		fmt.Printf("copa: %s: installing %s\n", c.Name, c.EVR)
+	}
+	for _, u := range res.Unresolved {
+		best := u.Best
+		if best == "" {
+			best = "(none)"
+		}
+		fmt.Fprintf(&unresolved, "%s %s %s\n", u.Name, u.Want, best)
+		fmt.Printf("copa: %s: fixed version %s is not available (best candidate: %s)\n", u.Name, u.Want, strings.Trim(best, "()"))
+	}
+	if err := os.WriteFile(installFile, []byte(install.String()), 0o644); err != nil {
+		return err
+	}
+	if len(res.Unresolved) > 0 {
+		if err := os.WriteFile(filepath.Join(notes, distros.NoteUnresolved), []byte(unresolved.String()), 0o644); err != nil {
+			return err
+		}
+		if policy != distros.PolicyWarn {
+			return fmt.Errorf("the fixed versions above are not in the image's repositories (UNRESOLVED warn lets the build go on without them)")
+		}
+	}
+	return nil
+}
+
+// runFinish runs after the package manager: it writes the upgrades note
+// (mode all), removes rpm's transient files, dates what the step changed
+// by SOURCE_DATE_EPOCH and, with keep, gives the files the upgrade left
+// unchanged their original metadata.
+func runFinish(args []string) error {
+	original, rootDir, notes, mode, keep := args[0], args[1], args[2], args[3], args[4]
+	base, err := os.OpenRoot(original)
+	if err != nil {
+		return err
+	}
+	target, err := os.OpenRoot(rootDir)
+	if err != nil {
+		return err
+	}
+	before, err := readDB(base)
+	if err != nil {
+		return fmt.Errorf("the original image: %w", err)
+	}
+	after, err := readDB(target)
+	if err != nil {
+		return fmt.Errorf("the patched image: %w", err)
+	}
+	changed := Diff(before.Headers, after.Headers)
+	if mode == "all" {
+		var b strings.Builder
+		for _, c := range changed {
+			fmt.Fprintf(&b, "%s %s\n", c.New.Name, c.New.EVR())
+		}
+		if err := os.WriteFile(filepath.Join(notes, distros.NoteUpgrades), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, c := range changed {
+		from := "(new)"
+		if c.Old != nil {
+			from = c.Old.EVR()
+		}
+		fmt.Printf("copa: %s.%s %s → %s\n", c.New.Name, c.New.Arch, from, c.New.EVR())
+	}
+	if os.Getenv(rpm.EnvScripts) == "skip" {
+		if err := noteSkippedScripts(notes, changed); err != nil {
+			return err
+		}
+	}
+	removed, err := Forget(base, target, after)
+	if err != nil {
+		return err
+	}
+	if len(removed) > 0 {
+		fmt.Printf("copa: removed what the package manager left behind: %s\n", strings.Join(removed, " "))
+	}
+	if err := clamp(rootDir); err != nil {
+		return err
+	}
+	if keep != "keep" {
+		return nil
+	}
+	k, err := KeepUnchanged(base, target, changed)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("copa: %d file(s) of %d upgraded package(s) are unchanged (%.1f MiB): they keep the original's metadata and stay out of the patch layer\n",
+		k.Files, k.Packages, float64(k.Bytes)/(1<<20))
+	return nil
+}
+
+// noteSkippedScripts writes the install notes of the upgraded packages
+// whose scripts were not run.
+func noteSkippedScripts(notes string, changed []Changed) error {
+	var b strings.Builder
+	for _, c := range changed {
+		if len(c.New.Scripts) > 0 {
+			fmt.Fprintf(&b, "scripts %s %s\n", c.New.Name, strings.Join(c.New.Scripts, ","))
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return os.WriteFile(filepath.Join(notes, distros.NoteInstall), []byte(b.String()), 0o644)
+}
+
+// clamp dates what the step changed under root by SOURCE_DATE_EPOCH, when
+// the build sets it; the step's start is the mtime of $COPA_WORK/started.
+func clamp(root string) error {
+	e := os.Getenv(distros.EnvSourceDateEpoch)
+	if e == "" {
+		return nil
+	}
+	secs, err := strconv.ParseInt(e, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s=%q: %w", distros.EnvSourceDateEpoch, e, err)
+	}
+	st, err := os.Stat(filepath.Join(os.Getenv(distros.EnvWork), "started"))
+	if err != nil {
+		return err
+	}
+	_, err = stepfs.ClampTimes(root, st.ModTime(), time.Unix(secs, 0))
+	return err
+}

@@ -1,0 +1,54 @@
+package stepfs
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ClampTimes gives everything under dir on dir's filesystem that was
+// modified after since, and later than epoch, epoch as its mtime (and
+// atime): files, directories and symlinks alike. That is what a step
+// changed, dated by SOURCE_DATE_EPOCH, so that equal patches give equal
+// layers; files the package manager dated by their package keep those
+// dates when they are earlier. Other mounts (the step's /tmp, caches,
+// /proc) are left alone. It returns how many entries it changed.
+func ClampTimes(dir string, since, epoch time.Time) (int, error) {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return 0, err
+	}
+	dev := st.Sys().(*syscall.Stat_t).Dev
+	ts := unix.NsecToTimespec(epoch.UnixNano())
+	n := 0
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		s, ok := info.Sys().(*syscall.Stat_t)
+		if !ok || s.Dev != dev {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		m := info.ModTime()
+		if !m.After(since) || !m.After(epoch) {
+			return nil
+		}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
+}

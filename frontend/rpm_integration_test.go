@@ -1,0 +1,266 @@
+package frontend_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+
+	"github.com/copa/frontend/distros/rpm"
+	"github.com/copa/frontend/distros/rpm/rpmdb"
+	"github.com/copa/frontend/internal/imagetest"
+)
+
+// rpmPackage is one line of the harness's rpm/packages.txt: a test
+// package it built in two versions, installed at Old in the images, and
+// offered at New by its repository.
+type rpmPackage struct{ Name, Old, New, Arch string }
+
+func rpmPackages(t *testing.T, env testEnv) []rpmPackage {
+	t.Helper()
+	var out []rpmPackage
+	for _, line := range strings.Split(readData(t, env, "rpm/packages.txt"), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if len(f) != 4 {
+			t.Fatalf("rpm/packages.txt: malformed line %q", line)
+		}
+		out = append(out, rpmPackage{f[0], f[1], f[2], f[3]})
+	}
+	if len(out) == 0 {
+		t.Fatal("rpm/packages.txt names no package")
+	}
+	return out
+}
+
+// rpmCase is one rpm test image and how it must be patched.
+type rpmCase struct {
+	repo, tag string
+	report    string // in $COPA_TEST_DATA/rpm
+	method    string // the manager the history names
+	tooling   string // TOOLING, for images without a package manager
+	noShell   bool   // the image has no shell, so its scripts cannot run
+}
+
+var rpmCases = []rpmCase{
+	{repo: "copa-test/el", tag: "9-dnf", report: "el-9-dnf.trivy.json", method: "dnf"},
+	{repo: "copa-test/el", tag: "9-rpmdb", report: "el-9-rpmdb.trivy.json", method: "rpm", tooling: "copa-test/el:9-tooling", noShell: true},
+	{repo: "copa-test/suse", tag: "15-zypper", report: "suse-15-zypper.trivy.json", method: "zypper"},
+}
+
+// TestPatchRPM patches each rpm test image from its report and without one
+// and checks the result: the base layers plus one, the config kept, every
+// package at or above its fixed version in the result's rpm database, no
+// package-manager state in the layer, only changed files in it, rpm -V
+// clean, and an image without a package manager still without one.
+func TestPatchRPM(t *testing.T) {
+	env := needEnv(t)
+	pkgs := rpmPackages(t, env)
+	for _, c := range rpmCases {
+		for _, withReport := range []bool{true, false} {
+			name := c.tag + "/report"
+			if !withReport {
+				name = c.tag + "/all"
+			}
+			t.Run(name, func(t *testing.T) {
+				pf := "PATCH " + env.registry + "/" + c.repo + ":" + c.tag + "\n"
+				files := map[string]string{}
+				if withReport {
+					pf += "REPORT report.json\n"
+					files["report.json"] = readData(t, env, filepath.Join("rpm", c.report))
+				}
+				if c.tooling != "" {
+					pf += "TOOLING " + env.registry + "/" + c.tooling + "\n"
+				}
+				files["Patchfile"] = pf
+				ref := env.registry + "/" + c.repo + ":" + c.tag + "-patched-" + strings.TrimPrefix(name, c.tag+"/")
+				res := patch(t, env, files, nil, ref)
+				if res.err != nil {
+					t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+				}
+				base := harnessImage(t, env, c.repo, c.tag)
+				want := map[string]string{}
+				if withReport {
+					want = rpmReportFixes(t, files["report.json"])
+				} else {
+					for _, p := range pkgs {
+						want[p.Name] = p.New
+					}
+				}
+				checkRPMPatched(t, base, res.image, c, want)
+				checkRPMVerify(t, env, c, ref, keys(want))
+				scripts := strings.Contains(strings.Join(res.warnings, "\n"), "install scripts")
+				if scripts != c.noShell {
+					t.Errorf("warning about install scripts not run: %v, want %v (warnings: %q)", scripts, c.noShell, res.warnings)
+				}
+			})
+		}
+	}
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// rpmReportFixes is the highest FixedVersion of each PkgName of a Trivy
+// report, in rpm's order.
+func rpmReportFixes(t *testing.T, report string) map[string]string {
+	t.Helper()
+	var r struct {
+		Results []struct {
+			Vulnerabilities []struct{ PkgName, FixedVersion string }
+		}
+	}
+	if err := json.Unmarshal([]byte(report), &r); err != nil {
+		t.Fatal(err)
+	}
+	v := rpm.Versioning{}
+	fixes := map[string]string{}
+	for _, res := range r.Results {
+		for _, x := range res.Vulnerabilities {
+			if x.FixedVersion == "" {
+				continue
+			}
+			if cur, ok := fixes[x.PkgName]; !ok || v.Compare(x.FixedVersion, cur) > 0 {
+				fixes[x.PkgName] = x.FixedVersion
+			}
+		}
+	}
+	if len(fixes) == 0 {
+		t.Fatal("the report names no fixed version")
+	}
+	return fixes
+}
+
+// checkRPMPatched checks the patched image against its base.
+func checkRPMPatched(t *testing.T, base, got *imagetest.Image, c rpmCase, want map[string]string) {
+	t.Helper()
+	layer := checkLayerAndConfig(t, base, got)
+	for _, h := range layer.Headers {
+		for _, leftover := range []string{"var/cache/dnf/", "var/cache/yum/", "var/cache/zypp/", "var/lib/dnf/", "var/lib/zypp/", "run/", "var/tmp/", "usr/lib/sysimage/rpm/__db.", "var/lib/rpm/__db."} {
+			if strings.HasPrefix(h.Name, leftover) && h.Name != leftover {
+				t.Errorf("package-manager leftover in the patch layer: %s", h.Name)
+			}
+		}
+	}
+	history := got.Config.History[len(got.Config.History)-1].CreatedBy
+	if !strings.Contains(history, c.method) {
+		t.Errorf("history %q does not name %s", history, c.method)
+	}
+
+	ctx := context.Background()
+	bfs, err := base.FS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gfs, err := got.FS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := rpmdb.Read(ctx, bfs.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := rpmdb.Read(ctx, gfs.Root())
+	if err != nil {
+		t.Fatalf("reading the patched image's rpm database: %v", err)
+	}
+	v := rpm.Versioning{}
+	installed := map[string]*rpmdb.Header{}
+	for i := range after.Headers {
+		installed[after.Headers[i].Name] = &after.Headers[i]
+	}
+	for name, fixed := range want {
+		h := installed[name]
+		if h == nil || v.Compare(h.EVR(), fixed) < 0 {
+			got := "nothing"
+			if h != nil {
+				got = h.EVR()
+			}
+			t.Errorf("%s: %s installed, want %s or later", name, got, fixed)
+		}
+	}
+
+	// Only changed content: a file whose digest both headers share is
+	// the base's copy, so the layer leaves it out; one only the old
+	// package had is gone.
+	inLayer := map[string]bool{}
+	for _, h := range layer.Headers {
+		inLayer[h.Name] = true
+	}
+	unchanged, dropped := 0, 0
+	for _, o := range before.Headers {
+		n := installed[o.Name]
+		if n == nil || n.EVR() == o.EVR() {
+			continue
+		}
+		newFiles := map[string]rpmdb.File{}
+		for _, f := range n.Files {
+			newFiles[f.Path] = f
+		}
+		for _, f := range o.Files {
+			p := strings.TrimPrefix(f.Path, "/")
+			nf, still := newFiles[f.Path]
+			switch {
+			case !still:
+				if _, ok := gfs.ReadFile(f.Path); ok {
+					t.Errorf("%s: /%s, dropped by the new version, is still in the image", o.Name, p)
+				}
+				dropped++
+			case f.Digest != "" && nf.Digest == f.Digest && nf.Mode == f.Mode && f.Mode&0o170000 == 0o100000:
+				if inLayer[p] {
+					t.Errorf("%s: /%s did not change, but is in the patch layer", o.Name, p)
+				}
+				unchanged++
+			}
+		}
+	}
+	if unchanged == 0 {
+		t.Error("no upgraded package kept a file unchanged: the test packages are meant to")
+	}
+	t.Logf("%d unchanged files stayed out of the layer; %d dropped files are gone", unchanged, dropped)
+
+	if c.noShell {
+		for _, p := range []string{"/bin/sh", "/usr/bin/dnf", "/usr/bin/rpm", "/usr/bin/microdnf", "/usr/bin/tdnf"} {
+			if _, ok := gfs.ReadFile(p); ok {
+				t.Errorf("the patched image has %s; the original has no shell and no package manager", p)
+			}
+		}
+		if _, ok := gfs.ReadFile("/var/lib/copa-test/tool-post-ran"); ok {
+			t.Error("copa-tool's post-install script ran in an image without a shell")
+		}
+	} else if _, ok := gfs.ReadFile("/var/lib/copa-test/tool-post-ran"); !ok {
+		t.Error("copa-tool's post-install script did not run, though the image has a shell and its own package manager")
+	}
+}
+
+// checkRPMVerify runs rpm -V on the patched packages: in the image when
+// it has rpm, else in its tooling image with the image as the root.
+func checkRPMVerify(t *testing.T, env testEnv, c rpmCase, ref string, names []string) {
+	t.Helper()
+	var out map[string]string
+	script := `rpm -V "$@" >/out/verify 2>&1; echo $? >/out/rc`
+	if c.tooling == "" {
+		out = runInImage(t, env, ref, script, names...)
+	} else {
+		out = runWithTarget(t, env, env.registry+"/"+c.tooling, ref, `rpm --root /target -V "$@" >/out/verify 2>&1; echo $? >/out/rc`, names...)
+	}
+	if strings.TrimSpace(out["rc"]) != "0" || out["verify"] != "" {
+		t.Errorf("rpm -V %s: exit %s\n%s", strings.Join(names, " "), strings.TrimSpace(out["rc"]), out["verify"])
+	}
+}
+
+// runWithTarget runs script in image with target mounted at /target.
+func runWithTarget(t *testing.T, env testEnv, image, target, script string, args ...string) map[string]string {
+	t.Helper()
+	return runInImageWith(t, env, image, script, args, llb.AddMount("/target", llb.Image(target), llb.Readonly))
+}
