@@ -103,6 +103,40 @@ func TestPatchRPM(t *testing.T) {
 	}
 }
 
+// TestPatchRPMKeepingNothing patches the dnf image with
+// BUILDKIT_COPA_KEEP_UNCHANGED=false: every file of an upgraded package is
+// then the new package's, mtime included, so rpm -V finds nothing at all,
+// and the unchanged files are in the layer.
+func TestPatchRPMKeepingNothing(t *testing.T) {
+	env := needEnv(t)
+	c := rpmCases[0]
+	ref := env.registry + "/" + c.repo + ":" + c.tag + "-patched-keepnothing"
+	report := readData(t, env, filepath.Join("rpm", c.report))
+	res := patch(t, env, map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/" + c.repo + ":" + c.tag + "\nREPORT report.json\n",
+		"report.json": report,
+	}, map[string]string{"BUILDKIT_COPA_KEEP_UNCHANGED": "false"}, ref)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	want := rpmReportFixes(t, report)
+	out := runInImage(t, env, ref, `rpm -V "$@" >/out/verify 2>&1; echo $? >/out/rc`, keys(want)...)
+	if strings.TrimSpace(out["rc"]) != "0" || out["verify"] != "" {
+		t.Errorf("rpm -V: exit %s\n%s", strings.TrimSpace(out["rc"]), out["verify"])
+	}
+	base := harnessImage(t, env, c.repo, c.tag)
+	layer, err := res.image.Layer(len(res.image.LayerDigests()) - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.image.LayerDigests()) != len(base.LayerDigests())+1 {
+		t.Fatalf("%d layers, want the base's %d plus one", len(res.image.LayerDigests()), len(base.LayerDigests()))
+	}
+	if _, ok := layer.Files["usr/share/copa-libcore/blobs/blob-00.bin"]; !ok {
+		t.Error("an unchanged file of an upgraded package is not in the layer, though nothing was to be kept")
+	}
+}
+
 func keys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

@@ -87,11 +87,15 @@ func (Tooling) Name() string { return "rpm" }
 func (Tooling) Format() distros.PatchFormat { return Format{} }
 
 // Detect implements distros.Method: an rpm database, and no shell or no
-// package manager to run.
+// package manager to run. An image with only Azure Linux's manifest is
+// refused here, saying why.
 func (Tooling) Detect(ctx context.Context, root distros.FS, _ distros.OSRelease) (bool, error) {
 	db, err := rpmdb.Locate(ctx, root)
-	if err != nil || db == nil || db.Backend == rpmdb.BackendManifest {
+	if err != nil || db == nil {
 		return false, err
+	}
+	if db.Backend == rpmdb.BackendManifest {
+		return false, errManifestOnly
 	}
 	sh, err := root.Exists(ctx, shellPath)
 	if err != nil {
@@ -101,11 +105,21 @@ func (Tooling) Detect(ctx context.Context, root distros.FS, _ distros.OSRelease)
 	return !sh || m.Name == "", err
 }
 
+// errManifestOnly says why an Azure Linux or CBL-Mariner distroless image
+// is not patched: without rpm's database, no package manager can upgrade
+// it, and writing a database from the manifest's lines would invent the
+// headers rpm checks (docs/rpm.md).
+var errManifestOnly = errors.New("the image lists its packages only in " + rpmdb.ManifestDir + "/" + rpmdb.ManifestFile +
+	" (an Azure Linux or CBL-Mariner distroless image) and has no rpm database: copa/frontend cannot patch such images yet; its reports are read, and the image's distroless variant with a database (or a rebuild on the base image) can be patched")
+
 // DetectNative implements distros.ToolingMethod: every image with an rpm
 // database, because nothing of the image runs.
 func (Tooling) DetectNative(ctx context.Context, root distros.FS, _ distros.OSRelease) (bool, error) {
 	db, err := rpmdb.Locate(ctx, root)
-	return err == nil && db != nil && db.Backend != rpmdb.BackendManifest, err
+	if err == nil && db != nil && db.Backend == rpmdb.BackendManifest {
+		return false, errManifestOnly
+	}
+	return err == nil && db != nil, err
 }
 
 // CheckTooling implements distros.ToolingMethod. Packages of another

@@ -150,3 +150,43 @@ func TestCheckTooling(t *testing.T) {
 		}
 	}
 }
+
+// TestDetect runs every rpm method's detection on the image layouts it
+// must tell apart, in the registry's order.
+func TestDetect(t *testing.T) {
+	ctx := context.Background()
+	methods := []distros.Method{InImage{DNF}, InImage{Microdnf}, InImage{Tdnf}, InImage{Yum}, InImage{Zypper}, Tooling{}}
+	tests := []struct {
+		name string
+		fs   mapFS
+		want string // the first method that detects it; "" none
+		err  string
+	}{
+		{"dnf", mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/dnf": "", "/usr/bin/yum": ""}, "dnf", ""},
+		{"ubi-minimal", mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/microdnf": ""}, "microdnf", ""},
+		{"mariner", mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/tdnf": ""}, "tdnf", ""},
+		{"el7", mapFS{"/var/lib/rpm/Packages": "", "/bin/sh": "", "/usr/bin/yum": ""}, "yum", ""},
+		{"suse", mapFS{"/usr/lib/sysimage/rpm/Packages.db": "", "/bin/sh": "", "/usr/bin/zypper": ""}, "zypper", ""},
+		{"ubi-micro", mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": ""}, "rpm", ""},
+		{"no shell", mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/usr/bin/dnf": ""}, "rpm", ""},
+		{"azure distroless", mapFS{"/var/lib/rpmmanifest/container-manifest-2": ""}, "", "container-manifest-2"},
+		{"no database", mapFS{"/bin/sh": "", "/usr/bin/dnf": ""}, "", ""},
+	}
+	for _, tt := range tests {
+		got, gotErr := "", ""
+		for _, m := range methods {
+			ok, err := m.Detect(ctx, tt.fs, el9)
+			if err != nil {
+				gotErr = err.Error()
+				break
+			}
+			if ok {
+				got = m.Name()
+				break
+			}
+		}
+		if got != tt.want || !strings.Contains(gotErr, tt.err) || (tt.err == "") != (gotErr == "") {
+			t.Errorf("%s: detected %q (error %q), want %q (error %q)", tt.name, got, gotErr, tt.want, tt.err)
+		}
+	}
+}
