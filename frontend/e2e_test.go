@@ -101,3 +101,33 @@ func TestEndToEndDistrolessBuildContext(t *testing.T) {
 		t.Errorf("the build did not load the tooling image from the build context:\n%s", out)
 	}
 }
+
+// TestEndToEndRPMBuildContext patches the rpm-database-only image through
+// `docker buildx build`, its default tooling image (rockylinux:9 for a
+// Rocky 9 image) replaced by a named build context, as a user without
+// Docker Hub access would.
+func TestEndToEndRPMBuildContext(t *testing.T) {
+	env := needEnv(t)
+	dir := t.TempDir()
+	report := readData(t, env, "rpm/el-9-rpmdb.trivy.json")
+	for name, content := range map[string]string{
+		"Patchfile":   "# syntax=copa/frontend\nPATCH " + env.registry + "/copa-test/el:9-rpmdb\nREPORT report.json\n",
+		"report.json": report,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := buildx(t, dir,
+		"--build-context", "rockylinux/rockylinux:9=docker-image://"+env.registry+"/copa-test/el:9-tooling",
+		"-t", env.registry+"/copa-test/el:e2e-patched", "--push")
+	if err != nil {
+		t.Fatalf("docker buildx build: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "[context rockylinux/rockylinux:9") {
+		t.Errorf("the build did not load the tooling image from the build context:\n%s", out)
+	}
+	base := harnessImage(t, env, "copa-test/el", "9-rpmdb")
+	got := harnessImage(t, env, "copa-test/el", "e2e-patched")
+	checkRPMPatched(t, base, got, rpmCases[1], rpmReportFixes(t, report))
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: on a fresh machine, bring up BuildKit and a loopback registry
 # (unless a builder is reachable), build the frontend image, patch the stale
-# Debian 12 example image, the distroless-style Debian 11 image and the
-# two-platform Debian 12 index (natively) with buildx, and print each
+# Debian 12 example image, the distroless-style Debian 11 image, the
+# two-platform Debian 12 index (natively) and an RPM image without a shell or
+# package manager (from a dnf tooling image) with buildx, and print each
 # package's version before → after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,3 +60,10 @@ for p in linux/amd64 linux/arm64; do
 	echo "==> $src → $dst ($p)" >&2
 	go run ./hack/pkgdiff -platform "$p" localhost:5000 copa-test/debian:12-stale-multi-attested copa-test/debian:12-stale-multi-patched
 done
+
+# An RPM image with only an rpm database (no shell, no rpm, no package
+# manager, like ubi-micro), patched from a dnf tooling image of its release
+# (the harness's, in place of docker.io/rockylinux/rockylinux:9) against the
+# harness's own repository.
+demo examples/rpm.Patchfile "$COPA_TEST_DATA/rpm/el-9-rpmdb.trivy.json" copa-test/el 9-rpmdb \
+	TOOLING=localhost:5000/copa-test/el:9-tooling

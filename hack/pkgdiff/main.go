@@ -1,5 +1,5 @@
 // Command pkgdiff prints, for two images in a plain-HTTP registry, every
-// Debian package whose version differs: "name  before → after". make demo
+// package whose version differs: "name  before → after". make demo
 // uses it to show what a patch changed.
 //
 //	go run ./hack/pkgdiff [-platform linux/arm64] REGISTRY REPO:TAG REPO:TAG
@@ -13,7 +13,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/all"
 	"github.com/copa/frontend/internal/imagetest"
 )
 
@@ -59,7 +60,8 @@ func main() {
 	}
 }
 
-// installed reads the dpkg database of an image.
+// installed reads the package database of an image, in its format (the
+// registry's, chosen by the image's os-release).
 func installed(registry, ref, platform string) (map[string]string, error) {
 	repo, tag, ok := strings.Cut(ref, ":")
 	if !ok {
@@ -73,8 +75,23 @@ func installed(registry, ref, platform string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	// status or, for distroless images, status.d.
-	return deb.InstalledVersions(context.Background(), fs.Root())
+	var osr distros.OSRelease
+	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
+		if dt, ok := fs.ReadFile(p); ok {
+			osr = distros.ParseOSRelease(dt)
+			break
+		}
+	}
+	f, _, ok := all.Registry.ForOS(osr)
+	pf, patchable := f.(distros.PatchFormat)
+	if !ok || !patchable {
+		return nil, fmt.Errorf("%s is %s, whose packages this tool cannot read", ref, osr)
+	}
+	ps, err := pf.Installed(context.Background(), fs.Root())
+	if err != nil {
+		return nil, err
+	}
+	return ps.Versions(pf.Versioning()), nil
 }
 
 func orDash(s string) string {
