@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,4 +318,38 @@ func checkRPMVerify(t *testing.T, env testEnv, c rpmCase, ref string, names []st
 func runWithTarget(t *testing.T, env testEnv, image, target, script string, args ...string) map[string]string {
 	t.Helper()
 	return runInImageWith(t, env, image, script, args, llb.AddMount("/target", llb.Image(target)))
+}
+
+// TestRepatchRPM patches the dnf image for one package, then the patched
+// image from the full report: the result is the original's layers plus
+// one that holds both patches, and a third patch with the same report
+// returns the image as it is.
+func TestRepatchRPM(t *testing.T) {
+	env := needEnv(t)
+	c := rpmCases[0]
+	report := readData(t, env, filepath.Join("rpm", c.report))
+	fixes := rpmReportFixes(t, report)
+	base := harnessImage(t, env, c.repo, c.tag)
+	ref := func(tag string) string { return env.registry + "/copa-test/el-patched:" + tag }
+	patchfile := func(image string) string { return "PATCH " + image + "\nREPORT report.json\n" }
+
+	res1 := patch(t, env, map[string]string{"Patchfile": patchfile(env.registry + "/" + c.repo + ":" + c.tag), "report.json": reportOf(t, report, []string{"copa-data"})}, nil, ref("repatch-1"))
+	if res1.err != nil {
+		t.Fatalf("first patch failed: %v\n%s", res1.err, res1.logs)
+	}
+	res2 := patch(t, env, map[string]string{"Patchfile": patchfile(ref("repatch-1")), "report.json": report}, nil, ref("repatch-2"))
+	if res2.err != nil {
+		t.Fatalf("re-patch failed: %v\n%s", res2.err, res2.logs)
+	}
+	checkRPMPatched(t, base, res2.image, c, fixes) // the original's layers plus one
+	if !slices.ContainsFunc(res2.warnings, func(w string) bool { return strings.Contains(w, "patching its original") }) {
+		t.Errorf("no warning about patching the original; warnings: %q", res2.warnings)
+	}
+	res3 := patch(t, env, map[string]string{"Patchfile": patchfile(ref("repatch-2")), "report.json": report}, nil)
+	if res3.err != nil {
+		t.Fatalf("third patch failed: %v\n%s", res3.err, res3.logs)
+	}
+	if !slices.Equal(res3.image.LayerDigests(), res2.image.LayerDigests()) {
+		t.Errorf("patching a patched image that needs nothing gave layers %v, want %v", res3.image.LayerDigests(), res2.image.LayerDigests())
+	}
 }
