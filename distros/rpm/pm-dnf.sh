@@ -13,7 +13,7 @@
 root_opts=""
 up=""
 if [ -n "$installroot" ]; then
-	root_opts="--installroot=$installroot --releasever=$releasever"
+	root_opts="--installroot=$installroot${releasever:+ --releasever=$releasever}"
 	up=$(printf '%s' "$installroot" | sed 's#[^/][^/]*#..#g')
 fi
 # A target without a shell cannot run its install scripts.

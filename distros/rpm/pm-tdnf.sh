@@ -8,7 +8,7 @@
 # The image to patch, when it is not the step's root (a tooling step).
 root_opts=""
 if [ -n "$installroot" ]; then
-	root_opts="--installroot=$installroot --releasever=$releasever"
+	root_opts="--installroot=$installroot${releasever:+ --releasever=$releasever}"
 fi
 # A target without a shell cannot run its install scripts.
 if [ "${COPA_RPM_SCRIPTS:-run}" = skip ]; then

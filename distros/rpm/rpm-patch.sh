@@ -46,9 +46,6 @@ mkdir -p "$work" "$state" "$logs"
 # The step's start: the helper dates what was modified after it.
 : >"$work/started"
 
-# shellcheck source=pm-dnf.sh
-. "$in/pm.sh"
-
 if [ -n "$installroot" ]; then
 	# rpm in the tooling image must find the target's database where the
 	# target keeps it, whatever its own default: a macros file in the
@@ -56,7 +53,17 @@ if [ -n "$installroot" ]; then
 	macros=${COPA_RPM_MACROS_DIR:-/etc/rpm}
 	mkdir -p "$macros"
 	printf '%%_dbpath %s\n' "$COPA_RPM_DBPATH" >"$macros/macros.zz-copa-dbpath"
+	# $releasever is the image's release package's, as the manager reads
+	# it from the image's database (Amazon Linux 2023's is a dated
+	# version, not "2023"); the release's own is only for an image
+	# without one.
+	if command -v rpm >/dev/null && rpm --root "$installroot" -q --whatprovides 'system-release(releasever)' >/dev/null 2>&1; then
+		releasever=""
+	fi
 fi
+
+# shellcheck source=pm-dnf.sh
+. "$in/pm.sh"
 
 finish() {
 	# ldconfig, which glibc's and many libraries' scriptlets run, writes
