@@ -27,4 +27,5 @@ bench: harness
 	eval "$$(hack/harness.sh env)" && $(GO) run ./hack/bench && $(GO) run ./hack/bench -image copa-test/debian:11-stale && \
 		$(GO) run ./hack/bench -image copa-test/distroless:12-stale && \
 		$(GO) run ./hack/bench -image copa-test/distroless:11-stale && \
-		$(GO) run ./hack/bench -image copa-test/debian:12-stale-multi
+		$(GO) run ./hack/bench -image copa-test/debian:12-stale-multi && \
+		$(GO) run ./hack/bench -image copa-test/el:9-dnf

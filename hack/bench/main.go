@@ -10,7 +10,9 @@
 // With -image copa-test/distroless:12-stale (or :11-stale) it compares
 // patching a distroless-style image instead (see benchDistroless); with
 // -image copa-test/debian:12-stale-multi, patching the two-platform index
-// under emulation and natively (see benchMultiPlatform).
+// under emulation and natively (see benchMultiPlatform); with
+// -image copa-test/el:9-dnf, an rpm image with dnf against a dnf rebuild
+// (see benchRPM).
 //
 //	eval "$(hack/harness.sh env)"; go run ./hack/bench -runs 5
 package main
@@ -78,6 +80,10 @@ func main() {
 	}
 	if strings.Contains(repoOf(c.image), "distroless") {
 		benchDistroless(c, *tooling)
+		return
+	}
+	if r := rpmReport(c.image); r != "" {
+		benchRPM(c, r)
 		return
 	}
 
