@@ -36,14 +36,17 @@ dnf_() {
 		--setopt=logdir="$up$logs" $root_opts $arch_opt "$@"
 }
 
+# The metadata is refreshed by the first command that reads it (each dnf
+# run costs a start of dnf and a load of the metadata: a makecache of its
+# own would be one more).
 pm_refresh() {
-	dnf_ --refresh makecache
+	:
 }
 
 # pm_available NAME...: "NAME EPOCH:VERSION-RELEASE ARCH" for the newest
 # version of each NAME (per architecture) that the repositories offer.
 pm_available() {
-	dnf_ -q repoquery --available --latest-limit=1 \
+	dnf_ -q --refresh repoquery --available --latest-limit=1 \
 		--qf '%{name} %{epoch}:%{version}-%{release} %{arch}\n' "$@"
 }
 
@@ -56,5 +59,5 @@ pm_upgrade() {
 }
 
 pm_upgrade_all() {
-	dnf_ upgrade
+	dnf_ --refresh upgrade
 }
