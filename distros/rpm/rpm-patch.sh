@@ -13,12 +13,13 @@
 # frontend, and the plan reaches this script as a file: it only ever
 # passes them on as arguments, never evaluates them. Which version to
 # install is decided by the helper's COPA_CMD_RESOLVE command from what
-# the repositories offer; COPA_CMD_FINISH then writes the notes, removes
-# what the package manager left behind and gives the files the upgrade
-# left unchanged their original metadata.
+# the repositories offer. COPA_CMD_SNAPSHOT records the image before
+# anything runs; COPA_CMD_FINISH then writes the notes, removes what the
+# package manager left behind and gives the files the upgrade left
+# unchanged their original metadata.
 #
 # Environment (distros/protocol.go and distros/rpm/step.go): COPA_IN,
-# COPA_OUT, COPA_WORK, COPA_HELPER, COPA_ORIGINAL, COPA_CMD_*, COPA_PM
+# COPA_OUT, COPA_WORK, COPA_HELPER, COPA_CMD_*, COPA_PM
 # (the manager's binary), COPA_PM_CACHE (its cache mount), COPA_KEEP
 # (keep|all: whether to keep unchanged files' metadata), and in a tooling
 # step COPA_TARGET, COPA_RELEASEVER, COPA_RPM_DBPATH and COPA_RPM_SCRIPTS
@@ -30,7 +31,6 @@ in=$COPA_IN
 out=$COPA_OUT
 work=$COPA_WORK
 helper=$COPA_HELPER
-original=$COPA_ORIGINAL
 pm=$COPA_PM
 cache=$COPA_PM_CACHE
 state=$work/pm-state
@@ -45,6 +45,8 @@ export LC_ALL=C
 mkdir -p "$work" "$state" "$logs"
 # The step's start: the helper dates what was modified after it.
 : >"$work/started"
+# The image as it is, before anything (rpm included) touches it.
+"$helper" "$COPA_CMD_SNAPSHOT" "$root" "$work/before"
 
 if [ -n "$installroot" ]; then
 	# rpm in the tooling image must find the target's database where the
@@ -70,7 +72,7 @@ finish() {
 	# /var/cache/ldconfig/aux-cache: inode numbers and ctimes of this
 	# build's filesystem, never read in a container (see apt-patch.sh).
 	rm -f "$root/var/cache/ldconfig/aux-cache"
-	"$helper" "$COPA_CMD_FINISH" "$original" "$root" "$out" "$mode" "$COPA_KEEP"
+	"$helper" "$COPA_CMD_FINISH" "$work/before" "$root" "$out" "$mode" "$COPA_KEEP"
 }
 
 echo "copa: reading the repository metadata ($(basename "$pm"))" >&2

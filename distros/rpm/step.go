@@ -23,14 +23,19 @@ const (
 	// version to install of each planned package from what the
 	// repositories offer, and writes the unresolved ones to NOTES.
 	CmdResolve = "resolve-rpm"
-	// CmdFinish ORIGINAL ROOT NOTES keep|all writes the upgrades note,
-	// removes what rpm left behind and keeps unchanged files' metadata.
+	// CmdSnapshot ROOT DIR records what the end of the step needs of the
+	// image before the package manager runs.
+	CmdSnapshot = "snapshot-rpm"
+	// CmdFinish SNAPSHOT ROOT NOTES report|all keep|all writes the
+	// upgrades note, removes what the package manager left behind and
+	// keeps unchanged files' metadata.
 	CmdFinish = "finish-rpm"
 )
 
 var helperCommands = map[string]string{
-	"RESOLVE": CmdResolve,
-	"FINISH":  CmdFinish,
+	"RESOLVE":  CmdResolve,
+	"SNAPSHOT": CmdSnapshot,
+	"FINISH":   CmdFinish,
 }
 
 // Environment of the rpm step, besides the step protocol's.
@@ -105,14 +110,16 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		llb.User("0:0"),
 		llb.Dir("/"),
 		llb.AddEnv("PATH", llbgen.DefaultPath),
-		distros.StepEnv(distros.StepMounts{Helper: true, Original: true, Target: s.tooling}, helperCommands),
+		distros.StepEnv(distros.StepMounts{Helper: true, Target: s.tooling}, helperCommands),
 		llb.AddEnv(EnvPM, s.binary),
 		llb.AddEnv(EnvPMCache, PMCacheDir),
 		llb.AddEnv(EnvKeep, keep),
 		llbgen.Tmpfs("/tmp"),
 		llbgen.ReadOnly(distros.InputsDir, inputs),
 		llbgen.CacheDir(PMCacheDir, "copa-rpm-"+s.manager.CacheID+"-"+s.rel.CacheKey+"-"+platform),
-		llbgen.MountHelper(*req.Helper, req.Image),
+		// The helper only: what it needs of the original image it records
+		// at the start of the step (rpmstep.Snapshot).
+		llbgen.ReadOnly(llbgen.HelperDir, *req.Helper),
 		llb.WithCustomName(req.StepPrefix + stepName(s.tool, req.Plan)),
 	}
 	root := "/"

@@ -25,6 +25,24 @@ func CleanPath(p string) (string, bool) {
 	return p, true
 }
 
+// Meta is what KeepMeta gives a file back: its owner, mode and times, and
+// the size that tells whether the file can be the same.
+type Meta struct {
+	Mode         fs.FileMode
+	UID, GID     uint32
+	Size         int64
+	Atime, Mtime time.Time
+}
+
+// MetaOf returns the Meta of a regular file's FileInfo (from Lstat).
+func MetaOf(fi fs.FileInfo) (Meta, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() {
+		return Meta{}, false
+	}
+	return Meta{Mode: fi.Mode(), UID: st.Uid, GID: st.Gid, Size: fi.Size(), Atime: timespec(st.Atim), Mtime: fi.ModTime()}, true
+}
+
 // KeepMeta gives target's copy of p the base copy's owner, mode and times
 // when both are regular files of one size (and, with compare, the same
 // content). It returns the file's size, or -1 when it left the file alone.
@@ -35,38 +53,54 @@ func KeepMeta(base, target *os.Root, p string, compare bool) (int64, error) {
 	} else if err != nil {
 		return -1, err
 	}
-	ti, err := target.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return -1, nil
-	} else if err != nil {
-		return -1, err
-	}
-	if !bi.Mode().IsRegular() || !ti.Mode().IsRegular() || bi.Size() != ti.Size() {
+	m, ok := MetaOf(bi)
+	if !ok {
 		return -1, nil
 	}
 	if compare {
+		ti, err := target.Lstat(p)
+		if err != nil || !ti.Mode().IsRegular() || ti.Size() != m.Size {
+			return -1, ignoreMissing(err)
+		}
 		same, err := SameContent(base, p, target, p)
 		if err != nil || !same {
 			return -1, err
 		}
 	}
-	bs, ok := bi.Sys().(*syscall.Stat_t)
-	if !ok {
+	return KeepMetaAs(m, target, p)
+}
+
+// KeepMetaAs gives target's copy of p the metadata m, recorded of the base
+// copy before the patch, when it is a regular file of m's size: the caller
+// knows the content is the same. It returns the file's size, or -1 when it
+// left the file alone.
+func KeepMetaAs(m Meta, target *os.Root, p string) (int64, error) {
+	ti, err := target.Lstat(p)
+	if err != nil {
+		return -1, ignoreMissing(err)
+	}
+	if !m.Mode.IsRegular() || !ti.Mode().IsRegular() || ti.Size() != m.Size {
 		return -1, nil
 	}
 	// Owner first: chown clears setuid and setgid bits, chmod sets them back.
-	if err := target.Lchown(p, int(bs.Uid), int(bs.Gid)); err != nil {
+	if err := target.Lchown(p, int(m.UID), int(m.GID)); err != nil {
 		return -1, err
 	}
 	const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
-	if err := target.Chmod(p, bi.Mode()&modeBits); err != nil {
+	if err := target.Chmod(p, m.Mode&modeBits); err != nil {
 		return -1, err
 	}
-	atime := timespec(bs.Atim)
-	if err := target.Chtimes(p, atime, bi.ModTime()); err != nil {
+	if err := target.Chtimes(p, m.Atime, m.Mtime); err != nil {
 		return -1, err
 	}
 	return ti.Size(), nil
+}
+
+func ignoreMissing(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 func timespec(ts syscall.Timespec) time.Time { return time.Unix(ts.Sec, ts.Nsec) }

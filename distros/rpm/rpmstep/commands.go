@@ -18,7 +18,8 @@ import (
 // the frontend binary.
 var Commands = []distros.HelperCommand{
 	{Name: rpm.CmdResolve, Usage: "FORMAT POLICY PLAN AVAILABLE INSTALL NOTES", Args: 6, Run: runResolve},
-	{Name: rpm.CmdFinish, Usage: "ORIGINAL ROOT NOTES report|all keep|all", Args: 5, Run: runFinish},
+	{Name: rpm.CmdSnapshot, Usage: "ROOT DIR", Args: 2, Run: runSnapshot},
+	{Name: rpm.CmdFinish, Usage: "SNAPSHOT ROOT NOTES report|all keep|all", Args: 5, Run: runFinish},
 }
 
 // runResolve decides what to install (see Resolve) and writes it to
@@ -71,29 +72,37 @@ func runResolve(args []string) error {
 	return nil
 }
 
+// runSnapshot records the image at ROOT before the package manager runs
+// (see Snapshot).
+func runSnapshot(args []string) error {
+	root, err := os.OpenRoot(args[0])
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return Snapshot(root, args[1])
+}
+
 // runFinish runs after the package manager: it writes the upgrades note
 // (mode all), removes rpm's transient files, dates what the step changed
 // by SOURCE_DATE_EPOCH and, with keep, gives the files the upgrade left
 // unchanged their original metadata.
 func runFinish(args []string) error {
-	original, rootDir, notes, mode, keep := args[0], args[1], args[2], args[3], args[4]
-	base, err := os.OpenRoot(original)
+	snapshot, rootDir, notes, mode, keep := args[0], args[1], args[2], args[3], args[4]
+	before, err := LoadSnapshot(snapshot)
 	if err != nil {
-		return err
+		return fmt.Errorf("the image before the patch: %w", err)
 	}
 	target, err := os.OpenRoot(rootDir)
 	if err != nil {
 		return err
 	}
-	before, err := readDB(base)
-	if err != nil {
-		return fmt.Errorf("the original image: %w", err)
-	}
+	defer target.Close()
 	after, err := readDB(target)
 	if err != nil {
 		return fmt.Errorf("the patched image: %w", err)
 	}
-	changed := Diff(before.Headers, after.Headers)
+	changed := Diff(before.DB.Headers, after.Headers)
 	if mode == "all" {
 		var b strings.Builder
 		for _, c := range changed {
@@ -115,7 +124,7 @@ func runFinish(args []string) error {
 			return err
 		}
 	}
-	removed, err := Forget(base, target, after)
+	removed, err := Forget(before, target, after)
 	if err != nil {
 		return err
 	}
@@ -128,7 +137,7 @@ func runFinish(args []string) error {
 	if keep != "keep" {
 		return nil
 	}
-	k, err := KeepUnchanged(base, target, changed)
+	k, err := KeepUnchanged(before, target, changed)
 	if err != nil {
 		return err
 	}

@@ -75,10 +75,10 @@ func Diff(before, after []rpmdb.Header) []Changed {
 // the patch layer that every node already has. A file counts as
 // unchanged when the old and the new header record it at one path as a
 // regular file with the same digest (same algorithm), mode, owner and
-// group; a header without digests leaves it to comparing the content.
-// BuildKit compares the content again before it leaves a file out, so a
-// wrong digest costs layer bytes, never correctness.
-func KeepUnchanged(base, target *os.Root, changed []Changed) (Kept, error) {
+// group. BuildKit compares the content again before it leaves a file out,
+// so a wrong digest costs layer bytes, never correctness; a header without
+// digests (rpm before 4.6) keeps nothing.
+func KeepUnchanged(before *Before, target *os.Root, changed []Changed) (Kept, error) {
 	var k Kept
 	done := map[string]bool{}
 	for _, c := range changed {
@@ -95,8 +95,9 @@ func KeepUnchanged(base, target *os.Root, changed []Changed) (Kept, error) {
 			if of == nil || !regular(nf.Mode) || nf.Mode != of.Mode || nf.User != of.User || nf.Group != of.Group || nf.Ghost() {
 				continue
 			}
-			compare := nf.Digest == "" || of.Digest == ""
-			if !compare && (nf.Digest != of.Digest || c.New.DigestAlgo != c.Old.DigestAlgo) {
+			// Without both digests there is nothing to decide by: the
+			// content before the patch was not kept.
+			if nf.Digest == "" || of.Digest == "" || nf.Digest != of.Digest || c.New.DigestAlgo != c.Old.DigestAlgo {
 				continue
 			}
 			p, ok := stepfs.CleanPath(nf.Path)
@@ -104,7 +105,11 @@ func KeepUnchanged(base, target *os.Root, changed []Changed) (Kept, error) {
 				continue
 			}
 			done[p] = true
-			n, err := stepfs.KeepMeta(base, target, p, compare)
+			m, ok := before.Files[p]
+			if !ok {
+				continue
+			}
+			n, err := stepfs.KeepMetaAs(m, target, p)
 			if err != nil {
 				return k, fmt.Errorf("%s: /%s: %w", c.New.Name, p, err)
 			}
@@ -140,7 +145,7 @@ var leftovers = []string{
 // managers' leftovers. A non-empty -wal holds part of the database and
 // is kept. Directories that are left empty and are new go too. It returns
 // the paths it removed.
-func Forget(base, target *os.Root, db *rpmdb.Database) ([]string, error) {
+func Forget(before *Before, target *os.Root, db *rpmdb.Database) ([]string, error) {
 	owned := map[string]bool{}
 	for _, h := range db.Headers {
 		for _, f := range h.Files {
@@ -149,10 +154,7 @@ func Forget(base, target *os.Root, db *rpmdb.Database) ([]string, error) {
 			}
 		}
 	}
-	isNew := func(p string) bool {
-		_, err := base.Lstat(p)
-		return os.IsNotExist(err) && !owned[p]
-	}
+	isNew := func(p string) bool { return !before.Has(p) && !owned[p] }
 	var removed []string
 	remove := func(p string) error {
 		if err := target.RemoveAll(p); err != nil {
@@ -205,4 +207,18 @@ func Forget(base, target *os.Root, db *rpmdb.Database) ([]string, error) {
 // readDB reads the rpm database of an image root.
 func readDB(r *os.Root) (*rpmdb.Database, error) {
 	return rpmdb.Read(context.Background(), rpmdb.OSFS(r))
+}
+
+// leftoverPaths are the leftovers and their parents, which Snapshot
+// records the presence of.
+func leftoverPaths() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range leftovers {
+		for d := p; d != "." && !seen[d]; d = path.Dir(d) {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
