@@ -1,29 +1,18 @@
-# shellcheck shell=sh disable=SC2154 # $pm, $cache, $state, $logs, $installroot, $releasever come from rpm-patch.sh
+# shellcheck shell=sh disable=SC2154 # $pm, $cache, $state, $logs, $installroot, $root_opts, $arch_opt come from rpm-patch.sh
 # pm-dnf.sh: the pm_* functions of dnf (4), sourced by rpm-patch.sh. best=True makes an upgrade that cannot reach the newest
 # version fail instead of being skipped; skip_if_unavailable=False makes a
 # repository that cannot be read fail; weak dependencies are not pulled
 # in. The cache, the history database (persistdir) and the logs go to the
 # step's mounts, not the image.
 
-# The image to patch, when it is not the step's root (a tooling step).
-# dnf 4 puts its installroot before cachedir and logdir even when they
-# are given as options (and opens its logs there before it reads them),
-# so they climb out of it again: the installroot, one /.. per level of it,
-# then the step's own directory. persistdir is taken as it is given.
-root_opts=""
+# In a tooling step dnf 4 puts its installroot before cachedir and logdir
+# even when they are given as options (and opens its logs there before it
+# reads them), so they climb out of it again: the installroot, one /.. per
+# level of it, then the step's own directory. persistdir is taken as it
+# is given.
 up=""
 if [ -n "$installroot" ]; then
-	root_opts="--installroot=$installroot${releasever:+ --releasever=$releasever}"
 	up=$(printf '%s' "$installroot" | sed 's#[^/][^/]*#..#g')
-fi
-# A target without a shell cannot run its install scripts.
-if [ "${COPA_RPM_SCRIPTS:-run}" = skip ]; then
-	root_opts="$root_opts --setopt=tsflags=noscripts"
-fi
-# A native patch of another platform fetches that architecture's packages.
-arch_opt=""
-if [ -n "${COPA_TARGET_ARCH:-}" ]; then
-	arch_opt="--forcearch=$COPA_TARGET_ARCH"
 fi
 
 pm_format=qf

@@ -1,24 +1,9 @@
-# shellcheck shell=sh disable=SC2154 # $pm, $cache, $state, $logs, $installroot, $releasever come from rpm-patch.sh
+# shellcheck shell=sh disable=SC2154 # $pm, $cache, $state, $logs, $root_opts, $arch_opt come from rpm-patch.sh
 # pm-tdnf.sh: the pm_* functions of tdnf (Azure Linux, CBL-Mariner,
 # Photon), sourced by rpm-patch.sh. tdnf keeps its
 # history database in persistdir and logs to /var/log (a tmpfs in the
 # step). Not run on this project's CI (no tdnf in Debian): the step's
 # golden tests pin its commands.
-
-# The image to patch, when it is not the step's root (a tooling step).
-root_opts=""
-if [ -n "$installroot" ]; then
-	root_opts="--installroot=$installroot${releasever:+ --releasever=$releasever}"
-fi
-# A target without a shell cannot run its install scripts.
-if [ "${COPA_RPM_SCRIPTS:-run}" = skip ]; then
-	root_opts="$root_opts --setopt=tsflags=noscripts"
-fi
-arch_opt=""
-if [ -n "${COPA_TARGET_ARCH:-}" ]; then
-	echo "copa: tdnf cannot fetch the packages of another architecture: patch this platform on a builder that can run it" >&2
-	exit 1
-fi
 
 pm_format=list
 

@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154 # $pm, $cache, $state, $logs, $installroot, $releasever come from rpm-patch.sh
+# shellcheck shell=sh disable=SC2154 # $pm, $cache, $state, $logs, $root_opts, $arch_opt come from rpm-patch.sh
 # pm-yum.sh: the pm_* functions of yum 3 (RHEL/CentOS 7, Amazon Linux 2),
 # sourced by rpm-patch.sh. yum has no best=True: it
 # updates to the newest version it can and says nothing of the rest, so
@@ -7,21 +7,6 @@
 # The cache, yum's history and yumdb (persistdir) and its log go to the
 # step's mounts. Not run on this project's CI (no yum in Debian): the
 # step's golden tests pin its commands.
-
-# The image to patch, when it is not the step's root (a tooling step).
-root_opts=""
-if [ -n "$installroot" ]; then
-	root_opts="--installroot=$installroot${releasever:+ --releasever=$releasever}"
-fi
-# A target without a shell cannot run its install scripts.
-if [ "${COPA_RPM_SCRIPTS:-run}" = skip ]; then
-	root_opts="$root_opts --setopt=tsflags=noscripts"
-fi
-arch_opt=""
-if [ -n "${COPA_TARGET_ARCH:-}" ]; then
-	echo "copa: yum cannot fetch the packages of another architecture: patch this platform on a builder that can run it" >&2
-	exit 1
-fi
 
 pm_format=list
 

@@ -17,11 +17,6 @@ if [ "${COPA_RPM_SCRIPTS:-run}" = skip ]; then
 	echo "copa: zypper cannot patch an image without a shell: it always runs the packages' install scripts; use a tooling image with dnf (TOOLING)" >&2
 	exit 1
 fi
-arch_opt=""
-if [ -n "${COPA_TARGET_ARCH:-}" ]; then
-	echo "copa: zypper cannot fetch the packages of another architecture: patch this platform on a builder that can run it" >&2
-	exit 1
-fi
 
 pm_format=table
 

@@ -64,6 +64,23 @@ if [ -n "$installroot" ]; then
 	fi
 fi
 
+# The options of the dnf family (dnf, microdnf, tdnf, yum) for a tooling
+# step and a native patch; pm.sh may replace them (zypper's differ). The
+# frontend asks for a native patch only of dnf.
+root_opts=""
+if [ -n "$installroot" ]; then
+	root_opts="--installroot=$installroot${releasever:+ --releasever=$releasever}"
+	# A target without a shell cannot run its install scripts.
+	if [ "${COPA_RPM_SCRIPTS:-run}" = skip ]; then
+		root_opts="$root_opts --setopt=tsflags=noscripts"
+	fi
+fi
+# A native patch of another platform fetches that architecture's packages.
+arch_opt=""
+if [ -n "${COPA_TARGET_ARCH:-}" ]; then
+	arch_opt="--forcearch=$COPA_TARGET_ARCH"
+fi
+
 # shellcheck source=pm-dnf.sh
 . "$in/pm.sh"
 
