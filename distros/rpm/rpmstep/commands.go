@@ -104,9 +104,24 @@ func runFinish(args []string) error {
 	}
 	changed := Diff(before.DB.Headers, after.Headers)
 	if mode == "all" {
-		var b strings.Builder
+		// One line per name, as the frontend verifies names: the lowest
+		// version across its architectures (multilib) is the one that
+		// counts (distros.Packages.Version).
+		v := rpm.Versioning{}
+		low := map[string]string{}
+		var order []string
 		for _, c := range changed {
-			fmt.Fprintf(&b, "%s %s\n", c.New.Name, c.New.EVR())
+			cur, seen := low[c.New.Name]
+			if !seen {
+				order = append(order, c.New.Name)
+			}
+			if !seen || v.Compare(c.New.EVR(), cur) < 0 {
+				low[c.New.Name] = c.New.EVR()
+			}
+		}
+		var b strings.Builder
+		for _, n := range order {
+			fmt.Fprintf(&b, "%s %s\n", n, low[n])
 		}
 		if err := os.WriteFile(filepath.Join(notes, distros.NoteUpgrades), []byte(b.String()), 0o644); err != nil {
 			return err
