@@ -7,13 +7,13 @@
 make_report() {
 	local base=$REPORT_BASE want
 	local out=$base.trivy.json upg=$base.upgradable
-	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
+	want=$({ cat "$DEB_DIR/rootfs.stamp" 2>/dev/null; cat "$REPO/hack/mkreport/main.go" "$REPO/internal/trivyjson/trivyjson.go"; sources_full; } | sha256sum | cut -d' ' -f1)
 	if rootfs_current && [[ -s $out && -s $base.grype.json && -f $upg ]] && stamp_ok "$base.stamp" "$want"; then
 		log "$out: up to date"
 		return 0
 	fi
 	ensure_rootfs
-	want=$({ cat "$DEB_DIR/rootfs.stamp"; cat "$REPO/hack/mkreport/main.go"; sources_full; } | sha256sum | cut -d' ' -f1)
+	want=$({ cat "$DEB_DIR/rootfs.stamp"; cat "$REPO/hack/mkreport/main.go" "$REPO/internal/trivyjson/trivyjson.go"; sources_full; } | sha256sum | cut -d' ' -f1)
 	local w=$COPA_CACHE/work/report-${base##*/} deb pkg src f
 	rm -rf "$w"
 	mkdir -p "$w"/{state/lists/partial,cache/archives/partial,etc/sources.list.d,debs,x,changelogs} "$TESTDATA"

@@ -244,7 +244,7 @@ rpm_dbpath() { [[ $1 == suse_* ]] && echo /usr/lib/sysimage/rpm || echo /var/lib
 # $RPM_TESTDATA/NAME.rpmqa.
 rpm_report() {
 	local kind=$1 ref=$2 out=$RPM_TESTDATA/$3.trivy.json stamp=$RPM_IMG_DIR/report-$3.stamp want
-	want=$({ cat "$RPM_IMG_DIR/$kind.rpmqa" "$RPM_TESTDATA/packages.txt" "$REPO/hack/rpmreport/main.go"; echo "$*"; } |
+	want=$({ cat "$RPM_IMG_DIR/$kind.rpmqa" "$RPM_TESTDATA/packages.txt" "$REPO/hack/rpmreport/main.go" "$REPO/internal/trivyjson/trivyjson.go"; echo "$*"; } |
 		sha256sum | cut -d' ' -f1)
 	if [[ -s $out && -s $RPM_TESTDATA/$3.rpmqa ]] && stamp_ok "$stamp" "$want"; then
 		log "$out: up to date"

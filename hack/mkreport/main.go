@@ -12,6 +12,8 @@
 package main
 
 import (
+	"github.com/copa/frontend/internal/trivyjson"
+
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
@@ -52,7 +54,7 @@ func main() {
 	distro := "debian-" + osVersion
 	installed := must(readStatus(filepath.Join(*rootfs, "var/lib/dpkg/status")))
 
-	var vulns []Vulnerability
+	var vulns []trivyjson.Vulnerability
 	for _, u := range must(readUpgradable(*upgradable)) {
 		cves, err := changelogCVEs(filepath.Join(*changelogs, u.name+".gz"), u.installed)
 		if err != nil {
@@ -69,11 +71,11 @@ func main() {
 			a = p.Arch
 		}
 		for _, cve := range cves {
-			vulns = append(vulns, Vulnerability{
+			vulns = append(vulns, trivyjson.Vulnerability{
 				VulnerabilityID:  cve,
 				PkgID:            u.name + "@" + u.installed,
 				PkgName:          u.name,
-				PkgIdentifier:    Identifier{PURL: purl(u.name, u.installed, a, distro)},
+				PkgIdentifier:    trivyjson.Identifier{PURL: purl(u.name, u.installed, a, distro)},
 				InstalledVersion: u.installed,
 				FixedVersion:     u.candidate,
 				Status:           "fixed",
@@ -88,23 +90,23 @@ func main() {
 		return vulns[i].VulnerabilityID < vulns[j].VulnerabilityID
 	})
 
-	var pkgs []Package
+	var pkgs []trivyjson.Package
 	for _, p := range installed {
 		pkgs = append(pkgs, p.trivy(distro))
 	}
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
 
-	r := Report{
+	r := trivyjson.Report{
 		SchemaVersion: 2,
 		CreatedAt:     time.Now().UTC().Format(time.RFC3339Nano),
 		ArtifactName:  *artifact,
 		ArtifactType:  "container_image",
-		Metadata: Metadata{
-			OS:          OS{Family: "debian", Name: osVersion},
-			ImageConfig: ImageConfig{Architecture: *arch, OS: "linux"},
+		Metadata: trivyjson.Metadata{
+			OS:          trivyjson.OS{Family: "debian", Name: osVersion},
+			ImageConfig: trivyjson.ImageConfig{Architecture: *arch, OS: "linux"},
 			RepoTags:    []string{*artifact},
 		},
-		Results: []Result{{
+		Results: []trivyjson.Result{{
 			Target:          fmt.Sprintf("%s (debian %s)", *artifact, osVersion),
 			Class:           "os-pkgs",
 			Type:            "debian",
@@ -132,7 +134,7 @@ func main() {
 // grypeReport writes the findings as `grype -o json` would (the fields of
 // grype/presenter/models that readers use; see the fixtures' SCHEMA.md).
 // descriptor.version says the file was made here, not by Grype.
-func grypeReport(artifact, arch, osVersion string, vulns []Vulnerability) map[string]any {
+func grypeReport(artifact, arch, osVersion string, vulns []trivyjson.Vulnerability) map[string]any {
 	major, _, _ := strings.Cut(osVersion, ".")
 	namespace := "debian:distro:debian:" + major
 	matches := make([]map[string]any, 0, len(vulns))
@@ -182,64 +184,6 @@ func grypeReport(artifact, arch, osVersion string, vulns []Vulnerability) map[st
 		"distro":     map[string]any{"name": "debian", "version": major, "idLike": []string{}},
 		"descriptor": map[string]any{"name": "grype", "version": "0.0.0+copa-mkreport"},
 	}
-}
-
-// Trivy JSON shapes (the subset written here; see pkg/types/report.go).
-type Report struct {
-	SchemaVersion int
-	CreatedAt     string
-	ArtifactName  string
-	ArtifactType  string
-	Metadata      Metadata
-	Results       []Result `json:",omitempty"`
-}
-
-type Metadata struct {
-	OS          OS
-	RepoTags    []string `json:",omitempty"`
-	ImageConfig ImageConfig
-}
-
-type OS struct{ Family, Name string }
-
-type ImageConfig struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-}
-
-type Result struct {
-	Target          string
-	Class           string
-	Type            string
-	Packages        []Package       `json:",omitempty"`
-	Vulnerabilities []Vulnerability `json:",omitempty"`
-}
-
-type Identifier struct{ PURL string }
-
-type Package struct {
-	ID         string
-	Name       string
-	Identifier Identifier
-	Version    string
-	Release    string `json:",omitempty"`
-	Epoch      int    `json:",omitempty"`
-	Arch       string
-	SrcName    string
-	SrcVersion string
-	SrcRelease string `json:",omitempty"`
-	SrcEpoch   int    `json:",omitempty"`
-}
-
-type Vulnerability struct {
-	VulnerabilityID  string
-	PkgID            string
-	PkgName          string
-	PkgIdentifier    Identifier
-	InstalledVersion string
-	FixedVersion     string
-	Status           string
-	Severity         string
 }
 
 type upgrade struct{ name, installed, candidate string }
@@ -296,12 +240,12 @@ func readStatus(path string) (map[string]dpkgPkg, error) {
 	return pkgs, nil
 }
 
-func (p dpkgPkg) trivy(distro string) Package {
+func (p dpkgPkg) trivy(distro string) trivyjson.Package {
 	e, v, r := splitVersion(p.Version)
 	se, sv, sr := splitVersion(p.SourceVersion)
-	return Package{
+	return trivyjson.Package{
 		ID: p.Name + "@" + p.Version, Name: p.Name,
-		Identifier: Identifier{PURL: purl(p.Name, p.Version, p.Arch, distro)},
+		Identifier: trivyjson.Identifier{PURL: purl(p.Name, p.Version, p.Arch, distro)},
 		Version:    v, Release: r, Epoch: e, Arch: p.Arch,
 		SrcName: p.Source, SrcVersion: sv, SrcRelease: sr, SrcEpoch: se,
 	}
@@ -366,7 +310,7 @@ func changelogCVEs(path, installed string) ([]string, error) {
 	return cves, nil
 }
 
-func countPkgs(vs []Vulnerability) int {
+func countPkgs(vs []trivyjson.Vulnerability) int {
 	n := map[string]bool{}
 	for _, v := range vs {
 		n[v.PkgName] = true

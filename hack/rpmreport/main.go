@@ -14,6 +14,8 @@
 package main
 
 import (
+	"github.com/copa/frontend/internal/trivyjson"
+
 	"bufio"
 	"encoding/json"
 	"flag"
@@ -103,10 +105,10 @@ func main() {
 	sort.Slice(findings, func(i, j int) bool { return findings[i].pkg.Name < findings[j].pkg.Name })
 
 	ds := dataSources[*family]
-	var vulns []Vulnerability
+	var vulns []trivyjson.Vulnerability
 	for i, f := range findings {
 		id := fmt.Sprintf("CVE-2099-%d", 10001+i)
-		v := Vulnerability{
+		v := trivyjson.Vulnerability{
 			VulnerabilityID:  id,
 			PkgID:            f.pkg.ID(),
 			PkgName:          f.pkg.Name,
@@ -116,7 +118,7 @@ func main() {
 			Status:           "fixed",
 			SeveritySource:   ds.ID,
 			PrimaryURL:       "https://avd.aquasec.com/nvd/" + strings.ToLower(id),
-			DataSource:       ds,
+			DataSource:       &ds,
 			Title:            f.pkg.Name + ": made-up vulnerability for the copa/frontend tests",
 			Description:      "A vulnerability that does not exist, reported by hack/rpmreport against the test package " + f.pkg.Name + ".",
 			Severity:         "HIGH",
@@ -133,9 +135,9 @@ func main() {
 		vulns = append(vulns, v)
 	}
 
-	var pkgs []Package
+	var pkgs []trivyjson.Package
 	for _, p := range inst {
-		pkgs = append(pkgs, Package{
+		pkgs = append(pkgs, trivyjson.Package{
 			ID: p.ID(), Name: p.Name, Identifier: identifier(p, *ns, distro),
 			Version: p.Version, Release: p.Release, Epoch: p.Epoch, Arch: p.Arch,
 			SrcName: p.SrcName, SrcVersion: p.SrcVersion, SrcRelease: p.SrcRelease, SrcEpoch: p.Epoch,
@@ -144,17 +146,17 @@ func main() {
 	}
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
 
-	r := Report{
+	r := trivyjson.Report{
 		SchemaVersion: 2,
 		CreatedAt:     time.Now().UTC().Format(time.RFC3339Nano),
 		ArtifactName:  *artifact,
 		ArtifactType:  "container_image",
-		Metadata: Metadata{
-			OS:          OS{Family: *family, Name: *osName},
-			ImageConfig: ImageConfig{Architecture: *arch, OS: "linux"},
+		Metadata: trivyjson.Metadata{
+			OS:          trivyjson.OS{Family: *family, Name: *osName},
+			ImageConfig: trivyjson.ImageConfig{Architecture: *arch, OS: "linux"},
 			RepoTags:    []string{*artifact},
 		},
-		Results: []Result{{
+		Results: []trivyjson.Result{{
 			Target:          fmt.Sprintf("%s (%s %s)", *artifact, *family, *osName),
 			Class:           "os-pkgs",
 			Type:            *family,
@@ -170,21 +172,21 @@ func main() {
 	}
 }
 
-var dataSources = map[string]DataSource{
+var dataSources = map[string]trivyjson.DataSource{
 	"rocky":         {ID: "rocky", Name: "Rocky Linux updateinfo", URL: "https://download.rockylinux.org/pub/rocky/"},
 	"opensuse-leap": {ID: "suse-cvrf", Name: "SUSE CVRF", URL: "https://ftp.suse.com/pub/projects/security/cvrf/"},
 }
 
 // identifier is Trivy's PURL (the epoch a qualifier, not in the version)
 // and a UID (Trivy hashes the package; any stable 16 hex digits do here).
-func identifier(p installed, ns, distro string) Identifier {
+func identifier(p installed, ns, distro string) trivyjson.Identifier {
 	q := packageurl.Qualifiers{{Key: "arch", Value: p.Arch}, {Key: "distro", Value: distro}}
 	if p.Epoch != 0 {
 		q = append(q, packageurl.Qualifier{Key: "epoch", Value: strconv.Itoa(p.Epoch)})
 	}
 	h := fnv.New64a()
 	h.Write([]byte(p.ID()))
-	return Identifier{
+	return trivyjson.Identifier{
 		PURL: packageurl.NewPackageURL("rpm", ns, p.Name, p.Version+"-"+p.Release, q, "").ToString(),
 		UID:  fmt.Sprintf("%016x", h.Sum64()),
 	}
@@ -250,74 +252,4 @@ func must[T any](v T, err error) T {
 		log.Fatal(err)
 	}
 	return v
-}
-
-// The report, as Trivy's pkg/types writes it (empty fields left out).
-type Report struct {
-	SchemaVersion int
-	CreatedAt     string
-	ArtifactName  string
-	ArtifactType  string
-	Metadata      Metadata
-	Results       []Result
-}
-
-type Metadata struct {
-	OS          OS
-	ImageConfig ImageConfig
-	RepoTags    []string
-}
-
-type OS struct{ Family, Name string }
-
-type ImageConfig struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-}
-
-type Result struct {
-	Target          string
-	Class           string
-	Type            string
-	Packages        []Package       `json:",omitempty"`
-	Vulnerabilities []Vulnerability `json:",omitempty"`
-}
-
-type Identifier struct{ PURL, UID string }
-
-type Package struct {
-	ID         string
-	Name       string
-	Identifier Identifier
-	Version    string
-	Release    string
-	Epoch      int `json:",omitempty"`
-	Arch       string
-	SrcName    string
-	SrcVersion string
-	SrcRelease string
-	SrcEpoch   int `json:",omitempty"`
-	Licenses   []string
-}
-
-type DataSource struct{ ID, Name, URL string }
-
-type Vulnerability struct {
-	VulnerabilityID  string
-	PkgID            string
-	PkgName          string
-	PkgIdentifier    Identifier
-	InstalledVersion string
-	FixedVersion     string `json:",omitempty"`
-	Status           string
-	SeveritySource   string
-	PrimaryURL       string
-	DataSource       DataSource
-	Title            string
-	Description      string
-	Severity         string
-	VendorSeverity   map[string]int
-	References       []string
-	PublishedDate    string
-	LastModifiedDate string
 }
