@@ -58,13 +58,18 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name:        "a format without methods",
-			fs:          distrostest.MapFS{"/etc/os-release": "ID=rhel\nVERSION_ID=9.4\n"},
-			unpatchable: "whose packages are rpm packages: copa/frontend does not patch those yet",
+			fs:          distrostest.MapFS{"/etc/os-release": "ID=alpine\nVERSION_ID=3.21.0\n"},
+			unpatchable: "whose packages are apk packages: copa/frontend does not patch those yet",
+		},
+		{
+			name:        "an rpm image without a database",
+			fs:          distrostest.MapFS{"/etc/os-release": "ID=rhel\nVERSION_ID=9.4\n", "/bin/sh": "", "/usr/bin/dnf": ""},
+			unpatchable: "the image is rhel 9.4, but it has no rpm database (looked for rpmdb.sqlite",
 		},
 		{
 			name:        "a distribution nobody knows",
 			fs:          distrostest.MapFS{"/etc/os-release": "ID=plan9\n"},
-			unpatchable: "the image is plan9; copa/frontend patches debian, ubuntu images",
+			unpatchable: "the image is plan9; copa/frontend patches debian, ubuntu, rhel, centos",
 		},
 	}
 	for _, tt := range tests {

@@ -110,7 +110,7 @@ func (Tooling) Detect(ctx context.Context, root distros.FS, _ distros.OSRelease)
 // it, and writing a database from the manifest's lines would invent the
 // headers rpm checks (docs/rpm.md).
 var errManifestOnly = errors.New("the image lists its packages only in " + rpmdb.ManifestDir + "/" + rpmdb.ManifestFile +
-	" (an Azure Linux or CBL-Mariner distroless image) and has no rpm database: copa/frontend cannot patch such images yet; its reports are read, and the image's distroless variant with a database (or a rebuild on the base image) can be patched")
+	" (an Azure Linux or CBL-Mariner distroless image) and has no rpm database: copa/frontend does not patch such images yet (docs/rpm.md)")
 
 // DetectNative implements distros.ToolingMethod: every image with an rpm
 // database, because nothing of the image runs.

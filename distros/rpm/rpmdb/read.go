@@ -93,7 +93,7 @@ func Read(ctx context.Context, fsys FS) (*Database, error) {
 		return nil, fmt.Errorf("reading the rpm manifest %s: %w", path.Join(ManifestDir, ManifestFile), err)
 	}
 	if db == nil {
-		return nil, fmt.Errorf("the image has no rpm database: looked for rpmdb.sqlite, Packages.db and Packages in %s and %s, and for %s",
+		return nil, fmt.Errorf("it has no rpm database (looked for rpmdb.sqlite, Packages.db and Packages in %s and %s, and for %s)",
 			dbDirs[0], dbDirs[1], path.Join(ManifestDir, ManifestFile))
 	}
 	return db, nil
