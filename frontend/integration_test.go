@@ -62,7 +62,9 @@ type buildOutcome struct {
 // With push, the image is also pushed to that reference. args are build
 // args, except "target", which selects the build target, "platform", the
 // platforms the build asks for as --platform does, and "context:NAME",
-// which names a build context as --build-context does.
+// which names a build context as --build-context does. The outcome's image
+// is the result's for the platform asked for when one is, else for
+// linux/amd64.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -125,7 +127,11 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	_, res.err = c.Build(ctx, opt, "", frontend.Build, ch)
 	wg.Wait()
 	if res.err == nil {
-		img, err := imagetest.ReadOCITar(out)
+		platform := "linux/amd64"
+		if p := args["platform"]; p != "" && !strings.Contains(p, ",") {
+			platform = p
+		}
+		img, err := imagetest.ReadOCITarFor(out, platform)
 		if err != nil {
 			t.Fatal(err)
 		}

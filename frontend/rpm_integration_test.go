@@ -1,6 +1,7 @@
 package frontend_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
 	"github.com/copa/frontend/distros/rpm"
@@ -46,6 +48,19 @@ type rpmCase struct {
 	method    string // the manager the history names
 	tooling   string // TOOLING, for images without a package manager
 	noShell   bool   // the image has no shell, so its scripts cannot run
+	// platform is the image's ("" for the harness's usual linux/amd64),
+	// and arch the rpm architecture of its arch-specific packages, which
+	// the upgrades must have too ("": only the same as before).
+	platform, arch string
+}
+
+// image reads the case's harness image for its platform.
+func (c rpmCase) image(t *testing.T, env testEnv) *imagetest.Image {
+	t.Helper()
+	if c.platform == "" {
+		return harnessImage(t, env, c.repo, c.tag)
+	}
+	return platformImage(t, env, c.repo, c.tag, c.platform)
 }
 
 var rpmCases = []rpmCase{
@@ -84,7 +99,7 @@ func TestPatchRPM(t *testing.T) {
 				if res.err != nil {
 					t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
 				}
-				base := harnessImage(t, env, c.repo, c.tag)
+				base := c.image(t, env)
 				want := map[string]string{}
 				if withReport {
 					want = rpmReportFixes(t, files["report.json"])
@@ -215,6 +230,10 @@ func checkRPMPatched(t *testing.T, base, got *imagetest.Image, c rpmCase, want m
 	for i := range after.Headers {
 		installed[after.Headers[i].Name] = &after.Headers[i]
 	}
+	baseArch := map[string]string{}
+	for _, h := range before.Headers {
+		baseArch[h.Name] = h.Arch
+	}
 	for name, fixed := range want {
 		h := installed[name]
 		if h == nil || v.Compare(h.EVR(), fixed) < 0 {
@@ -223,6 +242,12 @@ func checkRPMPatched(t *testing.T, base, got *imagetest.Image, c rpmCase, want m
 				got = h.EVR()
 			}
 			t.Errorf("%s: %s installed, want %s or later", name, got, fixed)
+			continue
+		}
+		// An upgrade keeps the architecture: a noarch package stays
+		// noarch, the others are the image's.
+		if h.Arch != baseArch[name] || (c.arch != "" && h.Arch != c.arch && h.Arch != "noarch") {
+			t.Errorf("%s: %s installed for %s, the image had it for %s (want %s or noarch)", name, h.EVR(), h.Arch, baseArch[name], cmp.Or(c.arch, baseArch[name]))
 		}
 	}
 
@@ -293,7 +318,13 @@ func checkRPMVerify(t *testing.T, env testEnv, c rpmCase, ref string, names []st
 	if c.tooling == "" {
 		out = runInImage(t, env, ref, strings.ReplaceAll(script, "$ROOT", ""), names...)
 	} else {
-		out = runWithTarget(t, env, env.registry+"/"+c.tooling, ref, strings.ReplaceAll(script, "$ROOT", "--root /target"), names...)
+		// The image mounted at /target, writable (rpm opens its database
+		// read-write), the changes discarded.
+		target := llb.Image(ref)
+		if c.platform != "" {
+			target = llb.Image(ref, llb.Platform(platforms.MustParse(c.platform)))
+		}
+		out = runInImageWith(t, env, env.registry+"/"+c.tooling, strings.ReplaceAll(script, "$ROOT", "--root /target"), names, llb.AddMount("/target", target))
 	}
 	if strings.TrimSpace(out["nomtime-rc"]) != "0" || out["nomtime"] != "" {
 		t.Errorf("rpm -V --nomtime %s: exit %s\n%s", strings.Join(names, " "), strings.TrimSpace(out["nomtime-rc"]), out["nomtime"])
@@ -311,13 +342,6 @@ func checkRPMVerify(t *testing.T, env testEnv, c rpmCase, ref string, names []st
 		t.Errorf("rpm -V: %s", line)
 	}
 	t.Logf("rpm -V: clean but for the mtime of %d kept file(s)", mtimes)
-}
-
-// runWithTarget runs script in image with target mounted at /target,
-// writable (rpm opens its database read-write), the changes discarded.
-func runWithTarget(t *testing.T, env testEnv, image, target, script string, args ...string) map[string]string {
-	t.Helper()
-	return runInImageWith(t, env, image, script, args, llb.AddMount("/target", llb.Image(target)))
 }
 
 // TestRepatchRPM patches the dnf image for one package, then the patched

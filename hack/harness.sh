@@ -45,9 +45,10 @@
 #   copa-test/distroless:{12,11}-stale    distroless-style images of Debian 12 / 11 package files
 #                                         (hack/distroless-rootfs.sh): no shell, apt or dpkg, no
 #                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
-# RPM-family images (harness/rpm*.sh; linux/amd64, FROM scratch + one rootfs tarball; the
-# test packages copa-libcore, copa-tool, copa-data (old versions) and copa-nofix in an rpm
-# database (sqlite), installed without scriptlets; the repository at $COPA_TEST_RPM_REPO):
+# RPM-family images (harness/rpm*.sh; linux/amd64 unless said otherwise, FROM scratch + one
+# rootfs tarball; the test packages copa-libcore, copa-tool, copa-data (old versions) and
+# copa-nofix in an rpm database (sqlite), installed without scriptlets; the repository at
+# $COPA_TEST_RPM_REPO offers every build for x86_64 and, built with rpmbuild --target, aarch64):
 #   copa-test/el:9-dnf                    Debian 12 + Debian's dnf and rpm posing as Rocky 9.4
 #                                         (copa-release: os-release, system-release(releasever) = 9),
 #                                         EL dnf.conf, %_dbpath /var/lib/rpm, yum.repos.d/copa-test.repo
@@ -56,6 +57,11 @@
 #   copa-test/el:9-rpmdb                  only the packages' files, their rpm database and the repo
 #                                         file: no shell, rpm, package manager or dpkg database;
 #                                         USER 65532, CMD ["/usr/bin/copa-tool"]
+#   copa-test/el:9-rpmdb-arm64            linux/arm64: el:9-rpmdb's recipe of the aarch64 builds
+#                                         (copa-data, copa-release noarch), installed with the host's
+#                                         rpm --ignorearch; built without emulation (nothing runs).
+#                                         For the native patch: the noemu builder cannot run it, so
+#                                         el:9-tooling's dnf patches it with --forcearch=aarch64
 #   copa-test/suse:15-zypper              Debian 12 + Debian's zypper and rpm posing as openSUSE Leap
 #                                         15.6 (copa-suse-release: os-release, products.d/baseproduct),
 #                                         %_dbpath /usr/lib/sysimage/rpm (/var/lib/rpm a symlink to it)
@@ -63,7 +69,9 @@
 # debian-12-stale-arm64.{trivy.json,grype.json,upgradable} (ArtifactName 12-stale-arm64,
 # Metadata.ImageConfig.architecture / Grype's source.target.architecture "arm64"); in
 # $COPA_TEST_RPM_DATA ($COPA_TEST_DATA/rpm): packages.txt ("NAME OLD_EVR NEW_EVR ARCH" per
-# updatable package) and, per image, {el-9-dnf,el-9-rpmdb,suse-15-zypper}.{trivy.json,rpmqa}.
+# updatable package, the x86_64 builds), packages-aarch64.txt (the same of the aarch64 builds)
+# and, per image, {el-9-dnf,el-9-rpmdb,el-9-rpmdb-arm64,suse-15-zypper}.{trivy.json,rpmqa}
+# (el-9-rpmdb-arm64's: Metadata.ImageConfig.architecture "arm64", PURLs arch=aarch64).
 #   and rpmdb/: rpm
 # databases (sqlite, ndb, Berkeley DB, Azure Linux's container-manifest-2) of a few tiny RPMs that
 # Debian's rpm builds and installs, with what rpm itself lists of them (hack/harness/rpmdbs.sh).

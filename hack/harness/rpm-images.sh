@@ -7,6 +7,7 @@ RPM_IMG_DIR=$COPA_CACHE/images/rpm
 EL_DNF_IMAGE=$REGISTRY/copa-test/el:9-dnf
 EL_RPMDB_IMAGE=$REGISTRY/copa-test/el:9-rpmdb
 EL_TOOLING_IMAGE=$REGISTRY/copa-test/el:9-tooling
+EL_RPMDB_ARM64_IMAGE=$REGISTRY/copa-test/el:9-rpmdb-arm64
 SUSE_ZYPPER_IMAGE=$REGISTRY/copa-test/suse:15-zypper
 EL_BASE_PKGS=(dnf rpm)
 SUSE_BASE_PKGS=(zypper rpm)
@@ -106,15 +107,18 @@ zypp_repo() {
 	EOF
 }
 
-# rpmdb_install ROOT DBPATH RPM...: an rpm database at ROOT/DBPATH holding
-# RPM... (their files unpacked in ROOT), made by the host's rpm (Debian's,
-# sqlite). No scriptlets run (so no tool-post-ran marker) and no
-# dependencies are checked (the Debian base provides none of them).
+# rpmdb_install [--ignorearch] ROOT DBPATH RPM...: an rpm database at
+# ROOT/DBPATH holding RPM... (their files unpacked in ROOT), made by the
+# host's rpm (Debian's, sqlite). No scriptlets run (so no tool-post-ran
+# marker) and no dependencies are checked (the Debian base provides none of
+# them). --ignorearch installs packages of another architecture.
 rpmdb_install() {
+	local ignorearch=()
+	[[ $1 != --ignorearch ]] || { ignorearch=(--ignorearch); shift; }
 	local root=$1 dbpath=$2
 	shift 2
 	run "$LOGS/rpm-install.log" rpm --root "$root" --dbpath "$dbpath" --initdb
-	run "$LOGS/rpm-install.log" rpm --root "$root" --dbpath "$dbpath" -i --nodeps --noscripts --notriggers "$@"
+	run "$LOGS/rpm-install.log" rpm --root "$root" --dbpath "$dbpath" -i --nodeps --noscripts --notriggers "${ignorearch[@]}" "$@"
 	[[ -f $root$dbpath/rpmdb.sqlite ]] || die "no $dbpath/rpmdb.sqlite in $root"
 	# sqlite's shared-memory index and write-ahead log, left by rpm even
 	# once it has checkpointed (the log is then empty) and closed the db.
@@ -152,11 +156,22 @@ rootfs_el_tooling() {
 # gives os-release), their rpm database and the repository file: no shell,
 # rpm, package manager or dpkg database.
 rootfs_el_rpmdb() {
-	local root=$1 bad
+	el_rpmdb_files "$1"
+}
+# rootfs_el_rpmdb_arm64 ROOT: the same of the aarch64 builds, for the
+# linux/arm64 image: a platform the noemu builder cannot run, patched with
+# the x86_64 tooling image's dnf --forcearch=aarch64.
+rootfs_el_rpmdb_arm64() {
+	el_rpmdb_files "$1" "$RPM_FOREIGN_ARCH"
+}
+# el_rpmdb_files ROOT [ARCH]: el_rpmdb's rootfs, of ARCH's builds (default:
+# the host's).
+el_rpmdb_files() {
+	local root=$1 arch=${2:-} bad
 	mkdir -p "$root/etc/yum.repos.d"
 	dnf_repo >"$root/etc/yum.repos.d/copa-test.repo"
 	# shellcheck disable=SC2046
-	rpmdb_install "$root" /var/lib/rpm $(rpm_old_files copa-release)
+	rpmdb_install ${arch:+--ignorearch} "$root" /var/lib/rpm $(rpm_old_files copa-release "$arch")
 	bad=$(cd "$root" && find . \( -path ./bin/sh -o -path ./usr/bin/sh -o -path ./usr/bin/bash -o -path ./usr/bin/rpm \
 		-o -path ./usr/bin/dnf -o -path ./var/lib/dpkg \) -print)
 	[[ -z $bad ]] || die "the rpmdb image would contain $bad"
@@ -195,6 +210,7 @@ rpm_dockerfile() { # rpm_dockerfile TITLE [CONFIG_LINE...]
 dockerfile_el_dnf() { rpm_dockerfile copa-test-el-dnf 'CMD ["/bin/bash"]'; }
 dockerfile_el_tooling() { rpm_dockerfile copa-test-el-tooling 'CMD ["/bin/bash"]'; }
 dockerfile_el_rpmdb() { rpm_dockerfile copa-test-el-rpmdb 'USER 65532' 'CMD ["/usr/bin/copa-tool"]'; }
+dockerfile_el_rpmdb_arm64() { dockerfile_el_rpmdb; }
 dockerfile_suse_zypper() { rpm_dockerfile copa-test-suse-zypper 'CMD ["/bin/bash"]'; }
 
 # rpm_image_want KIND BASE: the stamp of an image (its base's stamp, the
@@ -203,17 +219,22 @@ rpm_image_want() {
 	{
 		[[ -z $2 ]] || cat "$RPM_IMG_DIR/$2.tar.stamp" 2>/dev/null
 		cat "$RPM_DIR/repo.stamp" 2>/dev/null
-		declare -f "rootfs_$1" "dockerfile_$1" el_files rpmdb_install rpm_old_files dnf_conf dnf_repo zypp_repo "verify_$1" verify_build
+		declare -f "rootfs_$1" "dockerfile_$1" el_files el_rpmdb_files dockerfile_el_rpmdb rpmdb_install rpm_old_files dnf_conf dnf_repo zypp_repo "verify_$1" verify_build
+		echo "arch=${3:-}"
 	} | sha256sum | cut -d' ' -f1
 }
 
-# build_rpm_image REF KIND BASE: push the image made by rootfs_KIND and
-# dockerfile_KIND, then check it with verify_KIND (rpm-verify.sh), unless the
-# tag exists and was built from the current recipe. BASE (el-base,
-# suse-base or "") names the base rootfs tarball.
+# build_rpm_image REF KIND BASE [ARCH]: push the image made by rootfs_KIND
+# and dockerfile_KIND, then check it with verify_KIND (rpm-verify.sh), unless
+# the tag exists and was built from the current recipe. BASE (el-base,
+# suse-base or "") names the base rootfs tarball. ARCH, a Go architecture
+# (arm64), makes it an image of linux/ARCH (FROM scratch + ADD: built
+# without emulation); the default is the host's platform.
 build_rpm_image() {
-	local ref=$1 kind=$2 base=$3 t0=$SECONDS want ctx root
-	want=$(rpm_image_want "$kind" "$base")
+	local ref=$1 kind=$2 base=$3 arch=${4:-} t0=$SECONDS want ctx root
+	# push_context builds for linux/$FOREIGN_ARCH when it is set.
+	local FOREIGN_ARCH=$arch ARCH_SUFFIX=${arch:+-$arch}
+	want=$(rpm_image_want "$kind" "$base" "$arch")
 	if rpm_current && stamp_ok "$RPM_IMG_DIR/$kind.stamp" "$want" && tag_exists "$ref"; then
 		log "$ref: up to date"
 		return 0
@@ -238,21 +259,24 @@ build_rpm_image() {
 }
 rpm_dbpath() { [[ $1 == suse_* ]] && echo /usr/lib/sysimage/rpm || echo /var/lib/rpm; }
 
-# rpm_report KIND REF NAME FAMILY OS_NAME PURL_NAMESPACE: the Trivy-shaped
-# report $RPM_TESTDATA/NAME.trivy.json of the image REF built as KIND, from
-# its rpm -qa list and packages.txt (hack/rpmreport), and that list as
-# $RPM_TESTDATA/NAME.rpmqa.
+# rpm_report KIND REF NAME FAMILY OS_NAME PURL_NAMESPACE [ARCH PACKAGES]: the
+# Trivy-shaped report $RPM_TESTDATA/NAME.trivy.json of the image REF built as
+# KIND, from its rpm -qa list and $RPM_TESTDATA/PACKAGES (default
+# packages.txt; hack/rpmreport), and that list as $RPM_TESTDATA/NAME.rpmqa.
+# ARCH is the image's Go architecture (default the host's), its
+# Metadata.ImageConfig.architecture.
 rpm_report() {
 	local kind=$1 ref=$2 out=$RPM_TESTDATA/$3.trivy.json stamp=$RPM_IMG_DIR/report-$3.stamp want
-	want=$({ cat "$RPM_IMG_DIR/$kind.rpmqa" "$RPM_TESTDATA/packages.txt" "$REPO/hack/rpmreport/main.go" "$REPO/internal/trivyjson/trivyjson.go"; echo "$*"; } |
+	local arch=${7:-$HOST_ARCH} pkgs=$RPM_TESTDATA/${8:-packages.txt}
+	want=$({ cat "$RPM_IMG_DIR/$kind.rpmqa" "$pkgs" "$REPO/hack/rpmreport/main.go" "$REPO/internal/trivyjson/trivyjson.go"; echo "$*"; } |
 		sha256sum | cut -d' ' -f1)
 	if [[ -s $out && -s $RPM_TESTDATA/$3.rpmqa ]] && stamp_ok "$stamp" "$want"; then
 		log "$out: up to date"
 		return 0
 	fi
-	(cd "$REPO" && GOWORK=off run "$LOGS/rpmreport-$3.log" go run ./hack/rpmreport -packages "$RPM_TESTDATA/packages.txt" \
+	(cd "$REPO" && GOWORK=off run "$LOGS/rpmreport-$3.log" go run ./hack/rpmreport -packages "$pkgs" \
 		-rpmqa "$RPM_IMG_DIR/$kind.rpmqa" -artifact "$ref" -family "$4" -os-name "$5" -purl-namespace "$6" \
-		-unfixed copa-nofix -arch "$HOST_ARCH" -o "$out.tmp")
+		-unfixed copa-nofix -arch "$arch" -o "$out.tmp")
 	mv -f "$out.tmp" "$out"
 	cp "$RPM_IMG_DIR/$kind.rpmqa" "$RPM_TESTDATA/$3.rpmqa"
 	echo "$want" >"$stamp"
@@ -268,9 +292,11 @@ cmd_rpm_images() {
 	build_rpm_image "$EL_DNF_IMAGE" el_dnf el-base
 	build_rpm_image "$EL_TOOLING_IMAGE" el_tooling el-base
 	build_rpm_image "$EL_RPMDB_IMAGE" el_rpmdb ""
+	build_rpm_image "$EL_RPMDB_ARM64_IMAGE" el_rpmdb_arm64 "" arm64
 	build_rpm_image "$SUSE_ZYPPER_IMAGE" suse_zypper suse-base
 	rpm_report el_dnf "$EL_DNF_IMAGE" el-9-dnf rocky 9.4 rocky
 	rpm_report el_rpmdb "$EL_RPMDB_IMAGE" el-9-rpmdb rocky 9.4 rocky
+	rpm_report el_rpmdb_arm64 "$EL_RPMDB_ARM64_IMAGE" el-9-rpmdb-arm64 rocky 9.4 rocky arm64 "packages-$RPM_FOREIGN_ARCH.txt"
 	rpm_report suse_zypper "$SUSE_ZYPPER_IMAGE" suse-15-zypper opensuse-leap 15.6 opensuse
 	log "rpm images: done in $((SECONDS - t0))s"
 }

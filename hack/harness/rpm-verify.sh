@@ -85,6 +85,35 @@ test ! -s /target/var/lib/rpm/rpmdb.sqlite-wal
 EOF"
 }
 
+# el:9-rpmdb-arm64 (linux/arm64), patched as a builder that cannot run
+# arm64 does: the (x86_64) tooling image's dnf --installroot with
+# --forcearch=aarch64 and install scripts skipped. Nothing of the target
+# runs, so the check needs no emulation. The aarch64 builds are upgraded
+# (noarch copa-data is left), the scriptlet does not run, and the target
+# gains what it gains on el:9-rpmdb, less the scriptlet's marker.
+verify_el_rpmdb_arm64() {
+	verify_build el_rpmdb_arm64 "FROM --platform=linux/arm64 $1 AS target
+FROM $EL_TOOLING_IMAGE
+RUN --mount=type=bind,from=target,target=/target,rw <<'EOF' bash
+set -euxo pipefail
+test ! -e /target/bin/sh -a ! -e /target/usr/bin/sh -a ! -e /target/var/lib/dpkg
+find /target | sort >/tmp/before
+dnf -y --installroot=/target --forcearch=$RPM_FOREIGN_ARCH --setopt=tsflags=noscripts \\
+	--setopt=cachedir=/../var/cache/dnf --setopt=logdir=/../var/log --setopt=persistdir=/var/lib/dnf upgrade copa-tool
+rpm --root /target -q $(rpm_new copa-tool).$RPM_FOREIGN_ARCH $(rpm_new copa-libcore).$RPM_FOREIGN_ARCH copa-data-3.0-1.noarch
+test ! -e /target/var/lib/copa-test/tool-post-ran
+find /target | sort >/tmp/after
+comm -13 /tmp/before /tmp/after >/tmp/added
+cat /tmp/added
+diff /tmp/added - <<'LIST'
+/target/etc/dnf
+/target/etc/dnf/modules.d
+/target/var/lib/rpm/rpmdb.sqlite-shm
+/target/var/lib/rpm/rpmdb.sqlite-wal
+LIST
+EOF"
+}
+
 # suse:15-zypper: installing the new copa-tool upgrades copa-libcore too;
 # exit 104 for a package (or version) no repository has, 106 when a
 # repository cannot be refreshed.

@@ -4,22 +4,29 @@
 # defines before sourcing it.
 # shellcheck shell=bash disable=SC2034,SC2154
 
-RPM_RECIPE=1 # bump to rebuild the packages, the repository and the RPM images
+RPM_RECIPE=2 # bump to rebuild the packages, the repository and the RPM images
 RPM_DIR=$COPA_CACHE/rpm
 RPM_REPO_DIR=$RPM_DIR/repo
 RPM_REPO_LISTEN=127.0.0.1:8089
 RPM_REPO_URL=http://$RPM_REPO_LISTEN/
 RPM_TESTDATA=$TESTDATA/rpm
 RPM_PYTHON=/usr/bin/python3 # Debian's (dnf depends on it), not a pyenv shim
-# The packages are built for the host's architecture (and noarch).
+# The packages are built for the host's architecture (and noarch), and the
+# arch-specific ones also for $RPM_FOREIGN_ARCH (rpmbuild --target: they hold
+# no compiled code), so that the repository offers both, as a distribution's
+# mirror of two architectures would: the native-patch test patches an
+# aarch64 image from it with an x86_64 dnf --forcearch.
 RPM_ARCH=$(uname -m)
+RPM_FOREIGN_ARCH=aarch64
+[[ $RPM_ARCH != "$RPM_FOREIGN_ARCH" ]] || RPM_FOREIGN_ARCH=x86_64
 # Build times (SOURCE_DATE_EPOCH, and every file's mtime) of the old and the
 # new versions: 2025-01-01 and 2025-07-01 UTC. Files whose content is the same
 # in both versions still differ in mtime, as in real updates.
 RPM_EPOCH_OLD=1735689600
 RPM_EPOCH_NEW=1751328000
 
-# The packages: NAME EPOCH VERSION-RELEASE ARCH (ARCH "host" = $RPM_ARCH).
+# The packages: NAME EPOCH VERSION-RELEASE ARCH (ARCH "host" = $RPM_ARCH, and
+# a second build for $RPM_FOREIGN_ARCH).
 # Updatable ones have an old and a new build; the others one build.
 RPM_UPDATES=(
 	"copa-libcore 1 1.0-1 1.1-1 host"
@@ -45,8 +52,11 @@ need_rpm_tools() {
 	[[ -x $RPM_PYTHON ]] || die "$RPM_PYTHON is missing"
 }
 
-# rpm_arch ARCH: "host" as the host's rpm architecture.
-rpm_arch() { [[ $1 == host ]] && echo "$RPM_ARCH" || echo "$1"; }
+# rpm_arch ARCH [HOST]: "host" as HOST (default: the host's rpm architecture).
+rpm_arch() { [[ $1 == host ]] && echo "${2:-$RPM_ARCH}" || echo "$1"; }
+
+# rpm_arches ARCH: the architectures a package of ARCH is built for.
+rpm_arches() { [[ $1 == host ]] && echo "$RPM_ARCH $RPM_FOREIGN_ARCH" || echo "$1"; }
 
 # rpm_evr EPOCH VR: [epoch:]version-release, the epoch only when not 0.
 rpm_evr() { [[ $1 == 0 ]] && echo "$2" || echo "$1:$2"; }
@@ -260,7 +270,7 @@ Provides: product(Leap) = 15.6-1"
 		Summary: $name, a test package of copa/frontend
 		License: MIT
 		URL: https://example.invalid/copa-test
-		BuildArch: $arch
+		$([[ $arch != noarch ]] || echo "BuildArch: noarch")
 		AutoReq: no
 		$extra
 
@@ -284,50 +294,64 @@ Provides: product(Leap) = 15.6-1"
 
 # rpm_builds: every build, "NAME EPOCH VERSION-RELEASE ARCH WHEN" a line.
 rpm_builds() {
-	local l n e o v a
+	local l n e o v a x
 	for l in "${RPM_UPDATES[@]}"; do
 		read -r n e o v a <<<"$l"
-		echo "$n $e $o $(rpm_arch "$a") $RPM_EPOCH_OLD"
-		echo "$n $e $v $(rpm_arch "$a") $RPM_EPOCH_NEW"
+		for x in $(rpm_arches "$a"); do
+			echo "$n $e $o $x $RPM_EPOCH_OLD"
+			echo "$n $e $v $x $RPM_EPOCH_NEW"
+		done
 	done
 	for l in "${RPM_SINGLE[@]}"; do
 		read -r n e v a <<<"$l"
-		echo "$n $e $v $(rpm_arch "$a") $RPM_EPOCH_OLD"
+		for x in $(rpm_arches "$a"); do echo "$n $e $v $x $RPM_EPOCH_OLD"; done
 	done
 }
 
 # rpm_file NAME VERSION-RELEASE ARCH: the path of a built package.
 rpm_file() { echo "$RPM_REPO_DIR/$1-$2.$3.rpm"; }
 
-# rpm_old_files RELEASE_PKG: the packages the stale images hold: the old
-# version of each test package, and RELEASE_PKG.
+# rpm_old_files RELEASE_PKG [ARCH]: the packages the stale images hold: the
+# old version of each test package, and RELEASE_PKG; the builds for ARCH
+# (default the host's) of the arch-specific ones.
 rpm_old_files() {
 	local l n e o v a
 	for l in "${RPM_UPDATES[@]}"; do
 		read -r n e o v a <<<"$l"
-		rpm_file "$n" "$o" "$(rpm_arch "$a")"
+		rpm_file "$n" "$o" "$(rpm_arch "$a" "${2:-}")"
 	done
 	for l in "${RPM_SINGLE[@]}"; do
 		read -r n e v a <<<"$l"
-		[[ $n != copa-nofix && $n != "$1" ]] || rpm_file "$n" "$v" "$(rpm_arch "$a")"
+		[[ $n != copa-nofix && $n != "$1" ]] || rpm_file "$n" "$v" "$(rpm_arch "$a" "${2:-}")"
+	done
+}
+
+# rpm_packages_txt [ARCH]: packages.txt's lines, of ARCH's builds (default
+# the host's).
+rpm_packages_txt() {
+	local l n e o v a
+	for l in "${RPM_UPDATES[@]}"; do
+		read -r n e o v a <<<"$l"
+		echo "$n $(rpm_evr "$e" "$o") $(rpm_evr "$e" "$v") $(rpm_arch "$a" "${1:-}")"
 	done
 }
 
 rpm_want() {
 	{
-		echo "recipe=$RPM_RECIPE arch=$RPM_ARCH"
+		echo "recipe=$RPM_RECIPE arch=$RPM_ARCH foreign=$RPM_FOREIGN_ARCH"
 		rpm_builds
-		declare -f gen_files el_os_release suse_os_release suse_product rpm_spec build_rpms
+		declare -f gen_files el_os_release suse_os_release suse_product rpm_spec build_rpms rpm_packages_txt
 		rpm --version 2>/dev/null
 	} | sha256sum | cut -d' ' -f1
 }
 rpm_current() { stamp_ok "$RPM_DIR/repo.stamp" "$(rpm_want)" && [[ -f $RPM_REPO_DIR/repodata/repomd.xml ]]; }
 
-# build_rpms: the test packages (every version) and their repository in
-# $RPM_REPO_DIR, and $RPM_TESTDATA/packages.txt.
+# build_rpms: the test packages (every version, both architectures) and
+# their repository in $RPM_REPO_DIR, and $RPM_TESTDATA/packages.txt (the
+# host's builds) and packages-$RPM_FOREIGN_ARCH.txt (the foreign ones).
 build_rpms() {
 	need_rpm_tools
-	if rpm_current && [[ -s $RPM_TESTDATA/packages.txt ]]; then
+	if rpm_current && [[ -s $RPM_TESTDATA/packages.txt && -s $RPM_TESTDATA/packages-$RPM_FOREIGN_ARCH.txt ]]; then
 		log "$RPM_REPO_DIR: up to date"
 		return 0
 	fi
@@ -337,29 +361,27 @@ build_rpms() {
 	mkdir -p "$w" "$RPM_DIR/repo.tmp" "$RPM_TESTDATA"
 	log "rpmbuild: the test packages ($(rpm_builds | wc -l) builds) ..."
 	while read -r n e vr a when; do
-		ver=${vr%-*} rel=${vr##*-} st=$w/stage/$n-$vr
+		ver=${vr%-*} rel=${vr##*-} st=$w/stage/$n-$vr.$a
 		mkdir -p "$st"
-		rpm_spec "$n" "$e" "$ver" "$rel" "$a" "$st" "$when" >"$w/$n-$vr.spec"
+		rpm_spec "$n" "$e" "$ver" "$rel" "$a" "$st" "$when" >"$w/$n-$vr.$a.spec"
 		# Reproducible: build time, file mtimes (clamped), host; no
 		# debuginfo, no brp scripts (stripping, compressing).
-		SOURCE_DATE_EPOCH=$when run "$LOGS/rpmbuild-$n-$vr.log" rpmbuild -bb --target "$a" \
+		SOURCE_DATE_EPOCH=$when run "$LOGS/rpmbuild-$n-$vr.$a.log" rpmbuild -bb --target "$a" \
 			--define "_topdir $w/top" --define "_rpmdir $RPM_DIR/repo.tmp" \
 			--define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
 			--define "_buildhost copa-test.example.invalid" --define "use_source_date_epoch_as_buildtime 1" \
 			--define "clamp_mtime_to_source_date_epoch 1" --define "__os_install_post %{nil}" \
 			--define "debug_package %{nil}" --define "_binary_payload w9.gzdio" \
-			"$w/$n-$vr.spec"
-		[[ -f $RPM_DIR/repo.tmp/$n-$vr.$a.rpm ]] || die "rpmbuild made no $n-$vr.$a.rpm (log: $LOGS/rpmbuild-$n-$vr.log)"
+			"$w/$n-$vr.$a.spec"
+		[[ -f $RPM_DIR/repo.tmp/$n-$vr.$a.rpm ]] || die "rpmbuild made no $n-$vr.$a.rpm (log: $LOGS/rpmbuild-$n-$vr.$a.log)"
 	done < <(rpm_builds)
 	# The repository keeps every version, as a distribution's does.
 	run "$LOGS/createrepo.log" createrepo_c --general-compress-type=gz --revision "$RPM_EPOCH_NEW" \
 		--set-timestamp-to-revision "$RPM_DIR/repo.tmp"
 	safe_rm "$RPM_REPO_DIR"
 	mv "$RPM_DIR/repo.tmp" "$RPM_REPO_DIR"
-	for l in "${RPM_UPDATES[@]}"; do
-		read -r n e o v a <<<"$l"
-		echo "$n $(rpm_evr "$e" "$o") $(rpm_evr "$e" "$v") $(rpm_arch "$a")"
-	done >"$RPM_TESTDATA/packages.txt"
+	rpm_packages_txt >"$RPM_TESTDATA/packages.txt"
+	rpm_packages_txt "$RPM_FOREIGN_ARCH" >"$RPM_TESTDATA/packages-$RPM_FOREIGN_ARCH.txt"
 	rm -rf "$w"
 	echo "$want" >"$RPM_DIR/repo.stamp"
 	log "built $(find "$RPM_REPO_DIR" -name '*.rpm' | wc -l) packages and their repository in $((SECONDS - t0))s"

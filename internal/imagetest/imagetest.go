@@ -102,8 +102,12 @@ func CleanName(n string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(n, "./"), "/")
 }
 
-// ReadOCITar reads the single image of an OCI layout tarball.
-func ReadOCITar(path string) (*Image, error) {
+// ReadOCITar reads the single image of an OCI layout tarball; an index is
+// resolved to linux/amd64.
+func ReadOCITar(path string) (*Image, error) { return ReadOCITarFor(path, "linux/amd64") }
+
+// ReadOCITarFor is ReadOCITar, an index resolved to platform.
+func ReadOCITarFor(path, platform string) (*Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -142,7 +146,7 @@ func ReadOCITar(path string) (*Image, error) {
 	if len(idx.Manifests) != 1 {
 		return nil, fmt.Errorf("index.json has %d manifests, want 1", len(idx.Manifests))
 	}
-	return load(idx.Manifests[0], blob, "linux/amd64")
+	return load(idx.Manifests[0], blob, platform)
 }
 
 // FromRegistry reads repo:tag from a plain-HTTP registry such as the
