@@ -291,6 +291,36 @@ func checkRPMPatched(t *testing.T, base, got *imagetest.Image, c rpmCase, want m
 	}
 	t.Logf("%d unchanged files stayed out of the layer; %d dropped files are gone", len(kept), dropped)
 
+	// Azure Linux's manifests, where the image carries them beside its
+	// database, list what the database does after the patch.
+	if _, ok := bfs.ReadFile("/var/lib/rpmmanifest/container-manifest-2"); ok {
+		dt, ok := gfs.ReadFile("/var/lib/rpmmanifest/container-manifest-2")
+		if !ok {
+			t.Fatal("the patched image lost its container-manifest-2")
+		}
+		listed, err := rpmdb.ParseManifest(dt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nevra := func(hs []rpmdb.Header) []string {
+			var out []string
+			for _, h := range hs {
+				out = append(out, h.Name+" "+h.EVR()+" "+h.Arch)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if got, want := nevra(listed), nevra(after.Headers); !slices.Equal(got, want) {
+			t.Errorf("container-manifest-2 lists %v, the rpm database %v", got, want)
+		}
+		t.Logf("container-manifest-2 lists the %d packages of the patched database", len(listed))
+		one, _ := gfs.ReadFile("/var/lib/rpmmanifest/container-manifest-1")
+		for _, u := range keys(want) {
+			if h := installed[u]; h != nil && !strings.Contains(string(one), rpmdb.ManifestNEVRA(*h)+"\n") {
+				t.Errorf("container-manifest-1 does not list %s", rpmdb.ManifestNEVRA(*h))
+			}
+		}
+	}
 	if c.noShell {
 		for _, p := range []string{"/bin/sh", "/usr/bin/dnf", "/usr/bin/rpm", "/usr/bin/microdnf", "/usr/bin/tdnf"} {
 			if _, ok := gfs.ReadFile(p); ok {

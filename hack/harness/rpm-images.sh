@@ -172,6 +172,15 @@ el_rpmdb_files() {
 	dnf_repo >"$root/etc/yum.repos.d/copa-test.repo"
 	# shellcheck disable=SC2046
 	rpmdb_install ${arch:+--ignorearch} "$root" /var/lib/rpm $(rpm_old_files copa-release "$arch")
+	# Azure Linux's distroless manifests beside the database, as images
+	# that keep both carry them (the patch must keep them true), written
+	# with the very queries Azure Linux's image build runs.
+	mkdir -p "$root/var/lib/rpmmanifest"
+	rpm --root "$root" --dbpath /var/lib/rpm -qa \
+		--qf '%{NAME}\t%{VERSION}-%{RELEASE}\t%{INSTALLTIME}\t%{BUILDTIME}\t%{VENDOR}\t(none)\t%{SIZE}\t%{ARCH}\t%{EPOCHNUM}\t%{SOURCERPM}\n' \
+		>"$root/var/lib/rpmmanifest/container-manifest-2"
+	rpm --root "$root" --dbpath /var/lib/rpm -qa >"$root/var/lib/rpmmanifest/container-manifest-1"
+	rm -f "$root"/var/lib/rpm/rpmdb.sqlite-shm "$root"/var/lib/rpm/rpmdb.sqlite-wal
 	bad=$(cd "$root" && find . \( -path ./bin/sh -o -path ./usr/bin/sh -o -path ./usr/bin/bash -o -path ./usr/bin/rpm \
 		-o -path ./usr/bin/dnf -o -path ./var/lib/dpkg \) -print)
 	[[ -z $bad ]] || die "the rpmdb image would contain $bad"

@@ -120,6 +120,21 @@ func TestHarnessDatabases(t *testing.T) {
 			if got := fileLines(db.Headers); !slices.Equal(got, wantFiles) {
 				t.Errorf("files:\n%s\nrpm lists:\n%s", strings.Join(got, "\n"), strings.Join(wantFiles, "\n"))
 			}
+			// The manifests of the same packages, as rpm's queries wrote
+			// them, line for line (in rpm's order, which is the database's).
+			var m2, m1 []string
+			for _, h := range db.Headers {
+				m2 = append(m2, ManifestLine(h))
+				m1 = append(m1, ManifestNEVRA(h))
+			}
+			for name, got := range map[string][]string{"container-manifest-2": m2, "container-manifest-1": m1} {
+				want := readLines(t, filepath.Join(data, "manifest/var/lib/rpmmanifest", name))
+				slices.Sort(want)
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s:\n%s\nrpm wrote:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			}
 		})
 	}
 	t.Run("manifest", func(t *testing.T) {

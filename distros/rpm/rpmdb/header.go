@@ -69,6 +69,11 @@ type Header struct {
 	// file digests: 1 (MD5) when the header has none, 8 SHA-256, ...
 	DigestAlgo int
 	Files      []File
+	// What Azure Linux's manifest lists besides the NEVRA (ManifestLine):
+	// BUILDTIME, INSTALLTIME, VENDOR ("" when none) and SIZE.
+	BuildTime, InstallTime uint32
+	Vendor                 string
+	Size                   uint64
 	// Scripts names the install scripts and triggers the package has
 	// ("postin", "triggerin", ...), for the warning when they cannot run.
 	Scripts []string
@@ -114,6 +119,11 @@ const (
 	tagFileUserName  = 1039
 	tagFileGroupName = 1040
 	tagSourceRPM     = 1044
+	tagBuildTime     = 1006
+	tagInstallTime   = 1008
+	tagSize          = 1009
+	tagVendor        = 1011
+	tagLongSize      = 5009
 	tagDirIndexes    = 1116
 	tagBasenames     = 1117
 	tagDirNames      = 1118
@@ -388,7 +398,7 @@ func (h *header) decode() (Header, error) {
 		need bool
 	}{
 		{tagName, &out.Name, true}, {tagVersion, &out.Version, true}, {tagRelease, &out.Release, true},
-		{tagArch, &out.Arch, false}, {tagSourceRPM, &out.SourceRPM, false},
+		{tagArch, &out.Arch, false}, {tagSourceRPM, &out.SourceRPM, false}, {tagVendor, &out.Vendor, false},
 	} {
 		if *f.dst, ok, err = h.string(f.tag); err != nil {
 			return Header{}, err
@@ -422,6 +432,23 @@ func (h *header) decode() (Header, error) {
 	}
 	if out.Files, err = h.files(); err != nil {
 		return Header{}, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, t := range []struct {
+		tag, typ uint32
+		set      func(uint64)
+	}{
+		{tagBuildTime, typeInt32, func(v uint64) { out.BuildTime = uint32(v) }},
+		{tagInstallTime, typeInt32, func(v uint64) { out.InstallTime = uint32(v) }},
+		{tagSize, typeInt32, func(v uint64) { out.Size = v }},
+		{tagLongSize, typeInt64, func(v uint64) { out.Size = v }},
+	} {
+		vs, err := h.ints(t.tag, t.typ)
+		if err != nil {
+			return Header{}, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(vs) > 0 {
+			t.set(vs[0])
+		}
 	}
 	for _, st := range scriptTags {
 		if _, ok := h.entries[st.tag]; ok {

@@ -63,3 +63,30 @@ func none(s string) string {
 	}
 	return s
 }
+
+// ManifestLine is h's line of container-manifest-2, as Azure Linux's
+// image build writes it (manifestFields), without the newline.
+func ManifestLine(h Header) string {
+	orNone := func(s string) string {
+		if s == "" {
+			return rpmNone
+		}
+		return s
+	}
+	return strings.Join([]string{
+		h.Name, h.Version + "-" + h.Release,
+		strconv.FormatUint(uint64(h.InstallTime), 10), strconv.FormatUint(uint64(h.BuildTime), 10),
+		orNone(h.Vendor), rpmNone, strconv.FormatUint(h.Size, 10), orNone(h.Arch),
+		strconv.Itoa(h.Epoch), orNone(h.SourceRPM),
+	}, "\t")
+}
+
+// ManifestNEVRA is h's line of container-manifest-1, which is rpm -qa's:
+// NAME-VERSION-RELEASE.ARCH (no epoch; no arch for gpg-pubkey).
+func ManifestNEVRA(h Header) string {
+	s := h.Name + "-" + h.Version + "-" + h.Release
+	if h.Arch != "" {
+		s += "." + h.Arch
+	}
+	return s
+}

@@ -146,6 +146,13 @@ func runFinish(args []string) error {
 	if len(removed) > 0 {
 		fmt.Printf("copa: removed what the package manager left behind: %s\n", strings.Join(removed, " "))
 	}
+	manifests, err := KeepManifests(target, before.DB.Headers, after.Headers, changed)
+	if err != nil {
+		return err
+	}
+	if len(manifests) > 0 {
+		fmt.Printf("copa: %s list the patched packages now\n", strings.Join(manifests, " and "))
+	}
 	if err := clamp(rootDir); err != nil {
 		return err
 	}
