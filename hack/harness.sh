@@ -2,7 +2,7 @@
 # Test/dev harness: a local BuildKit, a loopback registry and the test images.
 #
 #   hack/harness.sh [all]           tools + up + noemu-up + images + frontend-image
-#   hack/harness.sh tools           apt deps (incl. qemu-user-static; registers qemu-aarch64 with
+#   hack/harness.sh tools           apt deps (incl. qemu-user-static, and python3 for the rpm repository server; registers qemu-aarch64 with
 #                                   binfmt_misc); build buildkitd/buildctl, registry, docker-buildx (cached)
 #   hack/harness.sh up | down       start/stop buildkitd (or use $BUILDKIT_HOST), the registry, buildx builder
 #                                   "copa", the rpm repository server; down also stops the noemu buildkitd
@@ -178,7 +178,7 @@ safe_rm() {
 # ---------------------------------------------------------------------------
 cmd_tools() {
 	local missing=() p
-	for p in runc debootstrap curl ca-certificates jq qemu-user-static binfmt-support; do
+	for p in runc debootstrap curl ca-certificates jq qemu-user-static binfmt-support python3; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
