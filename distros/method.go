@@ -91,6 +91,11 @@ type PatchRequest struct {
 	// SourceDateEpoch is the build's SOURCE_DATE_EPOCH, nil when it has
 	// none: the step passes it on as EnvSourceDateEpoch.
 	SourceDateEpoch *time.Time
+	// Proxy is the build's proxy settings (the predefined HTTP_PROXY, ...
+	// build args), nil when it has none. Every step that reaches the
+	// network runs with it (llb.WithProxy), which keeps it out of the
+	// cache key and the image.
+	Proxy *llb.ProxyEnv
 	// Constraints tag the steps (source location).
 	Constraints []llb.ConstraintsOpt
 	// StepPrefix starts every step name, so that the progress output says

@@ -1,8 +1,13 @@
 package frontend
 
 import (
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/moby/buildkit/client/llb"
 
 	"github.com/pkg/errors"
 
@@ -37,6 +42,9 @@ type options struct {
 	created time.Time
 	epoch   *time.Time
 	vex     vexOptions
+	// proxy is the proxy build args' (HTTP_PROXY and the rest), nil when
+	// the build sets none.
+	proxy *llb.ProxyEnv
 }
 
 type vexOptions struct {
@@ -64,5 +72,42 @@ func parseOptions(args map[string]string, pf *patchfile.Patchfile, now time.Time
 		o.policy = distros.PolicyWarn
 	}
 	o.vex = vexOptions{author: args[ArgVEXAuthor], authorRole: args[ArgVEXAuthorRole], product: args[ArgVEXProduct]}
+	o.proxy = proxyFromArgs(args)
 	return o, nil
+}
+
+// proxyFromArgs reads the predefined proxy build args, as the Dockerfile
+// frontend does: HTTP_PROXY, HTTPS_PROXY, FTP_PROXY, NO_PROXY and
+// ALL_PROXY in either case, without an ARG. They reach the patch steps as
+// BuildKit's proxy environment, which BuildKit sets in both cases and
+// keeps out of the cache key; the frontend never writes them into the
+// history or the config.
+func proxyFromArgs(args map[string]string) *llb.ProxyEnv {
+	var pe llb.ProxyEnv
+	set := false
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		v := args[k]
+		var dst *string
+		switch strings.ToUpper(k) {
+		case "HTTP_PROXY":
+			dst = &pe.HTTPProxy
+		case "HTTPS_PROXY":
+			dst = &pe.HTTPSProxy
+		case "FTP_PROXY":
+			dst = &pe.FTPProxy
+		case "NO_PROXY":
+			dst = &pe.NoProxy
+		case "ALL_PROXY":
+			dst = &pe.AllProxy
+		default:
+			continue
+		}
+		// Upper case sorts first; a lower-case arg given too wins, as
+		// for curl, which reads only http_proxy.
+		*dst, set = v, true
+	}
+	if !set {
+		return nil
+	}
+	return &pe
 }

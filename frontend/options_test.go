@@ -1,9 +1,12 @@
 package frontend
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/buildkit/client/llb"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend/patchfile"
@@ -29,6 +32,24 @@ func TestParseOptions(t *testing.T) {
 	} {
 		if _, err := parseOptions(map[string]string{args: "maybe"}, &patchfile.Patchfile{}, now); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=maybe: error %v, want %q", args, err, want)
+		}
+	}
+}
+
+func TestProxyFromArgs(t *testing.T) {
+	tests := []struct {
+		args map[string]string
+		want *llb.ProxyEnv
+	}{
+		{map[string]string{"IMAGE": "x"}, nil},
+		{map[string]string{"HTTP_PROXY": "http://p:3128", "no_proxy": "localhost"}, &llb.ProxyEnv{HTTPProxy: "http://p:3128", NoProxy: "localhost"}},
+		// Both cases given: the lower-case one wins, as curl reads only it.
+		{map[string]string{"HTTPS_PROXY": "http://upper", "https_proxy": "http://lower", "ALL_PROXY": "socks5://s", "FTP_PROXY": "http://f"},
+			&llb.ProxyEnv{HTTPSProxy: "http://lower", AllProxy: "socks5://s", FTPProxy: "http://f"}},
+	}
+	for _, tt := range tests {
+		if got := proxyFromArgs(tt.args); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("proxyFromArgs(%v) = %+v, want %+v", tt.args, got, tt.want)
 		}
 	}
 }

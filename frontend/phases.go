@@ -32,6 +32,7 @@ func (b *builder) prepare(ctx context.Context, in *inspection, base *baseImage, 
 		// The step dates what it writes by it, so the layer does not
 		// depend on the exporter's rewrite-timestamp.
 		SourceDateEpoch: b.opts.epoch,
+		Proxy:           b.opts.proxy,
 	}
 	tm, withTooling := in.Method.(distros.ToolingMethod)
 	// Every method may run the helper (some always do, and say so when it

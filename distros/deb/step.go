@@ -83,6 +83,9 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 	if e := req.SourceDateEpoch; e != nil {
 		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
 	}
+	if req.Proxy != nil {
+		opts = append(opts, llb.WithProxy(*req.Proxy))
+	}
 	opts = append(opts, more...)
 	for _, c := range req.Constraints {
 		opts = append(opts, c)

@@ -63,7 +63,11 @@ func RenderExec(t testing.TB, st llb.State, own ...string) string {
 		for _, a := range ex.Meta.Args {
 			fmt.Fprintf(&b, "  %s\n", a)
 		}
-		fmt.Fprintf(&b, "env: %s\nuser: %s\ncwd: %s\nmounts:\n", strings.Join(ex.Meta.Env, " "), ex.Meta.User, ex.Meta.Cwd)
+		fmt.Fprintf(&b, "env: %s\nuser: %s\ncwd: %s\n", strings.Join(ex.Meta.Env, " "), ex.Meta.User, ex.Meta.Cwd)
+		if p := ex.Meta.ProxyEnv; p != nil {
+			fmt.Fprintf(&b, "proxy: http=%s https=%s ftp=%s no=%s all=%s\n", p.HttpProxy, p.HttpsProxy, p.FtpProxy, p.NoProxy, p.AllProxy)
+		}
+		b.WriteString("mounts:\n")
 		for _, m := range ex.Mounts {
 			fmt.Fprintf(&b, "  %s type=%s readonly=%v", m.Dest, m.MountType, m.Readonly)
 			if m.CacheOpt != nil {

@@ -143,6 +143,9 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 	if e := req.SourceDateEpoch; e != nil {
 		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
 	}
+	if req.Proxy != nil {
+		opts = append(opts, llb.WithProxy(*req.Proxy))
+	}
 	for _, c := range req.Constraints {
 		opts = append(opts, c)
 	}

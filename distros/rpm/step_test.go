@@ -48,13 +48,17 @@ func TestInImageStepGolden(t *testing.T) {
 		policy  distros.Policy
 		keep    bool
 		epoch   *time.Time
+		proxy   *llb.ProxyEnv
 	}{
-		{"dnf-report", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, &epoch},
-		{"dnf-all", DNF, image("/usr/bin/dnf"), &distros.Plan{All: true}, distros.PolicyFail, false, nil},
-		{"yum-report", Yum, image("/usr/bin/yum"), report, distros.PolicyWarn, true, nil},
-		{"microdnf-report", Microdnf, mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/microdnf": "", "/var/lib/dnf/history.sqlite": ""}, report, distros.PolicyFail, true, nil},
-		{"tdnf-report", Tdnf, image("/usr/bin/tdnf"), report, distros.PolicyFail, true, nil},
-		{"zypper-report", Zypper, mapFS{"/usr/lib/sysimage/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/zypper": "", "/run/.keep": "", "/var/log/zypper.log": ""}, report, distros.PolicyFail, true, nil},
+		{"dnf-report", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, &epoch, nil},
+		{"dnf-all", DNF, image("/usr/bin/dnf"), &distros.Plan{All: true}, distros.PolicyFail, false, nil, nil},
+		// The proxy build args reach the step as BuildKit's proxy
+		// environment, not as its env.
+		{"dnf-report-proxy", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, nil, &llb.ProxyEnv{HTTPProxy: "http://proxy.example:3128", NoProxy: "localhost,127.0.0.1"}},
+		{"yum-report", Yum, image("/usr/bin/yum"), report, distros.PolicyWarn, true, nil, nil},
+		{"microdnf-report", Microdnf, mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/microdnf": "", "/var/lib/dnf/history.sqlite": ""}, report, distros.PolicyFail, true, nil, nil},
+		{"tdnf-report", Tdnf, image("/usr/bin/tdnf"), report, distros.PolicyFail, true, nil, nil},
+		{"zypper-report", Zypper, mapFS{"/usr/lib/sysimage/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/zypper": "", "/run/.keep": "", "/var/log/zypper.log": ""}, report, distros.PolicyFail, true, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +76,7 @@ func TestInImageStepGolden(t *testing.T) {
 				Plan:            tt.plan,
 				Policy:          tt.policy,
 				SourceDateEpoch: tt.epoch,
+				Proxy:           tt.proxy,
 			})
 			if err != nil {
 				t.Fatal(err)
