@@ -55,7 +55,7 @@ func build(ctx context.Context, c client.Client, reg *distros.Registry) (_ *clie
 		}
 	}()
 
-	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{ListTargets: listTargets}); err != nil || ok {
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{ListTargets: listTargets, Outline: outlineHandler(src.Data, bc.BuildArgs)}); err != nil || ok {
 		return res, err
 	}
 

@@ -131,3 +131,27 @@ func TestEndToEndRPMBuildContext(t *testing.T) {
 	got := harnessImage(t, env, "copa-test/el", "e2e-patched")
 	checkRPMPatched(t, base, got, rpmCases[1], rpmReportFixes(t, report))
 }
+
+// TestEndToEndOutline asks the frontend image for --call outline through
+// buildx: it lists the ARGs with their values and comments, and what the
+// build patches, without patching anything.
+func TestEndToEndOutline(t *testing.T) {
+	env := needEnv(t)
+	dir := t.TempDir()
+	pf := "# syntax=copa/frontend\n# The image to patch.\nARG IMAGE=" + env.registry + "/copa-test/debian:12-stale\nPATCH ${IMAGE}\nREPORT report.json\n"
+	if err := os.WriteFile(filepath.Join(dir, "Patchfile"), []byte(pf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := buildx(t, dir, "--call", "outline")
+	if err != nil {
+		t.Fatalf("docker buildx build --call outline: %v\n%s", err, out)
+	}
+	for _, want := range []string{"IMAGE", env.registry + "/copa-test/debian:12-stale", "The image to patch.", "the packages that report.json fix"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the outline does not show %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "apt:") {
+		t.Errorf("--call outline ran a patch step:\n%s", out)
+	}
+}

@@ -77,6 +77,9 @@ type Patchfile struct {
 	// Args holds the final value of every declared ARG (build arg, else
 	// default, else ""), for callers that want to record what was built.
 	Args map[string]string
+	// Declared lists the ARGs in the order of their first declaration,
+	// with the comment lines right above it: what --call outline shows.
+	Declared []ArgDecl
 	// Warnings are problems that do not stop the build; the frontend shows
 	// them as build warnings.
 	Warnings []Warning
@@ -91,6 +94,15 @@ type Instruction[T any] struct {
 	// Flags are the instruction's --name=value flags, substituted and
 	// validated (see allowedFlags).
 	Flags map[string]string
+}
+
+// ArgDecl is one ARG's first declaration.
+type ArgDecl struct {
+	Name string
+	// Comment is the comment right above the ARG line, its lines joined
+	// with spaces, as the Dockerfile frontend documents its ARGs.
+	Comment  string
+	Location []parser.Range
 }
 
 // Warning is a non-fatal finding, located like errors so buildx can show
@@ -328,6 +340,9 @@ func (p *parse) arg(node *parser.Node) error {
 		}
 		// Declared without any value: recorded as "" but left out of the
 		// environment, so ${NAME:-x} and ${NAME-x} both see it as unset.
+		if _, seen := p.pf.Args[name]; !seen {
+			p.pf.Declared = append(p.pf.Declared, ArgDecl{Name: name, Comment: strings.Join(node.PrevComment, " "), Location: node.Location()})
+		}
 		p.pf.Args[name] = p.env[name]
 	}
 	return nil
