@@ -55,28 +55,29 @@ func build(ctx context.Context, c client.Client, reg *distros.Registry) (_ *clie
 		}
 	}()
 
-	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{ListTargets: listTargets, Outline: outlineHandler(src.Data, bc.BuildArgs)}); err != nil || ok {
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
+		ListTargets: listTargets,
+		Outline:     outlineHandler(src.Data, bc.BuildArgs),
+		Lint:        checkHandler(c, bc, src, reg),
+	}); err != nil || ok {
 		return res, err
 	}
 
-	pf, err := patchfile.Parse(src.Data, bc.BuildArgs)
+	b, err := newBuilder(c, bc, src, reg)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range pf.Warnings {
+	for _, w := range b.pf.Warnings {
 		src.Warn(ctx, w.Message, warnOpts(w.Location))
 	}
-
-	opts, err := parseOptions(bc.BuildArgs, pf, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	b := &builder{c: c, bc: bc, src: src, pf: pf, reg: reg, opts: opts}
 	target, err := b.target()
 	if err != nil {
 		return nil, err
 	}
 	if err := b.loadReports(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.runChecks(ctx); err != nil {
 		return nil, err
 	}
 
@@ -104,6 +105,20 @@ func build(ctx context.Context, c client.Client, reg *distros.Registry) (_ *clie
 		return nil, err
 	}
 	return b.assemble(ctx, target, img, results)
+}
+
+// newBuilder parses the Patchfile and the build args: what a build and
+// --call check share.
+func newBuilder(c client.Client, bc *dockerui.Client, src *dockerui.Source, reg *distros.Registry) (*builder, error) {
+	pf, err := patchfile.Parse(src.Data, bc.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := parseOptions(bc.BuildArgs, pf, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &builder{c: c, bc: bc, src: src, pf: pf, reg: reg, opts: opts}, nil
 }
 
 // builder carries what every platform's patch shares.

@@ -152,6 +152,18 @@ func ReleaseOf(osr distros.OSRelease) (Release, error) {
 	if i := slices.IndexFunc(releases, func(r Release) bool { return r.Distro == distro && r.Codename == codename }); i >= 0 && codename != "" {
 		return releases[i], nil
 	}
+	if codename == "" && osr.VersionID != "" {
+		// No codename (a scanner's report names the version only, "12.5"
+		// or "22.04"): Debian's releases are known by their major
+		// number, Ubuntu's by the whole.
+		v := osr.VersionID
+		if distro == "debian" {
+			v, _, _ = strings.Cut(v, ".")
+		}
+		if i := slices.IndexFunc(releases, func(r Release) bool { return r.Distro == distro && r.Version == v }); i >= 0 {
+			return releases[i], nil
+		}
+	}
 	return defaults(distro, codename), nil
 }
 

@@ -80,6 +80,8 @@ type Patchfile struct {
 	// Declared lists the ARGs in the order of their first declaration,
 	// with the comment lines right above it: what --call outline shows.
 	Declared []ArgDecl
+	// Used names the ARGs some instruction or ARG default refers to.
+	Used map[string]bool
 	// Warnings are problems that do not stop the build; the frontend shows
 	// them as build warnings.
 	Warnings []Warning
@@ -152,6 +154,7 @@ func Parse(data []byte, buildArgs map[string]string) (*Patchfile, error) {
 	pf := &Patchfile{
 		Unresolved: Instruction[Policy]{Value: PolicyFail},
 		Args:       map[string]string{},
+		Used:       map[string]bool{},
 	}
 	for _, w := range res.Warnings {
 		var loc []parser.Range
@@ -377,6 +380,12 @@ func (p *parse) expand(name string, node *parser.Node, word string) (string, err
 	res, err := p.lex.ProcessWordWithMatches(word, mapEnv(p.env))
 	if err != nil {
 		return "", errors.Wrap(err, name)
+	}
+	for n := range res.Matched {
+		p.pf.Used[n] = true
+	}
+	for n := range res.Unmatched {
+		p.pf.Used[n] = true
 	}
 	p.warnUnset(name, node, res.Unmatched)
 	return res.Result, nil
