@@ -208,6 +208,8 @@ UNRESOLVED warn
 				t.Errorf("unexpected warnings: %+v", got.Warnings)
 			}
 			got.Warnings = nil
+			// Which ARGs are declared and used is TestArgUses's.
+			got.Declared, got.Used = nil, nil
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", *got, tt.want)
 			}
@@ -484,5 +486,30 @@ func TestExamples(t *testing.T) {
 		if strings.HasPrefix(filepath.Base(f), "distroless") && pf.Tooling.Value != "docker.io/library/debian:bookworm" {
 			t.Errorf("%s: TOOLING %q", f, pf.Tooling.Value)
 		}
+	}
+}
+
+// TestArgUses pins what --call outline and --call check read of the ARGs:
+// each first declaration with the comment above it, and which ARGs any
+// substitution refers to (ARG defaults included; an ARG declared without
+// a value that is referred to counts as used).
+func TestArgUses(t *testing.T) {
+	in := "# The registry.\nARG REG=docker.io\nARG TAG\nARG UNUSED=x\nARG REPO=${REG}/library\nPATCH ${REPO}/nginx:${TAG:-latest}\nARG REG\n"
+	pf, err := Parse([]byte(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range pf.Declared {
+		names = append(names, d.Name)
+	}
+	if want := []string{"REG", "TAG", "UNUSED", "REPO"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("declared %v, want %v", names, want)
+	}
+	if pf.Declared[0].Comment != "The registry." || pf.Declared[0].Location[0].Start.Line != 2 {
+		t.Errorf("REG: %+v", pf.Declared[0])
+	}
+	if want := map[string]bool{"REG": true, "TAG": true, "REPO": true}; !reflect.DeepEqual(pf.Used, want) {
+		t.Errorf("used %v, want %v", pf.Used, want)
 	}
 }
