@@ -5,9 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countingProxy is a plain HTTP forward proxy on loopback that counts the
@@ -68,7 +70,11 @@ func TestPatchThroughProxy(t *testing.T) {
 	res := patch(t, env, map[string]string{
 		"Patchfile":   "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT report.json\n",
 		"report.json": report,
-	}, map[string]string{"HTTP_PROXY": url, "http_proxy": url, "NO_PROXY": "localhost"})
+	}, map[string]string{"HTTP_PROXY": url, "http_proxy": url, "NO_PROXY": "localhost",
+		// BuildKit keeps the proxy out of the cache key, so an earlier
+		// patch of the same image would answer from the cache without a
+		// request: a SOURCE_DATE_EPOCH of this run's own makes the step new.
+		"SOURCE_DATE_EPOCH": strconv.FormatInt(time.Now().UnixNano()%1e9, 10)})
 	if res.err != nil {
 		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
 	}
