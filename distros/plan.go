@@ -211,3 +211,24 @@ func Verify(v Versioning, installed Packages, want []Update) []Shortfall {
 	}
 	return out
 }
+
+// StepName names a patch step for the progress output: the tool, then
+// what it installs, e.g. "apt: 11 security updates (apt, libapt-pkg6.0,
+// … +8)". A plan from reports fixes reported vulnerabilities, so its
+// updates are security updates; an upgrade-all is said so.
+func StepName(tool string, p *Plan) string {
+	if p.All {
+		return tool + ": upgrade every package that has an update"
+	}
+	const shown = 3
+	names := p.Names()
+	list := strings.Join(names, ", ")
+	if len(names) > shown {
+		list = strings.Join(names[:shown], ", ") + fmt.Sprintf(", … +%d", len(names)-shown)
+	}
+	noun := "security updates"
+	if len(names) == 1 {
+		noun = "security update"
+	}
+	return fmt.Sprintf("%s: %d %s (%s)", tool, len(names), noun, list)
+}

@@ -135,3 +135,26 @@ broken line
 		t.Errorf("String/Is wrong: %s", osr)
 	}
 }
+
+func TestStepName(t *testing.T) {
+	plan := func(names ...string) *distros.Plan {
+		p := &distros.Plan{}
+		for _, n := range names {
+			p.Updates = append(p.Updates, distros.Update{Name: n})
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		plan *distros.Plan
+		want string
+	}{
+		{&distros.Plan{All: true}, "apt: upgrade every package that has an update"},
+		{plan("tzdata"), "apt: 1 security update (tzdata)"},
+		{plan("a", "b", "c"), "apt: 3 security updates (a, b, c)"},
+		{plan("apt", "libapt-pkg6.0", "liblzma5", "d", "e"), "apt: 5 security updates (apt, libapt-pkg6.0, liblzma5, … +2)"},
+	} {
+		if got := distros.StepName("apt", tt.plan); got != tt.want {
+			t.Errorf("StepName = %q, want %q", got, tt.want)
+		}
+	}
+}

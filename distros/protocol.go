@@ -32,6 +32,11 @@ const (
 	TargetDir = "/tmp/copa-target"
 )
 
+// InternalInputs names the vertex that writes a patch step's scripts and
+// data files, as the Dockerfile frontend names its internal steps: the
+// user sees what it is and can skip over it.
+const InternalInputs = "[internal] patch step inputs"
+
 // Environment variables of a patch step.
 const (
 	EnvInputs   = "COPA_IN"

@@ -116,7 +116,7 @@ func (b *builder) showSummary(ctx context.Context, pr *platformResult, sum []byt
 	if err != nil || helper == nil {
 		return err
 	}
-	in := llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum))
+	in := llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName(stepPrefix(pr.Platform)+"[internal] summary.json"))
 	c := pr.Summary.Tally()
 	name := fmt.Sprintf("%ssummary: %d vulnerabilities, %d patched, %d not fixable, %d failed",
 		stepPrefix(pr.Platform), c.Vulnerabilities, c.Patched, c.NotFixable, c.Failed)

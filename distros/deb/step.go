@@ -3,8 +3,8 @@ package deb
 import (
 	"context"
 	_ "embed"
-	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,7 +64,7 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 	files = append(files,
 		llbgen.File{Name: "extra.list", Data: []byte(extra)},
 		llbgen.File{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))})
-	inputs := llbgen.Files(files, req.Constraints...)
+	inputs := llbgen.Files(files, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
 	cacheKey := rel.CacheKey + "-" + strings.ReplaceAll(platformString(req), "/", "-")
 	opts := []llb.RunOption{
@@ -78,7 +78,7 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		llbgen.Tmpfs("/var/log"),
 		llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+cacheKey),
 		llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+cacheKey),
-		llb.WithCustomName(req.StepPrefix + stepName(s.tool, req.Plan)),
+		llb.WithCustomName(req.StepPrefix + distros.StepName(s.tool, req.Plan)),
 	}
 	if e := req.SourceDateEpoch; e != nil {
 		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
@@ -91,18 +91,6 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		opts = append(opts, c)
 	}
 	return opts
-}
-
-func stepName(tool string, p *distros.Plan) string {
-	if p.All {
-		return tool + ": upgrade every package that has an update"
-	}
-	names := p.Names()
-	list := strings.Join(names, " ")
-	if len(names) > 8 {
-		list = strings.Join(names[:8], " ") + fmt.Sprintf(" and %d more", len(names)-8)
-	}
-	return fmt.Sprintf("%s: update %d package(s): %s", tool, len(names), list)
 }
 
 func platformString(req distros.PatchRequest) string {

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -99,7 +100,7 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		{Name: "rpm-patch.sh", Mode: 0o755, Data: patchScript},
 		{Name: "pm.sh", Data: s.manager.Script},
 		{Name: "plan", Data: []byte(plan.String())},
-	}, req.Constraints...)
+	}, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
 	platform := req.Platform.OS + "-" + req.Platform.Architecture
 	if req.Platform.Variant != "" {
@@ -120,7 +121,7 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		// The helper only: what it needs of the original image it records
 		// at the start of the step (rpmstep.Snapshot).
 		llbgen.ReadOnly(llbgen.HelperDir, *req.Helper),
-		llb.WithCustomName(req.StepPrefix + stepName(s.tool, req.Plan)),
+		llb.WithCustomName(req.StepPrefix + distros.StepName(s.tool, req.Plan)),
 	}
 	root := "/"
 	if s.tooling {
@@ -150,18 +151,6 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		opts = append(opts, c)
 	}
 	return opts, nil
-}
-
-func stepName(tool string, p *distros.Plan) string {
-	if p.All {
-		return tool + ": upgrade every package that has an update"
-	}
-	names := p.Names()
-	list := strings.Join(names, " ")
-	if len(names) > 8 {
-		list = strings.Join(names[:8], " ") + fmt.Sprintf(" and %d more", len(names)-8)
-	}
-	return fmt.Sprintf("%s: update %d package(s): %s", tool, len(names), list)
 }
 
 // Arch is the rpm architecture of an OCI platform's architecture and
