@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -106,10 +105,7 @@ func (b *builder) checkPatchfile(src *source, now time.Time) []finding {
 // of the image, "" when it can.
 func reportPlatformMismatch(src *source, r loadedReport) string {
 	if r.Platform != "" {
-		if _, ok := src.find(platforms.MustParse(r.Platform)); !ok {
-			return fmt.Sprintf("REPORT %s is bound to %s, which %s does not have (it has %s)", r.Path, r.Platform, src.Name, src.platformList())
-		}
-		return ""
+		return boundToMissing(src, r)
 	}
 	if r.Arch == "" {
 		return ""

@@ -24,21 +24,12 @@ func callCheck(t *testing.T, env testEnv, files map[string]string) lint.LintResu
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fs := contextFS(t, files)
 	c, err := client.New(ctx, env.host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fs, err := fsutil.NewFS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []byte
 	_, err = c.Build(ctx, client.SolveOpt{
 		LocalMounts:   map[string]fsutil.FS{"context": fs, "dockerfile": fs},

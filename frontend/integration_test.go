@@ -69,21 +69,12 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fs := contextFS(t, files)
 	c, err := client.New(ctx, env.host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fs, err := fsutil.NewFS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// BuildKit names the frontend image in "source"; the frontend runs its
 	// helper from it. The harness builds that image from this tree.
 	attrs := map[string]string{"filename": "Patchfile", "source": os.Getenv("COPA_FRONTEND_IMAGE")}
@@ -138,6 +129,22 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 		res.image = img
 	}
 	return res
+}
+
+// contextFS is a build context (and Patchfile directory) of files.
+func contextFS(t *testing.T, files map[string]string) fsutil.FS {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, err := fsutil.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
 
 func readData(t *testing.T, env testEnv, name string) string {

@@ -103,14 +103,23 @@ func (b *builder) checkReportPlatforms(src *source, jobs []job) error {
 			continue
 		}
 		if r.Platform != "" {
-			if _, ok := src.find(platforms.MustParse(r.Platform)); ok {
-				continue
+			if msg := boundToMissing(src, r); msg != "" {
+				return atLine(errors.New(msg), r.Location)
 			}
-			return atLine(errors.Errorf("REPORT %s is bound to %s, which %s does not have (it has %s)", r.Path, r.Platform, src.Name, src.platformList()), r.Location)
+			continue
 		}
 		return atLine(errors.Errorf("REPORT %s is a scan of linux/%s, but the build patches %s: scan a platform that is patched, bind the report with REPORT --platform, or patch that platform (--platform)", r.Path, r.Arch, strings.Join(patched, ", ")), r.Location)
 	}
 	return nil
+}
+
+// boundToMissing says why a report bound with REPORT --platform names a
+// platform the image does not have, "" when the image has it.
+func boundToMissing(src *source, r loadedReport) string {
+	if _, ok := src.find(platforms.MustParse(r.Platform)); ok {
+		return ""
+	}
+	return fmt.Sprintf("REPORT %s is bound to %s, which %s does not have (it has %s)", r.Path, r.Platform, src.Name, src.platformList())
 }
 
 // sameArch compares a report's "arch[/variant]" with a platform; a report

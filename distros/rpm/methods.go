@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
 	"github.com/copa/frontend/distros"
@@ -195,7 +196,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 	}
 	tool := m.Name + " with tooling image " + req.Tooling.Name
 	if req.Native {
-		tool = m.Name + " (native, " + req.Platform.OS + "/" + req.Platform.Architecture + " packages) with tooling image " + req.Tooling.Name
+		tool = m.Name + " (native, " + platforms.Format(req.Platform) + " packages) with tooling image " + req.Tooling.Name
 	}
 	s := step{manager: m, binary: bin, rel: rel, state: state, tooling: true, dbPath: db.Dir, scripts: sh && !req.Native, tool: tool}
 	opts, err := s.options(req)

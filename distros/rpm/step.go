@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
 	"github.com/copa/frontend/distros"
@@ -102,10 +103,7 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		{Name: "plan", Data: []byte(plan.String())},
 	}, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
-	platform := req.Platform.OS + "-" + req.Platform.Architecture
-	if req.Platform.Variant != "" {
-		platform += "-" + req.Platform.Variant
-	}
+	platform := strings.ReplaceAll(platforms.Format(req.Platform), "/", "-")
 	opts := []llb.RunOption{
 		llb.Args([]string{"/bin/sh", path.Join(distros.InputsDir, "rpm-patch.sh"), mode, string(req.Policy)}),
 		llb.User("0:0"),
