@@ -143,7 +143,7 @@ func checkHandler(c client.Client, bc *dockerui.Client, src *dockerui.Source, re
 		idx := res.AddSource(src.SourceMap)
 		b, err := newBuilder(c, bc, src, reg)
 		if err == nil {
-			err = b.loadReports(ctx)
+			err = b.loadContextFiles(ctx)
 		}
 		var img *source
 		if err == nil {

@@ -60,13 +60,14 @@ forget_ldconfig_aux_cache() {
 # what the upgrade changed, dated reproducibly. Unchanged files get their
 # original times back after the clamp.
 finish() {
+	keep_sources /
 	forget_ldconfig_aux_cache
 	clamp_times /
 	keep_unchanged
 }
 
 echo "copa: reading the package lists of the image's apt sources" >&2
-apt_get update
+apt_update
 
 if [ "$mode" = all ]; then
 	# "Inst NAME [OLD] (NEW SUITE [ARCH])": the versions the upgrade installs.

@@ -42,7 +42,7 @@ for tool in apt-get apt-cache dpkg-deb; do
 done
 
 echo "copa: reading the package lists of the tooling image's apt sources" >&2
-apt_get update
+apt_update
 
 if [ "$mode" = all ]; then
 	names=""
@@ -88,4 +88,5 @@ for deb in "$work"/debs/*.deb; do
 done
 cd /
 "$helper" "$COPA_CMD_INSTALL" "$work/staging" "$target" "$out/install-notes"
+keep_sources "$target"
 clamp_times "$target"
