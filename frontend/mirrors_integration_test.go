@@ -234,3 +234,56 @@ func checkNoSecret(t *testing.T, res buildOutcome, secret string) {
 		t.Errorf("the credential appears in %s", strings.Join(where, ", "))
 	}
 }
+
+// TestPatchRPMThroughPrivateMirror patches the dnf image from the rpm
+// repository behind a login, through SOURCES --keep and the repo-auth
+// secret: patched, the result's repository file the given one (its own
+// replaced), and the password nowhere. Without the secret the build
+// fails naming the repository and repo-auth.
+func TestPatchRPMThroughPrivateMirror(t *testing.T) {
+	env := needEnv(t)
+	m := needMirror(t)
+	mirror, mirrorLog := os.Getenv("COPA_TEST_AUTH_RPM_MIRROR"), os.Getenv("COPA_TEST_AUTH_RPM_LOG")
+	if mirror == "" {
+		t.Fatal("COPA_TEST_AUTH_RPM_MIRROR is not set: eval \"$(hack/harness.sh env)\"")
+	}
+	rm := privateMirror{log: mirrorLog}
+	c := rpmCases[0]
+	report := readData(t, env, filepath.Join("rpm", c.report))
+	repo := "[copa-mirror]\nname=the test packages through a login\nbaseurl=" + mirror + "/\ngpgcheck=0\n"
+	files := map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/" + c.repo + ":" + c.tag + "\nREPORT report.json\nSOURCES --keep mirror.repo\n",
+		"report.json": report,
+		"mirror.repo": repo,
+	}
+	auth := []byte("machine " + mirror + " login " + m.user + " password " + m.pass + "\n")
+
+	since := rm.logSize(t)
+	res := patchWithSecrets(t, env, files, freshStep(), map[string][]byte{"repo-auth": auth})
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	base := c.image(t, env)
+	checkRPMPatched(t, base, res.image, c, rpmReportFixes(t, report))
+	if rm.served(t, since) == 0 {
+		t.Error("the mirror served nothing: the patch did not go through it")
+	}
+	fs := mergedFS(t, res.image)
+	if kept, ok := fs.ReadFile("etc/yum.repos.d/mirror.repo"); !ok || string(kept) != repo {
+		t.Errorf("SOURCES --keep: etc/yum.repos.d/mirror.repo is %q (present: %v), want the given file", kept, ok)
+	}
+	if _, ok := fs.ReadFile("etc/yum.repos.d/copa-test.repo"); ok {
+		t.Error("SOURCES --keep (replacing): the image's own copa-test.repo is still there")
+	}
+	checkNoSecret(t, res, m.pass)
+
+	res = patchWithSecrets(t, env, files, freshStep(), map[string][]byte{})
+	if res.err == nil {
+		t.Fatal("a repository that wants credentials patched without them")
+	}
+	for _, want := range []string{mirror + "/repodata/repomd.xml", "401", "--secret id=repo-auth,src="} {
+		if !strings.Contains(res.err.Error(), want) {
+			t.Errorf("error %q does not say %q\n%s", res.err, want, res.logs)
+		}
+	}
+}

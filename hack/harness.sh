@@ -18,7 +18,9 @@
 #                                   COPA_TEST_RPM_REPO (http://127.0.0.1:8089/), COPA_TEST_RPM_DATA,
 #                                   COPA_TEST_AUTH_MIRROR (http://127.0.0.1:8090), COPA_TEST_AUTH_MIRROR_TLS
 #                                   (https://127.0.0.1:8091), COPA_TEST_AUTH_DIR (its credentials and ca.pem),
-#                                   COPA_TEST_AUTH_LOG (its request log)
+#                                   COPA_TEST_AUTH_LOG (its request log), COPA_TEST_AUTH_RPM_MIRROR
+#                                   (http://127.0.0.1:8092, the rpm repository behind the same login),
+#                                   COPA_TEST_AUTH_RPM_LOG
 #
 # Test images ($COPA_TEST_REGISTRY = localhost:5000; each is FROM scratch + one
 # rootfs tarball, built from a debootstrapped minbase rootfs without RUN steps;
@@ -292,6 +294,8 @@ cmd_env() {
 	echo "export COPA_TEST_AUTH_MIRROR_TLS=https://$AUTH_TLS_LISTEN"
 	echo "export COPA_TEST_AUTH_DIR=$AUTH_DIR"
 	echo "export COPA_TEST_AUTH_LOG=$LOGS/authmirror.log"
+	echo "export COPA_TEST_AUTH_RPM_MIRROR=http://$AUTH_RPM_LISTEN"
+	echo "export COPA_TEST_AUTH_RPM_LOG=$LOGS/authmirror-rpm.log"
 	echo "export PATH=$BIN:\$PATH"
 }
 

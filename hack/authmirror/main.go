@@ -75,7 +75,9 @@ func main() {
 	})
 
 	errc := make(chan error, 2)
-	go func() { errc <- (&http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 30 * time.Second}).ListenAndServe() }()
+	go func() {
+		errc <- (&http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 30 * time.Second}).ListenAndServe()
+	}()
 	if *tlsListen != "" {
 		cert, caPEM, err := selfSigned(*tlsListen)
 		if err != nil {
