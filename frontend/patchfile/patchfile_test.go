@@ -497,6 +497,9 @@ func TestExamples(t *testing.T) {
 		if want := map[bool]int{true: 2, false: 1}[strings.HasPrefix(filepath.Base(f), "multiplatform")]; len(pf.Reports) != want {
 			t.Errorf("%s: %d REPORTs, want %d", f, len(pf.Reports), want)
 		}
+		if strings.HasPrefix(filepath.Base(f), "mirror") && (pf.Sources.Value != "mirror.sources" || !pf.SourcesOnly) {
+			t.Errorf("%s: SOURCES %q, --only %v", f, pf.Sources.Value, pf.SourcesOnly)
+		}
 		if strings.HasPrefix(filepath.Base(f), "distroless") && pf.Tooling.Value != "docker.io/library/debian:bookworm" {
 			t.Errorf("%s: TOOLING %q", f, pf.Tooling.Value)
 		}
