@@ -130,11 +130,10 @@ func Document(s *summary.Summary, opts Options) (*govex.VEX, error) {
 		doc.Statements = append(doc.Statements, st)
 	}
 	if doc.ID == "" {
-		// GenerateCanonicalID sorts the statements it hashes in place;
-		// hashing a copy keeps the summary's order in the document.
-		c := *doc
-		c.Statements = slices.Clone(doc.Statements)
-		id, err := c.GenerateCanonicalID()
+		// CanonicalID, not go-vex's GenerateCanonicalID, which is
+		// quadratic in the statements (see CanonicalID) and sorts them in
+		// place; the value is the same.
+		id, err := CanonicalID(doc)
 		if err != nil {
 			return nil, fmt.Errorf("vex: %w", err)
 		}
