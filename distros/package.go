@@ -52,14 +52,32 @@ func (ps Packages) Version(v Versioning, name string) (string, bool) {
 	return low, true
 }
 
-// Versions maps every installed name to its Version.
+// Versions maps every installed name to its Version. It groups the records
+// by name in one pass, so that planning against thousands of packages stays
+// linear rather than scanning every record once per name.
 func (ps Packages) Versions(v Versioning) map[string]string {
-	out := map[string]string{}
+	type key struct{ name, arch string }
+	newest := map[key]string{} // newest version per name and arch
 	for _, p := range ps {
-		if _, done := out[p.Name]; done {
-			continue
+		k := key{p.Name, p.Arch}
+		if cur, ok := newest[k]; !ok || v.Compare(p.Version, cur) > 0 {
+			newest[k] = p.Version
 		}
-		out[p.Name], _ = ps.Version(v, p.Name)
+	}
+	// Then the lowest across architectures, taken in architecture order as
+	// Version does, so that versions which compare equal but are spelt
+	// differently give the same answer.
+	keys := slices.SortedFunc(maps.Keys(newest), func(a, b key) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.arch, b.arch)
+	})
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		if low, ok := out[k.name]; !ok || v.Compare(newest[k], low) < 0 {
+			out[k.name] = newest[k]
+		}
 	}
 	return out
 }

@@ -91,27 +91,36 @@ func (p *Plan) Names() []string {
 // MakePlan turns findings into updates: for each package the highest fixed
 // version across its findings wins, because every one of its vulnerabilities
 // must be fixed. Every finding must have passed Validate.
+//
+// It takes time linear in the findings and installed packages (plus the
+// sort of the updates): installed versions are looked up in one map, and a
+// package's vulnerability IDs are deduplicated through a set, because a
+// report may hold up to 100,000 findings, many of them for one package.
 func MakePlan(v Versioning, installed Packages, findings []Finding) *Plan {
 	type acc struct {
 		fixed string
-		ids   []string
+		ids   idList
 	}
+	versions := installed.Versions(v)
 	byName := map[string]*acc{}
 	var order []string
-	noFix := map[string][]string{}
+	noFix := map[string]*idList{}
 	var noFixOrder []string
 
 	for _, f := range findings {
-		cur, _ := installed.Version(v, f.Package)
+		cur := versions[f.Package]
 		var best string
 		for _, fv := range f.FixedVersions {
 			best = pickFix(v, cur, best, fv)
 		}
 		if best == "" {
-			if _, seen := noFix[f.Package]; !seen {
+			ids, seen := noFix[f.Package]
+			if !seen {
+				ids = &idList{}
+				noFix[f.Package] = ids
 				noFixOrder = append(noFixOrder, f.Package)
 			}
-			noFix[f.Package] = appendUnique(noFix[f.Package], f.VulnerabilityID)
+			ids.add(f.VulnerabilityID)
 			continue
 		}
 		a, ok := byName[f.Package]
@@ -123,28 +132,27 @@ func MakePlan(v Versioning, installed Packages, findings []Finding) *Plan {
 		if a.fixed == "" || v.Compare(best, a.fixed) > 0 {
 			a.fixed = best
 		}
-		a.ids = appendUnique(a.ids, f.VulnerabilityID)
+		a.ids.add(f.VulnerabilityID)
 	}
 
 	p := &Plan{}
 	for _, name := range order {
 		a := byName[name]
-		cur, ok := installed.Version(v, name)
+		cur, ok := versions[name]
 		switch {
 		case !ok:
-			p.Skipped = append(p.Skipped, Skip{Name: name, Fixed: a.fixed, Reason: SkipNotInstalled, VulnerabilityIDs: a.ids})
+			p.Skipped = append(p.Skipped, Skip{Name: name, Fixed: a.fixed, Reason: SkipNotInstalled, VulnerabilityIDs: a.ids.list})
 		case v.Compare(cur, a.fixed) >= 0:
-			p.Skipped = append(p.Skipped, Skip{Name: name, Installed: cur, Fixed: a.fixed, Reason: SkipAlreadyFixed, VulnerabilityIDs: a.ids})
+			p.Skipped = append(p.Skipped, Skip{Name: name, Installed: cur, Fixed: a.fixed, Reason: SkipAlreadyFixed, VulnerabilityIDs: a.ids.list})
 		default:
-			p.Updates = append(p.Updates, Update{Name: name, Installed: cur, Fixed: a.fixed, VulnerabilityIDs: a.ids})
+			p.Updates = append(p.Updates, Update{Name: name, Installed: cur, Fixed: a.fixed, VulnerabilityIDs: a.ids.list})
 		}
 	}
 	for _, name := range noFixOrder {
 		// A package can be both updated (for its fixed vulnerabilities)
 		// and skipped (for the ones without a fix): the summary and the
 		// VEX document must still state every vulnerability.
-		cur, _ := installed.Version(v, name)
-		p.Skipped = append(p.Skipped, Skip{Name: name, Installed: cur, Reason: SkipNoFix, VulnerabilityIDs: noFix[name]})
+		p.Skipped = append(p.Skipped, Skip{Name: name, Installed: versions[name], Reason: SkipNoFix, VulnerabilityIDs: noFix[name].list})
 	}
 	slices.SortFunc(p.Updates, func(a, b Update) int { return strings.Compare(a.Name, b.Name) })
 	return p
@@ -176,11 +184,25 @@ func pickFix(v Versioning, installed, a, b string) string {
 	}
 }
 
-func appendUnique(list []string, s string) []string {
-	if s == "" || slices.Contains(list, s) {
-		return list
+// idList is a package's vulnerability IDs in first-seen order, without
+// repeats or empty IDs; the set makes each add O(1).
+type idList struct {
+	list []string
+	seen map[string]struct{}
+}
+
+func (l *idList) add(id string) {
+	if id == "" {
+		return
 	}
-	return append(list, s)
+	if _, dup := l.seen[id]; dup {
+		return
+	}
+	if l.seen == nil {
+		l.seen = map[string]struct{}{}
+	}
+	l.seen[id] = struct{}{}
+	l.list = append(l.list, id)
 }
 
 // Shortfall is a package whose installed version is below what the patch
@@ -203,8 +225,9 @@ func (s Shortfall) String() string {
 // Packages.Version for which record of a name counts).
 func Verify(v Versioning, installed Packages, want []Update) []Shortfall {
 	var out []Shortfall
+	versions := installed.Versions(v)
 	for _, u := range want {
-		got, ok := installed.Version(v, u.Name)
+		got, ok := versions[u.Name]
 		if !ok || v.Compare(got, u.Fixed) < 0 {
 			out = append(out, Shortfall{Name: u.Name, Installed: got, Want: u.Fixed})
 		}

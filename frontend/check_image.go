@@ -162,7 +162,11 @@ func (b *builder) judge(ctx context.Context, c platformCheck) (judgement, error)
 		} else if unknown {
 			continue
 		}
-		j.nothingInstalled[i] = !slices.ContainsFunc(names, installed.Has)
+		has := make(map[string]bool, len(installed))
+		for _, p := range installed {
+			has[p.Name] = true
+		}
+		j.nothingInstalled[i] = !slices.ContainsFunc(names, func(n string) bool { return has[n] })
 	}
 	if b.pf.Tooling.Location != nil {
 		m, err := c.view.Method(ctx)
@@ -194,8 +198,10 @@ func unjudgeable(err error) (unknown bool, fault error) {
 // order.
 func reportedNames(r loadedReport) []string {
 	var names []string
+	seen := map[string]bool{} // a set: a report may hold 100,000 findings
 	for _, f := range r.Findings {
-		if !slices.Contains(names, f.Package) {
+		if !seen[f.Package] {
+			seen[f.Package] = true
 			names = append(names, f.Package)
 		}
 	}

@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -60,10 +59,18 @@ func makePlan(reg *distros.Registry, in *inspection, reports []loadedReport, all
 	// One warning per report for the packages it names that the image
 	// lacks (a report of another image, or of a fuller variant of it),
 	// rather than one per package, at that report's line.
+	// Sets, not list scans: a report may name 100,000 findings, and the
+	// image thousands of packages.
+	installed := map[string]bool{}
+	for _, p := range in.Installed {
+		installed[p.Name] = true
+	}
 	for _, r := range reports {
 		var names []string
+		listed := map[string]bool{}
 		for _, f := range r.Findings {
-			if !in.Installed.Has(f.Package) && !slices.Contains(names, f.Package) && fixable(f.FixedVersions()) {
+			if !installed[f.Package] && !listed[f.Package] && fixable(f.FixedVersions()) {
+				listed[f.Package] = true
 				names = append(names, f.Package)
 			}
 		}

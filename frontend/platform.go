@@ -156,8 +156,9 @@ func (b *builder) patchPlatform(ctx context.Context, src *source, sp sourcePlatf
 	}
 	// The package manager reports an upgrade-all's new versions only; the
 	// summary shows each next to the version it replaced.
+	before := in.Installed.Versions(in.Format.Versioning()) // one pass, not one per upgrade
 	for _, u := range r.Notes.Upgrades {
-		u.Installed, _ = in.Installed.Version(in.Format.Versioning(), u.Name)
+		u.Installed = before[u.Name]
 		sumIn.Upgrades = append(sumIn.Upgrades, u)
 	}
 	res.Outcome, res.Ref = outcomePatched, r.Ref
