@@ -3,15 +3,17 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
 
-// grypeTop is the part of a Grype JSON report read in one go. Matches stays
-// raw and is streamed entry by entry (see parseGrype) so that the number of
-// decoded matches can be bounded before they are allocated.
+// grypeTop is the part of a Grype JSON report read in one go. Matches is
+// skipped here and walked in place entry by entry (see parseGrype and
+// scan.go), so that the number of decoded matches can be bounded before
+// they are allocated and the array is not copied.
 type grypeTop struct {
-	Matches json.RawMessage `json:"matches"`
+	Matches skipValue `json:"matches"` // read by memberValue
 	Source  struct {
 		// Target is an object for image scans and a plain string (the
 		// path) for directory scans, so it is inspected raw.
@@ -138,31 +140,34 @@ func parseGrype(data []byte) (*Report, error) {
 	}
 	rep.Arch = arch
 
-	dec, err := arrayDecoder(top.Matches)
-	if err != nil {
-		return nil, fmt.Errorf("matches %w; %s", err, grypeRegenerate)
-	}
-	for i := 0; dec != nil && dec.More(); i++ {
+	err := eachElement(memberValue(data, "matches"), func(i int, raw []byte) error {
 		where := fmt.Sprintf("matches[%d]", i)
 		if i >= maxFindings {
-			return nil, fmt.Errorf("%s: report has more than %d matches, which no real image scan has; split the scan or %s", where, maxFindings, grypeRegenerate)
+			return fmt.Errorf("%s: report has more than %d matches, which no real image scan has; split the scan or %s", where, maxFindings, grypeRegenerate)
 		}
 		var m grypeMatch
-		if err := dec.Decode(&m); err != nil {
-			return nil, grypeSchemaError(where, err)
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return grypeSchemaError(where, err)
 		}
 		if md := bytes.TrimSpace(m.MatchDetails); len(md) > 0 && md[0] == '{' || m.Vulnerability.Fix == nil {
-			return nil, fmt.Errorf("%s: %s", where, grypeLegacy)
+			return fmt.Errorf("%s: %s", where, grypeLegacy)
 		}
 		if !grypeOSTypes[m.Artifact.Type] || !isGrypeDistroNamespace(m.Vulnerability.Namespace) {
 			rep.SkippedLanguageFindings++
-			continue
+			return nil
 		}
 		f, err := grypeFinding(where, m)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rep.Findings = append(rep.Findings, f)
+		return nil
+	})
+	if errors.Is(err, errNotArray) {
+		return nil, fmt.Errorf("matches %w; %s", err, grypeRegenerate)
+	}
+	if err != nil {
+		return nil, err
 	}
 
 	if rep.Family == "" && len(rep.Findings) > 0 {

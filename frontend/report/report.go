@@ -376,29 +376,11 @@ func normaliseFamily(name string) string {
 	return f
 }
 
-// skipValue lets the decoder step over a value without allocating it; used
-// to count language findings that are never patched.
+// skipValue lets the decoder step over a value without allocating (or
+// copying) it; the readers use it for the arrays they walk in place.
 type skipValue struct{}
 
 func (*skipValue) UnmarshalJSON([]byte) error { return nil }
-
-// arrayDecoder returns a decoder positioned inside the JSON array raw, or nil
-// when raw is absent or null (scanners omit or null empty lists).
-func arrayDecoder(raw json.RawMessage) (*json.Decoder, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("cannot be read: %w", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, errors.New("is not a JSON array")
-	}
-	return dec, nil
-}
 
 // decodeError explains a decoding failure against a scanner's schema
 // (scanner names it, regenerate says how to write the report again); the

@@ -2,13 +2,14 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
 // trivyTop is the part of a Trivy SchemaVersion 2 report read in one go.
-// Results stays raw and is streamed entry by entry (see parseTrivy) so that
-// the number of decoded vulnerabilities can be bounded before they are
-// allocated.
+// Results is skipped here and walked in place entry by entry (see
+// parseTrivy and scan.go), so that the number of decoded vulnerabilities
+// can be bounded before they are allocated and the array is not copied.
 type trivyTop struct {
 	Metadata struct {
 		OS *struct {
@@ -21,14 +22,15 @@ type trivyTop struct {
 			Variant      string `json:"variant"`
 		} `json:"ImageConfig"`
 	} `json:"Metadata"`
-	Results json.RawMessage `json:"Results"`
+	Results skipValue `json:"Results"` // read by memberValue
 }
 
-// trivyResult is one Results[] entry; its vulnerabilities are streamed too.
+// trivyResult is one Results[] entry; its vulnerabilities are walked in
+// place too.
 type trivyResult struct {
-	Class           string          `json:"Class"`
-	Type            string          `json:"Type"`
-	Vulnerabilities json.RawMessage `json:"Vulnerabilities"`
+	Class           string    `json:"Class"`
+	Type            string    `json:"Type"`
+	Vulnerabilities skipValue `json:"Vulnerabilities"` // read by memberValue
 }
 
 // trivyVuln is the subset of a DetectedVulnerability a patcher needs.
@@ -82,33 +84,29 @@ func parseTrivy(data []byte) (*Report, error) {
 	resultFamily, resultWhere := "", ""
 	total := 0 // vulnerability entries seen, OS and language
 
-	dec, err := arrayDecoder(top.Results)
-	if err != nil {
-		return nil, fmt.Errorf("Results %w; %s", err, trivyRegenerate)
-	}
-	for i := 0; dec != nil && dec.More(); i++ {
+	err := eachElement(memberValue(data, "Results"), func(i int, raw []byte) error {
 		where := fmt.Sprintf("Results[%d]", i)
 		if i >= maxFindings {
 			// Real reports have one result per OS or lockfile; this many
 			// means a hostile file, and each result costs a decode.
-			return nil, fmt.Errorf("%s: report has more than %d results, which no real image scan has; %s", where, maxFindings, trivyRegenerate)
+			return fmt.Errorf("%s: report has more than %d results, which no real image scan has; %s", where, maxFindings, trivyRegenerate)
 		}
 		var res trivyResult
-		if err := dec.Decode(&res); err != nil {
-			return nil, schemaError(where, err)
+		if err := json.Unmarshal(raw, &res); err != nil {
+			return schemaError(where, err)
 		}
 
 		isOS := isTrivyOSResult(res, osFamilyRaw)
 		if isOS {
 			if err := checkField(where, "Type", res.Type); err != nil {
-				return nil, err
+				return err
 			}
 			if t := normaliseFamily(res.Type); t != "" {
 				switch {
 				case resultFamily == "":
 					resultFamily, resultWhere = t, where
 				case t != resultFamily:
-					return nil, fmt.Errorf("%s is an OS result for %q but %s is for %q; a report must cover one OS, so scan one image (one platform) per report", where, clip(t), resultWhere, clip(resultFamily))
+					return fmt.Errorf("%s is an OS result for %q but %s is for %q; a report must cover one OS, so scan one image (one platform) per report", where, clip(t), resultWhere, clip(resultFamily))
 				}
 			}
 		}
@@ -116,36 +114,39 @@ func parseTrivy(data []byte) (*Report, error) {
 		// license results carry no Vulnerabilities to speak of.
 		isLang := res.Class == "lang-pkgs" || (res.Class == "" && !isOS)
 
-		vdec, err := arrayDecoder(res.Vulnerabilities)
-		if err != nil {
-			return nil, fmt.Errorf("%s.Vulnerabilities %w; %s", where, err, trivyRegenerate)
-		}
-		for j := 0; vdec != nil && vdec.More(); j++ {
+		err := eachElement(memberValue(raw, "Vulnerabilities"), func(j int, vraw []byte) error {
 			vwhere := fmt.Sprintf("%s.Vulnerabilities[%d]", where, j)
 			total++
 			if total > maxFindings {
-				return nil, fmt.Errorf("%s: report has more than %d vulnerability entries, which no real image scan has; scan only OS packages (`trivy image --pkg-types os -f json`) or split the scan", vwhere, maxFindings)
+				return fmt.Errorf("%s: report has more than %d vulnerability entries, which no real image scan has; scan only OS packages (`trivy image --pkg-types os -f json`) or split the scan", vwhere, maxFindings)
 			}
 			if !isOS {
-				var skip skipValue
-				if err := vdec.Decode(&skip); err != nil {
-					return nil, schemaError(vwhere, err)
-				}
 				if isLang {
 					rep.SkippedLanguageFindings++
 				}
-				continue
+				return nil
 			}
 			var v trivyVuln
-			if err := vdec.Decode(&v); err != nil {
-				return nil, schemaError(vwhere, err)
+			if err := json.Unmarshal(vraw, &v); err != nil {
+				return schemaError(vwhere, err)
 			}
 			f, err := trivyFinding(vwhere, v)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			rep.Findings = append(rep.Findings, f)
+			return nil
+		})
+		if errors.Is(err, errNotArray) {
+			return fmt.Errorf("%s.Vulnerabilities %v; %s", where, err, trivyRegenerate) // %v: the outer check must not match it again
 		}
+		return err
+	})
+	if errors.Is(err, errNotArray) {
+		return nil, fmt.Errorf("Results %w; %s", err, trivyRegenerate)
+	}
+	if err != nil {
+		return nil, err
 	}
 
 	if rep.Family == "" {
