@@ -121,8 +121,18 @@ func (f *refFS) lookup(ctx context.Context, p string) (bool, error) {
 const readChunk = 8 << 20
 
 // readBounded reads a file in chunks, refusing one larger than limit.
+//
+// The buffer is sized from the file's stat when there is one: growing it by
+// appending would hold the old and the new buffer at once, up to twice a
+// large report's size, and the memory bound on reports counts from it.
 func readBounded(ctx context.Context, ref client.Reference, p string, limit int64) ([]byte, error) {
 	var out []byte
+	if st, err := ref.StatFile(ctx, client.StatRequest{Path: p}); err == nil && st.Size > 0 {
+		if st.Size > limit {
+			return nil, tooLarge(p, limit)
+		}
+		out = make([]byte, 0, st.Size)
+	}
 	for {
 		dt, err := ref.ReadFile(ctx, client.ReadRequest{Filename: p, Range: &client.FileRange{Offset: len(out), Length: readChunk}})
 		if err != nil {
