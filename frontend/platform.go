@@ -232,8 +232,19 @@ func (b *builder) warnRelease(ctx context.Context, in *inspection) {
 // package URLs and each package's own architecture.
 func packageURLs(f distros.Format, osr distros.OSRelease, installed distros.Packages, p ocispecs.Platform) func(name, version string) string {
 	t := distros.PURLTarget{OS: osr, Platform: p}
+	// Each name's Arch (its records' architecture when they agree, else
+	// ""), in one pass: Arch scans every record, and the VEX document asks
+	// for a package URL per statement's package.
+	arch := map[string]string{}
+	for _, p := range installed {
+		if a, seen := arch[p.Name]; !seen {
+			arch[p.Name] = p.Arch
+		} else if a != p.Arch {
+			arch[p.Name] = ""
+		}
+	}
 	return func(name, version string) string {
-		return f.PackageURL(t, distros.Package{Name: name, Version: version, Arch: installed.Arch(name)})
+		return f.PackageURL(t, distros.Package{Name: name, Version: version, Arch: arch[name]})
 	}
 }
 
