@@ -311,25 +311,41 @@ type Vulnerability struct {
 
 // Vulnerabilities groups the entries by vulnerability ID in the summary's
 // order. Entries without an ID are left out: they name no vulnerability.
+//
+// The groups' Entries share the summary's entries (read them, do not
+// change them) when those are in order, as New and Sort leave them: the
+// summary, its JSON, the table and the VEX document all group the same
+// entries, and a copy per caller cost more memory than the entries
+// themselves on large reports.
 func (s *Summary) Vulnerabilities() []Vulnerability {
-	entries := slices.Clone(s.Entries)
-	slices.SortStableFunc(entries, func(a, b Entry) int {
+	byID := func(a, b Entry) int {
 		if c := CompareIDs(a.Vulnerability, b.Vulnerability); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Package, b.Package)
-	})
+	}
+	entries := s.Entries
+	if !slices.IsSortedFunc(entries, byID) {
+		entries = slices.Clone(entries)
+		slices.SortStableFunc(entries, byID)
+	}
 	var out []Vulnerability
-	for _, e := range entries {
-		if e.Vulnerability == "" {
-			continue
+	for i := 0; i < len(entries); {
+		id := entries[i].Vulnerability
+		j := i + 1
+		for j < len(entries) && entries[j].Vulnerability == id {
+			j++
 		}
-		if n := len(out); n == 0 || out[n-1].ID != e.Vulnerability {
-			out = append(out, Vulnerability{ID: e.Vulnerability})
+		if id != "" {
+			// The full slice expression keeps a caller's append from
+			// writing over the next group.
+			v := Vulnerability{ID: id, Entries: entries[i:j:j]}
+			for _, e := range v.Entries {
+				v.Status = Worst(v.Status, e.Status)
+			}
+			out = append(out, v)
 		}
-		v := &out[len(out)-1]
-		v.Entries = append(v.Entries, e)
-		v.Status = Worst(v.Status, e.Status)
+		i = j
 	}
 	return out
 }

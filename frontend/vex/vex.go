@@ -221,9 +221,11 @@ func Marshal(doc *govex.VEX) ([]byte, error) {
 
 // unescapeHTML undoes encoding/json's HTML escapes. It steps over every
 // escape sequence whole, so an escaped backslash followed by "u0026" in
-// the text stays as it is.
+// the text stays as it is. It works in place, because its output is never
+// longer than its input and a large document is tens of megabytes: in is
+// overwritten, and the result shares its memory.
 func unescapeHTML(in []byte) []byte {
-	out := make([]byte, 0, len(in))
+	out := in[:0]
 	for i := 0; i < len(in); i++ {
 		if in[i] != '\\' || i+1 >= len(in) {
 			out = append(out, in[i])

@@ -12,7 +12,8 @@
 // -image copa-test/debian:12-stale-multi, patching the two-platform index
 // under emulation and natively (see benchMultiPlatform); with
 // -image copa-test/el:9-dnf, an rpm image with dnf against a dnf rebuild
-// (see benchRPM).
+// (see benchRPM). With -scale 1000,100000, the frontend's in-process cost
+// on large synthetic reports, without BuildKit (see scale.go).
 //
 //	eval "$(hack/harness.sh env)"; go run ./hack/bench -runs 5
 package main
@@ -61,6 +62,9 @@ func main() {
 	flag.StringVar(&c.image, "image", "copa-test/debian:12-stale", "image to patch, REPO:TAG in the loopback registry")
 	tooling := flag.String("tooling", "", "tooling image for distroless images, REPO:TAG in the loopback registry (default: the harness's image of the release)")
 	flag.Parse()
+	if runScale(c.runs) { // -scale: no BuildKit, see scale.go
+		return
+	}
 	c.registry = must(env("COPA_TEST_REGISTRY"))
 	c.data = must(env("COPA_TEST_DATA"))
 	c.frontend = must(env("COPA_FRONTEND_IMAGE"))

@@ -1,0 +1,266 @@
+package main
+
+// The -scale mode measures what a build spends inside the frontend on a
+// large report, without BuildKit: reading a synthetic Trivy report, planning
+// it against a synthetic Debian package set, the summary and the VEX
+// document, in a child process per run so that its peak memory (max RSS,
+// from getrusage) is the work's alone.
+//
+//	go run ./hack/bench -scale 1000,10000,100000,1000000 -runs 5
+//
+// Each report entry is a distinct vulnerability of one of 2,500 packages
+// (2,000 installed), padded with a Title and Description to about 400
+// bytes, the size of a real Trivy entry without CVSS and references, so
+// 100,000 entries are a 40 MB report. A report of more than 100,000
+// entries is over the parser's bounds (and a 1,000,000-entry one over
+// MaxSize), so for those the child skips the report and plans the same
+// findings built in memory: the planning, summary and VEX cost of that
+// many entries, had they been allowed.
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/platforms"
+
+	"github.com/copa/frontend/distros"
+	"github.com/copa/frontend/distros/all"
+	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/frontend/report"
+	"github.com/copa/frontend/frontend/summary"
+	"github.com/copa/frontend/frontend/vex"
+)
+
+var (
+	scaleSizes = flag.String("scale", "", "measure the frontend's in-process cost on synthetic reports of these entry counts (comma-separated), without BuildKit")
+	scaleChild = flag.String("scale-child", "", "internal: run one -scale measurement on this report (\"-\": findings built in memory)")
+	scaleN     = flag.Int("scale-n", 0, "internal: entries of the -scale-child measurement")
+	scaleProf  = flag.String("scale-profile", "", "with -scale-child: write CPU and allocation profiles to this directory")
+)
+
+const (
+	scalePackages  = 2500 // named by the report
+	scaleInstalled = 2000 // of them, installed
+)
+
+// scaleTimes is what a child reports, in seconds per stage.
+type scaleTimes struct {
+	Read, Parse, Plan, Summary, VEX, Total float64
+	Statements, Updates                    int
+	ReportBytes                            int64
+}
+
+// runScale runs the -scale mode or a child of it; it reports whether it
+// did, so main does nothing else.
+func runScale(runs int) bool {
+	switch {
+	case *scaleChild != "":
+		scaleMeasure(*scaleChild, *scaleN)
+		return true
+	case *scaleSizes != "":
+		scaleBench(*scaleSizes, runs)
+		return true
+	}
+	return false
+}
+
+func scaleBench(sizes string, runs int) {
+	dir := must(os.MkdirTemp("", "copa-scale"))
+	defer os.RemoveAll(dir)
+	self := must(os.Executable())
+	fmt.Printf("| entries | report | read+parse | plan | summary | VEX | frontend time | child CPU | peak RSS | RSS / report |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range strings.Split(sizes, ",") {
+		n := must(strconv.Atoi(strings.TrimSpace(s)))
+		path := "-"
+		if n <= 100000 {
+			path = filepath.Join(dir, fmt.Sprintf("report-%d.json", n))
+			write(path, syntheticReport(n))
+		}
+		var ts []scaleTimes
+		var rss []int64
+		var cpu []float64
+		for range runs {
+			cmd := exec.Command(self, "-scale-child", path, "-scale-n", strconv.Itoa(n))
+			cmd.Stderr = os.Stderr
+			out, err := cmd.Output()
+			if err != nil {
+				fail(fmt.Errorf("scale child for %d entries: %w", n, err))
+			}
+			var t scaleTimes
+			if err := json.Unmarshal(out, &t); err != nil {
+				fail(err)
+			}
+			ts = append(ts, t)
+			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			rss = append(rss, ru.Maxrss<<10) // KiB on Linux
+			// CPU time too: on a loaded machine wall time mostly waits.
+			cpu = append(cpu, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds())
+		}
+		med := func(f func(scaleTimes) float64) string {
+			v := make([]float64, len(ts))
+			for i, t := range ts {
+				v[i] = f(t)
+			}
+			slices.Sort(v)
+			return fmt.Sprintf("%.3f s", v[len(v)/2])
+		}
+		slices.Sort(rss)
+		slices.Sort(cpu)
+		peak := rss[len(rss)/2]
+		size, ratio := "(none, see text)", "–"
+		if b := ts[0].ReportBytes; b > 0 {
+			size, ratio = mib(b), fmt.Sprintf("%.2f×", float64(peak)/float64(b))
+		}
+		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %.3f s | %s | %s |\n", n, size,
+			med(func(t scaleTimes) float64 { return t.Read + t.Parse }), med(func(t scaleTimes) float64 { return t.Plan }),
+			med(func(t scaleTimes) float64 { return t.Summary }), med(func(t scaleTimes) float64 { return t.VEX }),
+			med(func(t scaleTimes) float64 { return t.Total }), cpu[len(cpu)/2], mib(peak), ratio)
+		fmt.Fprintf(os.Stderr, "bench: %d entries: %d statements, %d updates\n", n, ts[0].Statements, ts[0].Updates)
+	}
+}
+
+// scaleMeasure is one child run; it prints its scaleTimes as JSON.
+func scaleMeasure(path string, n int) {
+	if *scaleProf != "" {
+		f := must(os.Create(filepath.Join(*scaleProf, "cpu.pprof")))
+		must(0, pprof.StartCPUProfile(f))
+		defer func() {
+			pprof.StopCPUProfile()
+			h := must(os.Create(filepath.Join(*scaleProf, "allocs.pprof")))
+			must(0, pprof.Lookup("allocs").WriteTo(h, 0))
+			h.Close()
+		}()
+	}
+	var t scaleTimes
+	start := time.Now()
+	lap := func(d *float64) {
+		now := time.Now()
+		*d = now.Sub(start).Seconds()
+		t.Total += *d
+		start = now
+	}
+	v := deb.Versioning{}
+	var findings []distros.Finding
+	if path == "-" {
+		findings = syntheticFindings(n)
+		start = time.Now() // building them is not the frontend's work
+	} else {
+		// As the frontend does (frontend/reports.go, frontend/plan.go):
+		// the whole report read, parsed, each finding converted and
+		// validated; then the bytes are dropped.
+		data := must(os.ReadFile(path))
+		t.ReportBytes = int64(len(data))
+		lap(&t.Read)
+		rep := must(report.Parse(data))
+		data = nil
+		for _, f := range rep.Findings {
+			df := distros.Finding{Package: f.Package, FixedVersions: f.FixedVersions(), VulnerabilityID: f.VulnerabilityID, Entry: path + " " + f.Entry}
+			if err := df.Validate(v); err != nil {
+				fail(err)
+			}
+			findings = append(findings, df)
+		}
+		lap(&t.Parse)
+	}
+	installed := syntheticInstalled()
+	plan := distros.MakePlan(v, installed, findings)
+	lap(&t.Plan)
+
+	after := installed.Versions(v)
+	for _, u := range plan.Updates {
+		after[u.Name] = u.Fixed
+	}
+	osr := distros.OSRelease{ID: "debian", VersionID: "12"}
+	s := summary.New(summary.Input{
+		Image: "localhost:5000/copa-test/debian:12-stale", Platform: "linux/amd64",
+		OS: summary.OS{ID: "debian", Version: "12", Manager: "apt"}, Reports: []string{"report.json"},
+		Plan: plan, After: after, Versioning: v,
+	})
+	sum := must(json.Marshal(s))
+	_ = s.Table()
+	lap(&t.Summary)
+
+	f, _, ok := all.Registry.ForOS(osr)
+	if !ok {
+		fail(fmt.Errorf("no format for %s", osr))
+	}
+	target := distros.PURLTarget{OS: osr, Platform: platforms.MustParse("linux/amd64")}
+	doc := must(vex.Document(s, vex.Options{
+		Product:   "pkg:oci/debian?repository_url=localhost:5000/copa-test/debian&tag=12-patched",
+		Timestamp: time.Unix(1764028800, 0),
+		PackageURL: func(name, version string) string {
+			return f.PackageURL(target, distros.Package{Name: name, Version: version, Arch: "amd64"})
+		},
+	}))
+	out := must(vex.Marshal(doc))
+	lap(&t.VEX)
+	t.Statements, t.Updates = len(doc.Statements), len(plan.Updates)
+	_, _ = len(sum), len(out)
+	must(0, json.NewEncoder(os.Stdout).Encode(t))
+}
+
+// scaleFinding is entry k's package, vulnerability and fixed version:
+// every tenth has no fix, every tenth is already fixed, the rest are fixed
+// in one of five newer revisions; packages past scaleInstalled are absent.
+func scaleFinding(k int) (pkg, id, installed, fixed string) {
+	pkg = fmt.Sprintf("pkg%04d", k%scalePackages)
+	id = fmt.Sprintf("CVE-%d-%d", 2000+k%27, 1000+k)
+	installed = "1.0-1"
+	switch k % 10 {
+	case 0:
+	case 1:
+		fixed = "0.9-1"
+	default:
+		fixed = fmt.Sprintf("1.0-%d", 2+k%5)
+	}
+	return
+}
+
+func syntheticInstalled() distros.Packages {
+	ps := make(distros.Packages, scaleInstalled)
+	for i := range ps {
+		ps[i] = distros.Package{Name: fmt.Sprintf("pkg%04d", i), Arch: "amd64", Version: "1.0-1"}
+	}
+	return ps
+}
+
+func syntheticFindings(n int) []distros.Finding {
+	fs := make([]distros.Finding, n)
+	for k := range fs {
+		pkg, id, _, fixed := scaleFinding(k)
+		fs[k] = distros.Finding{Package: pkg, VulnerabilityID: id, Entry: fmt.Sprintf("report.json Results[0].Vulnerabilities[%d] (%s, %s)", k, id, pkg)}
+		if fixed != "" {
+			fs[k].FixedVersions = []string{fixed}
+		}
+	}
+	return fs
+}
+
+// syntheticReport is a Trivy report of n entries (see the file comment).
+func syntheticReport(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"SchemaVersion":2,"ArtifactName":"localhost:5000/copa-test/debian:12-stale","ArtifactType":"container_image",` +
+		`"Metadata":{"OS":{"Family":"debian","Name":"12.5"},"ImageConfig":{"architecture":"amd64"}},` +
+		`"Results":[{"Target":"debian 12.5","Class":"os-pkgs","Type":"debian","Vulnerabilities":[`)
+	pad := strings.Repeat("lorem ipsum ", 20)
+	for k := range n {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		pkg, id, installed, fixed := scaleFinding(k)
+		fmt.Fprintf(&b, "\n"+`{"VulnerabilityID":%q,"PkgName":%q,"InstalledVersion":%q,"FixedVersion":%q,"Status":"fixed","Severity":"HIGH",`+
+			`"Title":"%s: synthetic entry %d","Description":%q}`, id, pkg, installed, fixed, pkg, k, pad)
+	}
+	b.WriteString("]}]}\n")
+	return []byte(b.String())
+}
