@@ -140,7 +140,11 @@ func parseGrype(data []byte) (*Report, error) {
 	}
 	rep.Arch = arch
 
-	err := eachElement(memberValue(data, "matches"), func(i int, raw []byte) error {
+	matches := memberValue(data, "matches")
+	if n := countElements(matches); n > 0 && n <= maxFindings {
+		rep.Findings = make([]Finding, 0, n) // see parseTrivy
+	}
+	err := eachElement(matches, func(i int, raw []byte) error {
 		where := fmt.Sprintf("matches[%d]", i)
 		if i >= maxFindings {
 			return fmt.Errorf("%s: report has more than %d matches, which no real image scan has; split the scan or %s", where, maxFindings, grypeRegenerate)

@@ -157,3 +157,11 @@ func skipSpace(b []byte, i int) int {
 	}
 	return i
 }
+
+// countElements is how many elements eachElement would visit in arr (0 when
+// it is not an array), for sizing what they are decoded into.
+func countElements(arr []byte) int {
+	n := 0
+	_ = eachElement(arr, func(int, []byte) error { n++; return nil })
+	return n
+}

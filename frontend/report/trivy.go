@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // trivyTop is the part of a Trivy SchemaVersion 2 report read in one go.
@@ -114,7 +115,15 @@ func parseTrivy(data []byte) (*Report, error) {
 		// license results carry no Vulnerabilities to speak of.
 		isLang := res.Class == "lang-pkgs" || (res.Class == "" && !isOS)
 
-		err := eachElement(memberValue(raw, "Vulnerabilities"), func(j int, vraw []byte) error {
+		vulns := memberValue(raw, "Vulnerabilities")
+		if isOS {
+			// Room for them all at once: grown by append, a large
+			// report's findings would be allocated five times over.
+			if n := countElements(vulns); n > 0 && total+n <= maxFindings {
+				rep.Findings = slices.Grow(rep.Findings, n)
+			}
+		}
+		err := eachElement(vulns, func(j int, vraw []byte) error {
 			vwhere := fmt.Sprintf("%s.Vulnerabilities[%d]", where, j)
 			total++
 			if total > maxFindings {

@@ -318,6 +318,14 @@ type Vulnerability struct {
 // entries, and a copy per caller cost more memory than the entries
 // themselves on large reports.
 func (s *Summary) Vulnerabilities() []Vulnerability {
+	var out []Vulnerability
+	s.eachVulnerability(func(v Vulnerability) { out = append(out, v) })
+	return out
+}
+
+// eachVulnerability calls fn with each group Vulnerabilities returns, so
+// that Tally can count them without holding the list.
+func (s *Summary) eachVulnerability(fn func(Vulnerability)) {
 	byID := func(a, b Entry) int {
 		if c := CompareIDs(a.Vulnerability, b.Vulnerability); c != 0 {
 			return c
@@ -329,7 +337,6 @@ func (s *Summary) Vulnerabilities() []Vulnerability {
 		entries = slices.Clone(entries)
 		slices.SortStableFunc(entries, byID)
 	}
-	var out []Vulnerability
 	for i := 0; i < len(entries); {
 		id := entries[i].Vulnerability
 		j := i + 1
@@ -343,17 +350,16 @@ func (s *Summary) Vulnerabilities() []Vulnerability {
 			for _, e := range v.Entries {
 				v.Status = Worst(v.Status, e.Status)
 			}
-			out = append(out, v)
+			fn(v)
 		}
 		i = j
 	}
-	return out
 }
 
 // Tally counts the entries; see Counts.
 func (s *Summary) Tally() Counts {
 	var c Counts
-	for _, v := range s.Vulnerabilities() {
+	s.eachVulnerability(func(v Vulnerability) {
 		c.Vulnerabilities++
 		switch v.Status {
 		case Patched:
@@ -367,7 +373,7 @@ func (s *Summary) Tally() Counts {
 		default:
 			c.Failed++
 		}
-	}
+	})
 	upgraded := map[string]bool{}
 	for _, e := range s.Entries {
 		if e.Status == Patched {

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -45,6 +46,8 @@ var (
 	scaleSizes = flag.String("scale", "", "measure the frontend's in-process cost on synthetic reports of these entry counts (comma-separated), without BuildKit")
 	scaleChild = flag.String("scale-child", "", "internal: run one -scale measurement on this report (\"-\": findings built in memory)")
 	scaleN     = flag.Int("scale-n", 0, "internal: entries of the -scale-child measurement")
+	scaleKeep  = flag.String("scale-keep", "", "with -scale: write the synthetic reports to this directory and keep them")
+	scaleRead  = flag.Bool("scale-read-only", false, "internal: stop the -scale-child measurement after reading the report")
 	scaleProf  = flag.String("scale-profile", "", "with -scale-child: write CPU and allocation profiles to this directory")
 )
 
@@ -75,10 +78,13 @@ func runScale(runs int) bool {
 }
 
 func scaleBench(sizes string, runs int) {
-	dir := must(os.MkdirTemp("", "copa-scale"))
-	defer os.RemoveAll(dir)
+	dir := *scaleKeep
+	if dir == "" {
+		dir = must(os.MkdirTemp("", "copa-scale"))
+		defer os.RemoveAll(dir)
+	}
 	self := must(os.Executable())
-	fmt.Printf("| entries | report | read+parse | plan | summary | VEX | frontend time | child CPU | peak RSS | RSS / report |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| entries | report | read+parse | plan | summary | VEX | frontend time | child CPU | peak RSS, reading | peak RSS, all | RSS / report (reading / all) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range strings.Split(sizes, ",") {
 		n := must(strconv.Atoi(strings.TrimSpace(s)))
 		path := "-"
@@ -87,9 +93,18 @@ func scaleBench(sizes string, runs int) {
 			write(path, syntheticReport(n))
 		}
 		var ts []scaleTimes
-		var rss []int64
+		var rss, readRSS []int64
 		var cpu []float64
 		for range runs {
+			if path != "-" {
+				// The reading alone, for the bound on a report's copies.
+				cmd := exec.Command(self, "-scale-child", path, "-scale-n", strconv.Itoa(n), "-scale-read-only")
+				cmd.Stderr = os.Stderr
+				if _, err := cmd.Output(); err != nil {
+					fail(fmt.Errorf("scale child for %d entries: %w", n, err))
+				}
+				readRSS = append(readRSS, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss<<10)
+			}
 			cmd := exec.Command(self, "-scale-child", path, "-scale-n", strconv.Itoa(n))
 			cmd.Stderr = os.Stderr
 			out, err := cmd.Output()
@@ -115,16 +130,19 @@ func scaleBench(sizes string, runs int) {
 			return fmt.Sprintf("%.3f s", v[len(v)/2])
 		}
 		slices.Sort(rss)
+		slices.Sort(readRSS)
 		slices.Sort(cpu)
 		peak := rss[len(rss)/2]
-		size, ratio := "(none, see text)", "–"
+		size, ratio, readPeak := "(none, see text)", "–", "–"
 		if b := ts[0].ReportBytes; b > 0 {
-			size, ratio = mib(b), fmt.Sprintf("%.2f×", float64(peak)/float64(b))
+			r := readRSS[len(readRSS)/2]
+			size, readPeak = mib(b), mib(r)
+			ratio = fmt.Sprintf("%.2f× / %.2f×", float64(r)/float64(b), float64(peak)/float64(b))
 		}
-		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %.3f s | %s | %s |\n", n, size,
+		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %.3f s | %s | %s | %s |\n", n, size,
 			med(func(t scaleTimes) float64 { return t.Read + t.Parse }), med(func(t scaleTimes) float64 { return t.Plan }),
 			med(func(t scaleTimes) float64 { return t.Summary }), med(func(t scaleTimes) float64 { return t.VEX }),
-			med(func(t scaleTimes) float64 { return t.Total }), cpu[len(cpu)/2], mib(peak), ratio)
+			med(func(t scaleTimes) float64 { return t.Total }), cpu[len(cpu)/2], readPeak, mib(peak), ratio)
 		fmt.Fprintf(os.Stderr, "bench: %d entries: %d statements, %d updates\n", n, ts[0].Statements, ts[0].Updates)
 	}
 }
@@ -136,6 +154,7 @@ func scaleMeasure(path string, n int) {
 		must(0, pprof.StartCPUProfile(f))
 		defer func() {
 			pprof.StopCPUProfile()
+			runtime.GC() // the profile counts what the last GC saw
 			h := must(os.Create(filepath.Join(*scaleProf, "allocs.pprof")))
 			must(0, pprof.Lookup("allocs").WriteTo(h, 0))
 			h.Close()
@@ -163,6 +182,11 @@ func scaleMeasure(path string, n int) {
 		lap(&t.Read)
 		rep := must(report.Parse(data))
 		data = nil
+		if *scaleRead {
+			runtime.KeepAlive(rep)
+			must(0, json.NewEncoder(os.Stdout).Encode(t))
+			return
+		}
 		for _, f := range rep.Findings {
 			df := distros.Finding{Package: f.Package, FixedVersions: f.FixedVersions(), VulnerabilityID: f.VulnerabilityID, Entry: path + " " + f.Entry}
 			if err := df.Validate(v); err != nil {
