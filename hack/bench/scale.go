@@ -18,6 +18,7 @@ package main
 // many entries, had they been allowed.
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -90,7 +91,7 @@ func scaleBench(sizes string, runs int) {
 		path := "-"
 		if n <= 100000 {
 			path = filepath.Join(dir, fmt.Sprintf("report-%d.json", n))
-			write(path, syntheticReport(n))
+			writeSyntheticReport(path, n)
 		}
 		var ts []scaleTimes
 		var rss, readRSS []int64
@@ -270,21 +271,26 @@ func syntheticFindings(n int) []distros.Finding {
 	return fs
 }
 
-// syntheticReport is a Trivy report of n entries (see the file comment).
-func syntheticReport(n int) []byte {
-	var b strings.Builder
-	b.WriteString(`{"SchemaVersion":2,"ArtifactName":"localhost:5000/copa-test/debian:12-stale","ArtifactType":"container_image",` +
+// writeSyntheticReport writes a Trivy report of n entries (see the file
+// comment) to path. It streams the file rather than building it in
+// memory: the children start as vfork clones of this process, and Linux
+// counts the parent's RSS at that moment in the child's max RSS.
+func writeSyntheticReport(path string, n int) {
+	f := must(os.Create(path))
+	w := bufio.NewWriter(f)
+	w.WriteString(`{"SchemaVersion":2,"ArtifactName":"localhost:5000/copa-test/debian:12-stale","ArtifactType":"container_image",` +
 		`"Metadata":{"OS":{"Family":"debian","Name":"12.5"},"ImageConfig":{"architecture":"amd64"}},` +
 		`"Results":[{"Target":"debian 12.5","Class":"os-pkgs","Type":"debian","Vulnerabilities":[`)
 	pad := strings.Repeat("lorem ipsum ", 20)
 	for k := range n {
 		if k > 0 {
-			b.WriteByte(',')
+			w.WriteByte(',')
 		}
 		pkg, id, installed, fixed := scaleFinding(k)
-		fmt.Fprintf(&b, "\n"+`{"VulnerabilityID":%q,"PkgName":%q,"InstalledVersion":%q,"FixedVersion":%q,"Status":"fixed","Severity":"HIGH",`+
+		fmt.Fprintf(w, "\n"+`{"VulnerabilityID":%q,"PkgName":%q,"InstalledVersion":%q,"FixedVersion":%q,"Status":"fixed","Severity":"HIGH",`+
 			`"Title":"%s: synthetic entry %d","Description":%q}`, id, pkg, installed, fixed, pkg, k, pad)
 	}
-	b.WriteString("]}]}\n")
-	return []byte(b.String())
+	w.WriteString("]}]}\n")
+	must(0, w.Flush())
+	must(0, f.Close())
 }
