@@ -176,6 +176,19 @@ func New(in Input) *Summary {
 		}
 	}
 
+	// Room for every entry at once (one per update or skip and ID), rather
+	// than growing a 100,000-entry list by append.
+	n := len(in.Failed)
+	for _, u := range updates {
+		n += max(1, len(u.VulnerabilityIDs))
+	}
+	for _, sk := range skipped {
+		n += max(1, len(sk.VulnerabilityIDs))
+	}
+	if n > 0 {
+		s.Entries = make([]Entry, 0, n)
+	}
+
 	seen := map[string]bool{}
 	for _, u := range updates {
 		seen[u.Name] = true

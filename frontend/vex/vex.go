@@ -116,7 +116,11 @@ func Document(s *summary.Summary, opts Options) (*govex.VEX, error) {
 		},
 		Statements: []govex.Statement{},
 	}
-	for _, v := range s.Vulnerabilities() {
+	vulns := s.Vulnerabilities()
+	// Sized once: a statement is a few hundred bytes, and growing the
+	// slice by append allocated it several times over on large reports.
+	doc.Statements = make([]govex.Statement, 0, len(vulns))
+	for _, v := range vulns {
 		st, ok, err := statement(v, opts.Product, opts.PackageURL)
 		if err != nil {
 			return nil, err
