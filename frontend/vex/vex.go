@@ -34,7 +34,9 @@
 //     https://openvex.dev/docs/public/vex-<sha256>, whose hash covers the
 //     statements, the timestamp, the version and the author: documents
 //     from the same build with the same SOURCE_DATE_EPOCH share it, and
-//     documents issued at different times do not.
+//     documents issued at different times do not. CanonicalID computes
+//     it, because go-vex's own GenerateCanonicalID is quadratic in the
+//     statements.
 package vex
 
 import (
