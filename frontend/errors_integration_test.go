@@ -87,6 +87,9 @@ func TestPatchfileErrorsNameTheLine(t *testing.T) {
 			map[string]string{"corp.repo": "[corp]\nbaseurl=http://x\n"}, 2, "SOURCES corp.repo: for deb images: \"corp.repo\" is not a sources file of this image's package format: its name must end in .list or .sources"},
 		{"SOURCES with a bad entry", "PATCH " + env.registry + "/copa-test/el:9-dnf\nSOURCES corp.repo\n",
 			map[string]string{"corp.repo": "[corp]\nname=no url\n"}, 2, `repository "corp" has no baseurl, mirrorlist or metalink`},
+		// Symlinks leaving the context are refused by name.
+		{"report symlink leaving the context", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT report.json\n",
+			map[string]string{"report.json": "symlink:../../../../etc/passwd"}, 2, `REPORT report.json: report.json is a symlink to "../../../../etc/passwd", which leaves the build context`},
 		{"missing SOURCES", "PATCH " + env.registry + "/copa-test/debian:12-stale\nSOURCES nope.list\n", nil, 2, "SOURCES nope.list: no such file in the build context"},
 		{"bad package name in report", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT r.json\n",
 			map[string]string{"r.json": `{"SchemaVersion":2,"Metadata":{"OS":{"Family":"debian","Name":"12"}},"Results":[{"Target":"x","Class":"os-pkgs","Type":"debian","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"-oAPT::Update::Pre-Invoke::=id","InstalledVersion":"1","FixedVersion":"2"}]}]}`},

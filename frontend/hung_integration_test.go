@@ -71,3 +71,19 @@ func TestHungMirrorFailsInTime(t *testing.T) {
 	}
 	t.Logf("failed after %s, %d connection(s): %v", took.Round(time.Second), n, res.err)
 }
+
+// TestReportThroughSymlink reads a report through a symlink inside the
+// build context, as the Dockerfile frontend follows them.
+func TestReportThroughSymlink(t *testing.T) {
+	env := needEnv(t)
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	res := patch(t, env, map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT latest.json\n",
+		"scan.json":   report,
+		"latest.json": "symlink:scan.json",
+	}, nil)
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	checkPatched(t, baseImage(t, env, "12-stale"), res.image, trivyFixes(t, report))
+}
