@@ -10,11 +10,11 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/frontend/gateway/client"
-	fstypes "github.com/tonistiigi/fsutil/types"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
+	fstypes "github.com/tonistiigi/fsutil/types"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend/patchfile"
