@@ -100,6 +100,8 @@ type PatchRequest struct {
 	// patch (SOURCES); nil when the Patchfile has none. The format has
 	// checked it (PatchFormat.CheckSources).
 	Sources *Sources
+	// Network bounds every network operation of the step.
+	Network Network
 	// IgnoreCache runs the patch step again even when BuildKit has its
 	// result: the frontend asks for it when a cached step reported a
 	// failure, which a fixed mirror or a secret (never part of the cache
@@ -111,6 +113,18 @@ type PatchRequest struct {
 	// which platform a step is for: "[copa linux/arm64] ".
 	StepPrefix string
 }
+
+// Network is how long a step waits for a package source: each request's
+// timeout, and how often a failed one is tried again. A dead or hung
+// mirror then fails the step within about Timeout × (Retries+1) per file
+// the manager cannot do without.
+type Network struct {
+	Timeout time.Duration
+	Retries int
+}
+
+// DefaultNetwork fails a dead mirror in well under two minutes.
+var DefaultNetwork = Network{Timeout: 15 * time.Second, Retries: 1}
 
 // Patch is the LLB of one patch.
 type Patch struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
@@ -81,7 +82,12 @@ const (
 	// exec's exit code, tells the user):
 	//	fetch SECRET URL REASON...  a package source could not be fetched; SECRET is
 	//	                            the id of the secret that holds its credentials
+	//	unresolved                  UNRESOLVED fail, and the unresolved note lists the packages
+	//	step EXIT MESSAGE...        anything else: the exit code and the tool's last errors
 	NoteFailed = "failed"
+	// NoteSourcesTried: "URL [SUITE...]", a package source the step read,
+	// for the message of a failure.
+	NoteSourcesTried = "sources-tried"
 )
 
 // StepMounts says what a step has mounted besides its inputs and notes.
@@ -137,11 +143,27 @@ type Outcome struct {
 	// Failed lists why the step stopped short; the patch failed when it
 	// has any.
 	Failed []Failure
+	// SourcesTried are the package sources the step read, when it failed
+	// for want of a fixed version.
+	SourcesTried []string
 }
 
+// Kinds of Failure.
+const (
+	FailFetch      = "fetch"
+	FailUnresolved = "unresolved"
+	FailStep       = "step"
+)
+
 // Failure is one reason a step gave for not patching: a package source it
-// could not fetch.
+// could not fetch, fixed versions it could not reach (with UNRESOLVED
+// fail), or a tool that failed.
 type Failure struct {
+	// Kind is FailFetch, FailUnresolved or FailStep.
+	Kind string
+	// Exit is a failed tool's exit code (FailStep), and Reason its last
+	// error messages.
+	Exit int
 	// URL is the source that failed, without credentials.
 	URL string
 	// Reason is what the package manager said, e.g. "401  Unauthorized".
@@ -161,16 +183,23 @@ func (f Failure) Status() int {
 	return code
 }
 
-// Error says what failed and what to do about it.
+// Error says what failed and what to do about it. FailUnresolved has
+// its words from the frontend, which knows the Patchfile's lines.
 func (f Failure) Error() string {
 	reason := strings.Join(strings.Fields(f.Reason), " ")
+	switch f.Kind {
+	case FailUnresolved:
+		return "fixed versions are not available"
+	case FailStep:
+		return fmt.Sprintf("the package manager failed (exit %d): %s", f.Exit, reason)
+	}
 	switch code := f.Status(); {
-	case code == 401 || code == 403:
+	case code == 401 || code == 403 || strings.Contains(strings.ToLower(reason), "denied"):
 		return fmt.Sprintf("the package source %s refused access (%s): give its credentials with --secret id=%s,src=FILE (see docs/mirrors.md)", f.URL, reason, f.Secret)
 	case strings.Contains(strings.ToLower(reason), "certificate"):
 		return fmt.Sprintf("the package source %s could not be fetched (%s): if its certificate is signed by a private CA, give the CA's PEM bundle with --secret id=%s,src=FILE (see docs/mirrors.md)", f.URL, reason, SecretCA)
 	default:
-		return fmt.Sprintf("the package source %s could not be fetched (%s): the patch does not go on without a source the image names; fix the source, or replace the sources for the patch with SOURCES (see docs/mirrors.md)", f.URL, reason)
+		return fmt.Sprintf("the package source %s could not be fetched (%s): the patch does not go on without one of its sources; fix the source, or replace the sources for the patch with SOURCES (see docs/mirrors.md)", f.URL, reason)
 	}
 }
 
@@ -196,7 +225,7 @@ const maxNotes = 4 << 20
 // a step that ran the image's own tools.
 func ReadNotes(ctx context.Context, notes FS, v Versioning) (*Outcome, error) {
 	o := &Outcome{}
-	for _, name := range []string{NoteAddedSources, NoteUnresolved, NoteUpgrades, NoteInstall, NoteFailed} {
+	for _, name := range []string{NoteAddedSources, NoteUnresolved, NoteUpgrades, NoteInstall, NoteFailed, NoteSourcesTried} {
 		rows, err := readRows(ctx, notes, name)
 		if err != nil {
 			return nil, err
@@ -247,10 +276,22 @@ func (o *Outcome) add(note string, r []string, v Versioning) error {
 			return fmt.Errorf("unknown kind %q", r[0])
 		}
 	case NoteFailed:
-		if len(r) < 4 || r[0] != "fetch" {
-			return fmt.Errorf("want fetch SECRET URL REASON")
+		switch {
+		case r[0] == FailFetch && len(r) >= 4:
+			o.Failed = append(o.Failed, Failure{Kind: FailFetch, Secret: Clip(r[1]), URL: Clip(withoutUserinfo(r[2])), Reason: Clip(strings.Join(r[3:], " "))})
+		case r[0] == FailUnresolved && len(r) == 1:
+			o.Failed = append(o.Failed, Failure{Kind: FailUnresolved})
+		case r[0] == FailStep && len(r) >= 2:
+			code, err := strconv.Atoi(r[1])
+			if err != nil {
+				return fmt.Errorf("exit code %q", Clip(r[1]))
+			}
+			o.Failed = append(o.Failed, Failure{Kind: FailStep, Exit: code, Reason: Clip(strings.Join(r[2:], " "))})
+		default:
+			return fmt.Errorf("want fetch SECRET URL REASON, unresolved, or step EXIT MESSAGE")
 		}
-		o.Failed = append(o.Failed, Failure{Secret: Clip(r[1]), URL: Clip(withoutUserinfo(r[2])), Reason: Clip(strings.Join(r[3:], " "))})
+	case NoteSourcesTried:
+		o.SourcesTried = append(o.SourcesTried, Clip(withoutUserinfo(r[0]))+" "+Clip(strings.Join(r[1:], " ")))
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func TestReadNotes(t *testing.T) {
 		Upgrades:       []distros.Update{{Name: "libssl3", Fixed: "3.0.15-1~deb12u1"}},
 		SkippedScripts: []distros.PackageNote{{Package: "tzdata", Items: []string{"postinst", "postrm"}}},
 		KeptConfig:     []distros.PackageNote{{Package: "base-files", Items: []string{"/etc/issue"}}},
-		Failed:         []distros.Failure{{Secret: "apt-auth", URL: "http://mirror.example:8080/debian/dists/bookworm/InRelease", Reason: "401 Unauthorized"}},
+		Failed:         []distros.Failure{{Kind: distros.FailFetch, Secret: "apt-auth", URL: "http://mirror.example:8080/debian/dists/bookworm/InRelease", Reason: "401 Unauthorized"}},
 	}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("ReadNotes\n got %+v\nwant %+v", o, want)
@@ -66,9 +66,9 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 	if err != nil || len(scripts) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
-	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall, distros.NoteFailed}
+	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall, distros.NoteFailed, distros.NoteSourcesTried}
 	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch,
-		distros.EnvSecrets, distros.EnvAuthSecret, distros.EnvSourcesName, distros.EnvSourcesMode, distros.EnvSourcesKeep, distros.EnvSourcesOnly}
+		distros.EnvSecrets, distros.EnvAuthSecret, distros.EnvNetTimeout, distros.EnvNetRetries, distros.EnvSourcesName, distros.EnvSourcesMode, distros.EnvSourcesKeep, distros.EnvSourcesOnly}
 	// What a format's steps set besides the protocol (distros/rpm/step.go).
 	env = append(env, rpm.EnvPM, rpm.EnvPMCache, rpm.EnvKeep, rpm.EnvReleaseVer, rpm.EnvDBPath, rpm.EnvScripts, rpm.EnvMacrosDir)
 	noteRef := regexp.MustCompile(`\$out/([a-z-]+)`)

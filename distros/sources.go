@@ -3,7 +3,11 @@ package distros
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client/llb"
 )
 
 // Sources is what a Patchfile's SOURCES instruction gives: a package
@@ -52,7 +56,23 @@ const (
 	EnvSourcesMode = "COPA_SOURCES_MODE"
 	EnvSourcesKeep = "COPA_SOURCES_KEEP"
 	EnvSourcesOnly = "COPA_SOURCES_ONLY"
+	// EnvNetTimeout and EnvNetRetries are Network's, in seconds and
+	// times, which every step's package manager is given.
+	EnvNetTimeout = "COPA_NET_TIMEOUT"
+	EnvNetRetries = "COPA_NET_RETRIES"
 )
+
+// NetworkEnv sets the step's EnvNetTimeout and EnvNetRetries, the
+// defaults for a zero Network.
+func NetworkEnv(n Network) []llb.RunOption {
+	if n.Timeout <= 0 {
+		n = DefaultNetwork
+	}
+	return []llb.RunOption{
+		llb.AddEnv(EnvNetTimeout, strconv.Itoa(int((n.Timeout+time.Second-1)/time.Second))),
+		llb.AddEnv(EnvNetRetries, strconv.Itoa(n.Retries)),
+	}
+}
 
 // SourcesInput is the name of the SOURCES file in a step's inputs.
 func SourcesInput(s Sources) string {

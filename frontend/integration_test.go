@@ -160,6 +160,13 @@ func contextFS(t *testing.T, files map[string]string) fsutil.FS {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
+		// "symlink:TARGET" makes a symbolic link.
+		if target, ok := strings.CutPrefix(content, "symlink:"); ok {
+			if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,10 @@ const (
 	ArgVEXAuthor     = "COPA_VEX_AUTHOR"
 	ArgVEXAuthorRole = "COPA_VEX_AUTHOR_ROLE"
 	ArgVEXProduct    = "COPA_VEX_PRODUCT"
+	// ArgNetworkTimeout (seconds) and ArgNetworkRetries bound every
+	// request of a patch step to a package source (distros.Network).
+	ArgNetworkTimeout = "BUILDKIT_COPA_NETWORK_TIMEOUT"
+	ArgNetworkRetries = "BUILDKIT_COPA_NETWORK_RETRIES"
 )
 
 // options are the build args and Patchfile settings every platform's
@@ -45,6 +49,8 @@ type options struct {
 	// proxy is the proxy build args' (HTTP_PROXY and the rest), nil when
 	// the build sets none.
 	proxy *llb.ProxyEnv
+	// network bounds the steps' requests to package sources.
+	network distros.Network
 }
 
 type vexOptions struct {
@@ -73,6 +79,21 @@ func parseOptions(args map[string]string, pf *patchfile.Patchfile, now time.Time
 	}
 	o.vex = vexOptions{author: args[ArgVEXAuthor], authorRole: args[ArgVEXAuthorRole], product: args[ArgVEXProduct]}
 	o.proxy = proxyFromArgs(args)
+	o.network = distros.DefaultNetwork
+	if v, ok := args[ArgNetworkTimeout]; ok {
+		sec, err := strconv.Atoi(v)
+		if err != nil || sec < 1 || sec > 3600 {
+			return nil, errors.Errorf("build arg %s=%q: want a number of seconds from 1 to 3600", ArgNetworkTimeout, v)
+		}
+		o.network.Timeout = time.Duration(sec) * time.Second
+	}
+	if v, ok := args[ArgNetworkRetries]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10 {
+			return nil, errors.Errorf("build arg %s=%q: want a number of retries from 0 to 10", ArgNetworkRetries, v)
+		}
+		o.network.Retries = n
+	}
 	return o, nil
 }
 

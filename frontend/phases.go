@@ -33,6 +33,7 @@ func (b *builder) prepare(ctx context.Context, in *inspection, base *baseImage, 
 		// depend on the exporter's rewrite-timestamp.
 		SourceDateEpoch: b.opts.epoch,
 		Proxy:           b.opts.proxy,
+		Network:         b.opts.network,
 	}
 	var err error
 	if req.Sources, err = b.sourcesFor(in.Format); err != nil {
@@ -95,11 +96,7 @@ func (b *builder) run(ctx context.Context, in *inspection, root distros.FS, req 
 			req.IgnoreCache = true
 			return b.run(ctx, in, root, req)
 		}
-		msgs := make([]string, len(notes.Failed))
-		for i, f := range notes.Failed {
-			msgs[i] = f.Error()
-		}
-		return nil, atLine(errors.Errorf("PATCH %s: %s could not patch the image: %s", name, in.Method.Name(), strings.Join(msgs, "; ")), loc)
+		return nil, b.stepFailed(in.Method.Name(), notes)
 	}
 	whose := "the image"
 	if req.Tooling != nil {
@@ -131,6 +128,36 @@ func (b *builder) run(ctx context.Context, in *inspection, root distros.FS, req 
 		return nil, atLine(withContext(err, "PATCH %s: assembling the patch layer", name), loc)
 	}
 	return &ran{Ref: ref, Notes: notes}, nil
+}
+
+// stepFailed is the error of a step that stopped short, from its notes:
+// fixed versions it could not reach, on the UNRESOLVED line when the
+// Patchfile has one, naming each package, the version it needed, the best
+// on offer and the sources read; or what else failed, on the PATCH line.
+func (b *builder) stepFailed(method string, notes *distros.Outcome) error {
+	name, loc := b.pf.Image.Value, b.pf.Image.Location
+	var msgs []string
+	for _, f := range notes.Failed {
+		if f.Kind != distros.FailUnresolved {
+			msgs = append(msgs, f.Error())
+			continue
+		}
+		pkgs := make([]string, len(notes.Unresolved))
+		for i, u := range notes.Unresolved {
+			pkgs[i] = fmt.Sprintf("%s %s (best on offer: %s)", u.Name, u.Want, firstOf(u.Best, "none"))
+		}
+		tried := "the image's"
+		if len(notes.SourcesTried) > 0 {
+			tried = strings.Join(notes.SourcesTried, ", ")
+		}
+		err := errors.Errorf("PATCH %s: %d fixed version(s) are not available from the package sources read (%s): %s; UNRESOLVED warn lets the build go on without them",
+			name, len(pkgs), tried, strings.Join(pkgs, ", "))
+		if b.pf.Unresolved.Location != nil {
+			return atLine(err, b.pf.Unresolved.Location)
+		}
+		return atLine(err, loc)
+	}
+	return atLine(errors.Errorf("PATCH %s: %s could not patch the image: %s", name, method, strings.Join(msgs, "; ")), loc)
 }
 
 // verify reads the patched image's package database and fails, listing

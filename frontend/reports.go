@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -10,8 +11,10 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
+	fstypes "github.com/tonistiigi/fsutil/types"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend/patchfile"
@@ -40,15 +43,10 @@ func (b *builder) loadContextFiles(ctx context.Context) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	st, err := b.bc.MainContext(ctx, llb.IncludePatterns(paths), llb.WithCustomName("[copa] load "+strings.Join(paths, ", ")))
+	fs, err := b.contextFiles(ctx, paths)
 	if err != nil {
 		return err
 	}
-	ref, err := b.solve(ctx, *st)
-	if err != nil {
-		return err
-	}
-	fs := newRefFS(ref)
 	if err := b.loadSources(ctx, fs); err != nil {
 		return err
 	}
@@ -58,7 +56,7 @@ func (b *builder) loadContextFiles(ctx context.Context) error {
 		} else if !ok {
 			return atLine(errors.Errorf("REPORT %s: no such file in the build context (paths are relative to the context directory given to buildx)", r.Value), r.Location)
 		}
-		dt, err := fs.ReadFile(ctx, r.Value, report.MaxSize)
+		dt, err := b.readContextFile(ctx, fs, r.Value, report.MaxSize)
 		if err != nil {
 			return atLine(errors.Wrapf(err, "REPORT %s", r.Value), r.Location)
 		}
@@ -74,6 +72,57 @@ func (b *builder) loadContextFiles(ctx context.Context) error {
 	return nil
 }
 
+// maxSymlinks bounds a chain of symlinks in the build context.
+const maxSymlinks = 16
+
+// contextFiles transfers paths of the build context, and only those.
+func (b *builder) contextFiles(ctx context.Context, paths []string) (*refFS, error) {
+	st, err := b.bc.MainContext(ctx, llb.IncludePatterns(paths), llb.WithCustomName("[copa] load "+strings.Join(paths, ", ")))
+	if err != nil {
+		return nil, err
+	}
+	ref, err := b.solve(ctx, *st)
+	if err != nil {
+		return nil, err
+	}
+	return newRefFS(ref), nil
+}
+
+// readContextFile reads a file of the build context, following symlinks
+// that stay inside it, as the Dockerfile frontend does, and refusing, by
+// name, one that leaves it. A symlink's target comes in a transfer of its
+// own: the first one brought the names the Patchfile gives.
+func (b *builder) readContextFile(ctx context.Context, fs *refFS, p string, limit int64) ([]byte, error) {
+	for range maxSymlinks {
+		// The gateway's stat follows a symlink; its directory listing
+		// does not.
+		entries, err := fs.ref.ReadDir(ctx, client.ReadDirRequest{Path: path.Dir(p), IncludePattern: path.Base(p)})
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(entries, func(e *fstypes.Stat) bool { return path.Base(e.Path) == path.Base(p) })
+		if i < 0 || os.FileMode(entries[i].Mode)&os.ModeSymlink == 0 {
+			return fs.ReadFile(ctx, p, limit)
+		}
+		st := entries[i]
+		target := st.Linkname
+		next := path.Clean(path.Join(path.Dir(p), target))
+		if path.IsAbs(target) || next == ".." || strings.HasPrefix(next, "../") {
+			return nil, errors.Errorf("%s is a symlink to %q, which leaves the build context: give the file itself, or a symlink inside the context", p, target)
+		}
+		if fs, err = b.contextFiles(ctx, []string{next}); err != nil {
+			return nil, err
+		}
+		if ok, err := fs.Exists(ctx, next); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errors.Errorf("%s is a symlink to %q, which is not in the build context", p, target)
+		}
+		p = next
+	}
+	return nil, errors.Errorf("more than %d symlinks in a row", maxSymlinks)
+}
+
 // loadSources reads the SOURCES file. What it must hold depends on the
 // image's package format, which the platform's inspection knows: the
 // format checks it there (sourcesFor).
@@ -87,7 +136,7 @@ func (b *builder) loadSources(ctx context.Context, fs *refFS) error {
 	} else if !ok {
 		return atLine(errors.Errorf("SOURCES %s: no such file in the build context (paths are relative to the context directory given to buildx)", in.Value), in.Location)
 	}
-	dt, err := fs.ReadFile(ctx, in.Value, distros.MaxSourcesFile)
+	dt, err := b.readContextFile(ctx, fs, in.Value, distros.MaxSourcesFile)
 	if err != nil {
 		return atLine(errors.Wrapf(err, "SOURCES %s", in.Value), in.Location)
 	}

@@ -84,15 +84,51 @@ keep_sources() {
 	chmod 644 "$1/etc/apt/sources.list.d/$COPA_SOURCES_NAME"
 }
 
+# Every request to a package source is bounded (distros.Network): a dead
+# or hung mirror fails the step in well under two minutes.
+net_opt="-o Acquire::http::Timeout=${COPA_NET_TIMEOUT:-15} -o Acquire::https::Timeout=${COPA_NET_TIMEOUT:-15}"
+net_opt="$net_opt -o Acquire::ftp::Timeout=${COPA_NET_TIMEOUT:-15} -o Acquire::Retries=${COPA_NET_RETRIES:-1}"
+
+# A step that fails says why in its notes and ends without an error, so
+# that the frontend, which reads the notes, tells the user (an exec that
+# fails tells them only its exit code). Nothing of a failed step is
+# exported: the frontend fails the build. $work/errors collects apt's
+# "E:" lines for the note.
+on_exit() {
+	rc=$?
+	trap - EXIT
+	if [ "$rc" -ne 0 ]; then
+		if [ ! -s "$out/failed" ]; then
+			msg=$(tail -n 5 "$work/errors" 2>/dev/null | tr '\n' ' ')
+			echo "step $rc ${msg:-(no error message; see the step's log)}" >>"$out/failed"
+		fi
+		echo "copa: the step failed (exit $rc); the image is not changed" >&2
+	fi
+	exit 0
+}
+trap on_exit EXIT
+
+# apt_run ARGS...: apt_get, its output shown as it comes and its errors
+# kept for the failed note.
+apt_run() {
+	{
+		rc=0
+		apt_get "$@" 2>&1 || rc=$?
+		echo "$rc" >"$work/apt.rc"
+	} | tee "$work/apt.log" >&2
+	grep '^E: ' "$work/apt.log" >>"$work/errors" || true
+	return "$(cat "$work/apt.rc")"
+}
+
 # Translations only describe packages: a patch never reads them, so
 # apt-get update does not download them (the lists live in a cache mount,
 # the image's own apt configuration is unchanged).
 apt_get() {
-	# shellcheck disable=SC2086 # $sources_opt and $arch_opt are empty or fixed word pairs
+	# shellcheck disable=SC2086 # $net_opt, $sources_opt and $arch_opt are empty or fixed word pairs
 	apt-get -q -y -o Acquire::Languages=none \
 		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-		-o Dpkg::Use-Pty=false $arch_opt $auth_opt $sources_opt "$@"
+		-o Dpkg::Use-Pty=false $net_opt $arch_opt $auth_opt $sources_opt "$@"
 }
 
 # apt_update reads the package lists. A source that cannot be fetched
@@ -196,10 +232,22 @@ $spec
 			echo "copa: SOURCES --only: the given sources are the only ones, so the release's official suites were not added" >&2
 		fi
 		if [ "$policy" = fail ]; then
-			echo "copa: failing: the fixed versions above cannot be installed (UNRESOLVED warn lets the build go on without them)" >&2
-			exit 1
+			tried_sources
+			echo "unresolved" >>"$out/failed"
+			echo "copa: stopping: the fixed versions above cannot be installed (UNRESOLVED warn lets the build go on without them); the image is not changed" >&2
+			exit 0
 		fi
 	fi
+}
+
+# tried_sources writes the sources apt read to $out/sources-tried, one
+# "URI SUITE/COMPONENT" per line, from apt-cache policy's list of package
+# files ("500 http://deb.debian.org/debian bookworm/main amd64 Packages").
+tried_sources() {
+	# shellcheck disable=SC2086
+	apt-cache $arch_opt $sources_opt policy 2>/dev/null |
+		sed -n 's/^ *-\{0,1\}[0-9][0-9]* \([a-z+]*:[^ ]*\) \([^ ]*\) .* Packages$/\1 \2/p' |
+		sort -u >"$out/sources-tried"
 }
 
 # clamp_times DIR: with SOURCE_DATE_EPOCH set (the build arg, which the

@@ -77,7 +77,7 @@ if [ "$mode" = all ]; then
 		echo "copa: every package is up to date" >&2
 		exit 0
 	fi
-	apt_get --with-new-pkgs upgrade
+	apt_run --with-new-pkgs upgrade
 	finish
 	exit 0
 fi
@@ -88,5 +88,5 @@ if [ -z "$install" ]; then
 	exit 0
 fi
 # shellcheck disable=SC2086 # one validated package name per word
-apt_get install --only-upgrade $install
+apt_run install --only-upgrade $install
 finish

@@ -114,6 +114,7 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 			opts = append(opts, llb.AddEnv(distros.EnvSourcesOnly, "only"))
 		}
 	}
+	opts = append(opts, distros.NetworkEnv(req.Network)...)
 	if req.IgnoreCache {
 		opts = append(opts, llb.IgnoreCache)
 	}

@@ -81,12 +81,17 @@ mkdir -p "$work/debs" "$work/staging"
 cd "$work/debs"
 echo "copa: downloading$pins" >&2
 # shellcheck disable=SC2086 # NAME=VERSION words, both validated or from apt
-apt_get -o APT::Sandbox::User=root download $pins
+apt_run -o APT::Sandbox::User=root download $pins
 for deb in "$work"/debs/*.deb; do
 	pkg=$(dpkg-deb -f "$deb" Package)
 	dpkg-deb -R "$deb" "$work/staging/$pkg"
 done
 cd /
-"$helper" "$COPA_CMD_INSTALL" "$work/staging" "$target" "$out/install-notes"
+if ! "$helper" "$COPA_CMD_INSTALL" "$work/staging" "$target" "$out/install-notes" 2>"$work/helper.err"; then
+	cat "$work/helper.err" >&2
+	cat "$work/helper.err" >>"$work/errors"
+	exit 1
+fi
+cat "$work/helper.err" >&2
 keep_sources "$target"
 clamp_times "$target"

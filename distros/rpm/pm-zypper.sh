@@ -20,6 +20,20 @@ fi
 
 pm_format=table
 
+# Every request to a repository is bounded (distros.Network): libzypp
+# reads its timeouts from zypp.conf, so zypper gets a copy of the image's
+# with them added, on the step's /tmp (ZYPP_CONF). A transfer may take
+# six times the timeout, for the packages themselves.
+if [ -z "$installroot" ]; then
+	t=${COPA_NET_TIMEOUT:-15}
+	{
+		if [ -f /etc/zypp/zypp.conf ]; then cat /etc/zypp/zypp.conf; fi
+		printf '\n[main]\ndownload.connect_timeout = %s\ndownload.transfer_timeout = %s\ndownload.max_silent_tries = %s\n' \
+			"$t" "$((t * 6))" "${COPA_NET_RETRIES:-1}"
+	} >"$work/zypp.conf"
+	export ZYPP_CONF="$work/zypp.conf"
+fi
+
 # The repository files, and how the step's copies replace them: zypper
 # takes the credentials in the URL, and reads its own CA store only.
 pm_repos_dir=/etc/zypp/repos.d

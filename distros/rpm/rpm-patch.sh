@@ -43,6 +43,25 @@ policy=$2
 
 export LC_ALL=C
 mkdir -p "$work" "$state" "$logs"
+
+# A step that fails says why in its notes and ends without an error, so
+# that the frontend, which reads the notes, tells the user (an exec that
+# fails tells them only its exit code). Nothing of a failed step is
+# exported: the frontend fails the build. $work/errors collects the
+# manager's error lines for the note.
+on_exit() {
+	rc=$?
+	trap - EXIT
+	if [ "$rc" -ne 0 ]; then
+		if [ ! -s "$out/failed" ]; then
+			msg=$(tail -n 5 "$work/errors" 2>/dev/null | tr '\n' ' ')
+			echo "step $rc ${msg:-(no error message; see the step's log)}" >>"$out/failed"
+		fi
+		echo "copa: the step failed (exit $rc); the image is not changed" >&2
+	fi
+	exit 0
+}
+trap on_exit EXIT
 # The step's start: the helper dates what was modified after it.
 : >"$work/started"
 # The image as it is, before anything (rpm included) touches it.
@@ -66,10 +85,12 @@ fi
 
 # The options of the dnf family (dnf, microdnf, tdnf, yum) for a tooling
 # step and a native patch; pm.sh may replace them (zypper's differ). The
-# frontend asks for a native patch only of dnf.
-root_opts=""
+# frontend asks for a native patch only of dnf. Every request to a
+# repository is bounded (distros.Network): timeout is librepo's
+# low-speed limit and connection timeout, retries its tries per mirror.
+root_opts="--setopt=timeout=${COPA_NET_TIMEOUT:-15} --setopt=retries=${COPA_NET_RETRIES:-1}"
 if [ -n "$installroot" ]; then
-	root_opts="--installroot=$installroot${releasever:+ --releasever=$releasever}"
+	root_opts="$root_opts --installroot=$installroot${releasever:+ --releasever=$releasever}"
 	# A target without a shell cannot run its install scripts.
 	if [ "${COPA_RPM_SCRIPTS:-run}" = skip ]; then
 		root_opts="$root_opts --setopt=tsflags=noscripts"
@@ -130,6 +151,28 @@ if [ -n "${COPA_SOURCES_NAME:-}" ] || [ "$auth_file" != - ] || [ "$ca_file" != -
 	"$helper" "$COPA_CMD_PREPARE_REPOS" "$repos" "$pm_flavour" "$auth_file" "$ca_file"
 	pm_use_repos "$repos"
 fi
+
+# logged CMD...: a manager command, its output shown as it comes and its
+# error lines kept for the failed note.
+logged() {
+	{
+		rc=0
+		("$@") 2>&1 || rc=$?
+		echo "$rc" >"$work/logged.rc"
+	} | tee "$work/logged.log" >&2
+	grep -i '^\(error\|problem\|e:\)' "$work/logged.log" >>"$work/errors" || true
+	return "$(cat "$work/logged.rc")"
+}
+
+# tried_repos prints the URLs of the repositories the manager was given.
+tried_repos() {
+	dir=${repos:-$root$pm_repos_dir}
+	for f in "$dir"/*.repo; do
+		if [ -f "$f" ]; then
+			sed -n 's/^ *\(baseurl\|mirrorlist\|metalink\) *= *\([^ ]*\).*/\2/p' "$f"
+		fi
+	done | sort -u
+}
 
 # keep_sources: with SOURCES --keep, the result's repositories are those
 # the patch used: the given file, and, when it replaced them, none of the
@@ -202,7 +245,7 @@ echo "copa: reading the repository metadata ($(basename "$pm"))" >&2
 fetching refresh pm_refresh
 
 if [ "$mode" = all ]; then
-	pm_upgrade_all
+	logged pm_upgrade_all
 	finish
 	exit 0
 fi
@@ -211,10 +254,18 @@ names=""
 while read -r name _; do names="$names $name"; done <"$in/plan"
 # shellcheck disable=SC2086 # one validated package name per word
 fetching available pm_available $names >"$work/available"
-"$helper" "$COPA_CMD_RESOLVE" "$pm_format" "$policy" "$in/plan" "$work/available" "$work/install" "$out"
+# The helper only reports what is unresolved ("warn"): with UNRESOLVED
+# fail, the step stops here and says so in its notes.
+"$helper" "$COPA_CMD_RESOLVE" "$pm_format" warn "$in/plan" "$work/available" "$work/install" "$out"
+if [ "$policy" = fail ] && [ -s "$out/unresolved" ]; then
+	tried_repos >"$out/sources-tried"
+	echo "unresolved" >>"$out/failed"
+	echo "copa: stopping: the fixed versions above are not in the repositories (UNRESOLVED warn lets the build go on without them); the image is not changed" >&2
+	exit 0
+fi
 if [ ! -s "$work/install" ]; then
 	echo "copa: nothing left to install" >&2
 	exit 0
 fi
-pm_upgrade "$work/install"
+logged pm_upgrade "$work/install"
 finish

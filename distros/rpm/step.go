@@ -157,6 +157,7 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 			opts = append(opts, llb.AddEnv(distros.EnvSourcesOnly, "only"))
 		}
 	}
+	opts = append(opts, distros.NetworkEnv(req.Network)...)
 	if req.IgnoreCache {
 		opts = append(opts, llb.IgnoreCache)
 	}
