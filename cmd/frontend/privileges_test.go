@@ -14,7 +14,8 @@ import (
 // TestFrontendImageIsUnprivileged reads the Dockerfile that builds the
 // frontend image: its final stage must run /bin/frontend as the
 // unprivileged user the binary drops to, and carry the label that makes
-// BuildKit start the frontend's container without a network.
+// BuildKit start the frontend's container without a network and the one
+// that lists its capabilities.
 func TestFrontendImageIsUnprivileged(t *testing.T) {
 	f, err := os.Open("../../Dockerfile")
 	if err != nil {
@@ -66,6 +67,11 @@ func TestFrontendImageIsUnprivileged(t *testing.T) {
 	}
 	if strings.Join(entrypoint, " ") != "/bin/frontend" {
 		t.Errorf("ENTRYPOINT %q, want [\"/bin/frontend\"]", entrypoint)
+	}
+	// BuildKit refuses a build that asks for a capability (inputs,
+	// subrequests, named contexts) this label does not list.
+	if labels["moby.buildkit.frontend.caps"] == "" {
+		t.Error("no label moby.buildkit.frontend.caps")
 	}
 	if v, err := strconv.ParseBool(labels["moby.buildkit.frontend.network.none"]); err != nil || !v {
 		t.Errorf("label moby.buildkit.frontend.network.none = %q, want true: without it BuildKit gives the frontend a network", labels["moby.buildkit.frontend.network.none"])
