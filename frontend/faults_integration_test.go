@@ -17,6 +17,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
 
+	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend"
 	"github.com/copa/frontend/internal/debtest"
 	"github.com/copa/frontend/internal/imagetest"
@@ -90,18 +91,22 @@ func solveIn(ctx context.Context, env testEnv, files map[string]string, args map
 }
 
 // pruneTestImages empties the daemon's cache of what a patch of the
-// harness images uses: the images' and the frontend image's pulled layers,
-// and the cache mounts (apt's lists and archives, dnf's and zypper's
-// caches). Other tests may be building on the same daemon: unlike
-// pruneAll, this leaves the rest of the cache (local contexts, other
-// steps' results) alone, and BuildKit prunes no record a build is using,
-// so at worst their next pull starts over; it cannot make them wrong.
+// harness images uses: the results of the patch steps (which hold their
+// images' layers as parents), the images' and the frontend image's pulled
+// layers, and the cache mounts (apt's lists and archives, dnf's and
+// zypper's caches). Other tests may be building on the same daemon:
+// unlike pruneAll, this leaves the rest of the cache (local contexts,
+// other frontends' results) alone, and BuildKit prunes no record a build
+// is using, so at worst their next step or pull starts over; it cannot
+// make them wrong. What a concurrent build holds stays, so the count
+// logged may be anything down to zero.
 func pruneTestImages(t *testing.T, env testEnv) {
 	t.Helper()
 	ctx, c := daemon(t, env)
 	// The filters are alternatives: a record that matches one is pruned.
 	filters := []string{
 		"type==exec.cachemount",
+		"description~=" + strconv.Quote("from exec /bin/sh "+distros.InputsDir+"/"),
 		"description~=" + strconv.Quote("pulled from "+env.registry+"/copa-test/"),
 	}
 	if img := os.Getenv("COPA_FRONTEND_IMAGE"); img != "" {
