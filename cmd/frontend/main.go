@@ -21,6 +21,13 @@ func main() {
 	if len(os.Args) > 1 {
 		os.Exit(helper(os.Args[1:]))
 	}
+	// Give up root before reading anything a build sends. Where the
+	// user namespace does not allow it, go on as root rather than fail
+	// every build: the container still has no network, and the note
+	// lands in BuildKit's log (the frontend's stderr).
+	if _, err := dropPrivileges(); err != nil {
+		fmt.Fprintf(os.Stderr, "copa/frontend: still running as root: %v\n", err)
+	}
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 		fmt.Fprintf(os.Stderr, "copa/frontend: %v\n", err)
 		os.Exit(1)

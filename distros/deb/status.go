@@ -2,6 +2,7 @@ package deb
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/copa/frontend/distros"
@@ -20,6 +21,10 @@ func ParseInstalledD(data []byte) (distros.Packages, error) {
 	return parseInstalled(data, DBStatusD)
 }
 
+// archPattern is a dpkg architecture name (amd64, arm64, all,
+// musl-linux-arm64).
+var archPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
 func parseInstalled(data []byte, l DBLayout) (distros.Packages, error) {
 	var out distros.Packages
 	for _, s := range ParseControl(data) {
@@ -28,7 +33,20 @@ func parseInstalled(data []byte, l DBLayout) (distros.Packages, error) {
 		}
 		p := Record(s)
 		if p.Version == "" {
-			return nil, fmt.Errorf("dpkg status line %d: package %s has no Version", s.Line, p.Name)
+			return nil, fmt.Errorf("dpkg status line %d: package %s has no Version", s.Line, distros.Clip(p.Name))
+		}
+		// The database is the image's: its names and versions reach the
+		// patch step's package manager as words (upgrading every package
+		// of a distroless image passes them all), so they must pass
+		// dpkg's grammar like a report's do.
+		if err := (Versioning{}).ValidName(p.Name); err != nil {
+			return nil, fmt.Errorf("dpkg status line %d: %w", s.Line, err)
+		}
+		if err := (Versioning{}).ValidVersion(p.Version); err != nil {
+			return nil, fmt.Errorf("dpkg status line %d: package %s: %w", s.Line, p.Name, err)
+		}
+		if p.Arch != "" && !archPattern.MatchString(p.Arch) {
+			return nil, fmt.Errorf("dpkg status line %d: package %s: %q is not a dpkg architecture", s.Line, p.Name, distros.Clip(p.Arch))
 		}
 		out = append(out, p)
 	}

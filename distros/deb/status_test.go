@@ -2,6 +2,7 @@ package deb_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/copa/frontend/distros"
@@ -58,6 +59,7 @@ func TestParseStatusMissingVersion(t *testing.T) {
 }
 
 func TestParseStatusForms(t *testing.T) {
+	// Two-letter names: dpkg refuses shorter ones, and so does the parser.
 	tests := []struct {
 		name     string
 		data     string
@@ -67,34 +69,34 @@ func TestParseStatusForms(t *testing.T) {
 	}{
 		{
 			name: "continuation lines and comments are no fields",
-			data: "Package: a\nStatus: install ok installed\nDescription: x\n Version: 9\n# Version: 8\nVersion: 1\n",
-			want: map[string]debtest.Package{"a": {Name: "a", Version: "1"}},
+			data: "Package: pa\nStatus: install ok installed\nDescription: x\n Version: 9\n# Version: 8\nVersion: 1\n",
+			want: map[string]debtest.Package{"pa": {Name: "pa", Version: "1"}},
 		},
 		{
 			name: "CRLF and blank-only separators",
-			data: "Package: a\r\nStatus: hold ok installed\r\nVersion: 1\r\n\r\n \nPackage: b\r\nStatus: install ok installed\r\nVersion: 2\r\n",
-			want: map[string]debtest.Package{"a": {Name: "a", Version: "1"}, "b": {Name: "b", Version: "2"}},
+			data: "Package: pa\r\nStatus: hold ok installed\r\nVersion: 1\r\n\r\n \nPackage: pb\r\nStatus: install ok installed\r\nVersion: 2\r\n",
+			want: map[string]debtest.Package{"pa": {Name: "pa", Version: "1"}, "pb": {Name: "pb", Version: "2"}},
 		},
 		{
 			name: "field names in any case",
-			data: "package: a\nstatus: install ok installed\nversion: 1\narchitecture: all\n",
-			want: map[string]debtest.Package{"a": {Name: "a", Version: "1", Arch: "all"}},
+			data: "package: pa\nstatus: install ok installed\nversion: 1\narchitecture: all\n",
+			want: map[string]debtest.Package{"pa": {Name: "pa", Version: "1", Arch: "all"}},
 		},
 		{
 			name: "status file: a stanza without Status is not installed",
-			data: "Package: a\nVersion: 1\n",
+			data: "Package: pa\nVersion: 1\n",
 			want: map[string]debtest.Package{},
 		},
 		{
 			name:    "status.d: a stanza without Status is installed",
-			data:    "Package: a\nVersion: 1\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 1\n",
+			data:    "Package: pa\nVersion: 1\n\nPackage: pb\nStatus: deinstall ok config-files\nVersion: 1\n",
 			statusD: true,
-			want:    map[string]debtest.Package{"a": {Name: "a", Version: "1"}},
+			want:    map[string]debtest.Package{"pa": {Name: "pa", Version: "1"}},
 		},
 		{
 			name:     "the error names the stanza's first line",
-			data:     "Package: a\nStatus: install ok installed\nVersion: 1\n\n\nPackage: b\nStatus: install ok installed\n",
-			wantErrs: "dpkg status line 6: package b has no Version",
+			data:     "Package: pa\nStatus: install ok installed\nVersion: 1\n\n\nPackage: pb\nStatus: install ok installed\n",
+			wantErrs: "dpkg status line 6: package pb has no Version",
 		},
 	}
 	for _, tt := range tests {
@@ -170,6 +172,28 @@ func TestParseInstalledRecords(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %#v\nwant %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseInstalledRejectsWhatIsNoPackage feeds database stanzas a
+// hostile image could hold: a name or version that would be an option or
+// several words to the package manager, and an architecture that is a
+// path. Each must be refused, naming its line, not passed on.
+func TestParseInstalledRejectsWhatIsNoPackage(t *testing.T) {
+	for _, tt := range []struct{ name, stanza, want string }{
+		{"option name", "Package: -oAPT::Get::Assume-Yes=1\nVersion: 1.0\n", "is not a Debian package name"},
+		{"two words", "Package: libc6 -odir=/x\nVersion: 1.0\n", "is not a Debian package name"},
+		{"upper case", "Package: LibC6\nVersion: 1.0\n", "is not a Debian package name"},
+		{"version option", "Package: libc6\nVersion: --reinstall\n", "is not a Debian version"},
+		{"version words", "Package: libc6\nVersion: 1.0 libevil\n", "is not a Debian version"},
+		{"path arch", "Package: libc6\nArchitecture: ../../x\nVersion: 1.0\n", "is not a dpkg architecture"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := deb.ParseInstalledD([]byte("\n" + tt.stanza))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "line 2") {
+				t.Errorf("err = %v, want one at line 2 saying %q", err, tt.want)
 			}
 		})
 	}
