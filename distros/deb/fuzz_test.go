@@ -5,6 +5,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -68,6 +69,7 @@ var controlSeeds = []string{
 	"# comment\n continuation\n\n\n\nPackage: a\n# inside\nVersion: 1\n \t\r\nPackage: b\r\nVersion: 2\r\nStatus: deinstall ok config-files\r\n",
 	"Package: x\nno colon here\nVersion: 1",
 	"Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n bookworm-updates\nComponents: main\nEnabled: no\n",
+	"Pac\u212Aage: evil\nPackage: real\n\u017Ftatus: install ok installed\nVersion: 1\n",
 }
 
 // FuzzParseControl checks ParseControl's offsets and its round trip: the
@@ -127,9 +129,10 @@ func FuzzParseControl(f *testing.F) {
 	})
 }
 
-// checkField checks the accessors of one field of s: its name is found
-// (without regard to case) unless an earlier field has it, and its values
-// are trimmed, the first line's on one line.
+// checkField checks the accessors of one field of s: looked up by its
+// name in ASCII upper case, a field is found whose name differs from it
+// in the case of ASCII letters at most (as dpkg compares names), and its
+// values are trimmed, the first line's on one line.
 func checkField(t *testing.T, s Stanza, fd Field) {
 	t.Helper()
 	if strings.ContainsAny(fd.Name, ":\n") || fd.Name != strings.TrimSpace(fd.Name) {
@@ -138,7 +141,11 @@ func checkField(t *testing.T, s Stanza, fd Field) {
 	if fd.Name == "" {
 		return
 	}
-	first, ok := s.FirstLine(strings.ToUpper(fd.Name))
+	upper := mapASCII(fd.Name, 'a', 'z', 'A'-'a')
+	if found, ok := s.Field(upper); !ok || mapASCII(found.Name, 'A', 'Z', 'a'-'A') != mapASCII(fd.Name, 'A', 'Z', 'a'-'A') {
+		t.Fatalf("Field(%q) = %q, %v", upper, found.Name, ok)
+	}
+	first, ok := s.FirstLine(upper)
 	if !ok || strings.Contains(first, "\n") || first != strings.TrimSpace(first) {
 		t.Fatalf("FirstLine(%q) = %q, %v", fd.Name, first, ok)
 	}
@@ -147,6 +154,18 @@ func checkField(t *testing.T, s Stanza, fd Field) {
 			t.Fatalf("field %q: value line %q is not trimmed", fd.Name, l)
 		}
 	}
+}
+
+// mapASCII shifts the letters from..to of s by delta, and nothing else: an
+// ASCII-only ToUpper or ToLower, unlike strings', which map the Kelvin sign
+// to 'k'.
+func mapASCII(s string, from, to, delta rune) string {
+	return strings.Map(func(r rune) rune {
+		if from <= r && r <= to {
+			return r + delta
+		}
+		return r
+	}, s)
 }
 
 // checkNoData fails t when b, text outside every stanza, holds a line that
@@ -245,7 +264,7 @@ func FuzzCheckSources(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		err := Format{}.CheckSources(distros.Sources{Name: name, Data: data})
 		if err != nil {
-			if !strings.Contains(err.Error(), name) && !strings.Contains(err.Error(), distros.Clip(name)) {
+			if !strings.Contains(err.Error(), name) && !strings.Contains(err.Error(), strconv.Quote(distros.Clip(name))) {
 				t.Fatalf("error %q does not name the file %q", err, name)
 			}
 			return
