@@ -2,6 +2,7 @@ package rpm
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -65,7 +66,7 @@ func FuzzCheckSources(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		err := Format{}.CheckSources(distros.Sources{Name: name, Data: data})
 		if err != nil {
-			if !strings.Contains(err.Error(), name) && !strings.Contains(err.Error(), distros.Clip(name)) {
+			if !strings.Contains(err.Error(), name) && !strings.Contains(err.Error(), strconv.Quote(distros.Clip(name))) {
 				t.Fatalf("error %q does not name the file %q", err, name)
 			}
 			return

@@ -26,7 +26,11 @@ import (
 const (
 	maxFieldLen = 4096
 	maxFindings = 100000
-	maxEntryLen = 256 // "Results[i].Vulnerabilities[j] (id, name)" with both clipped
+	// maxEntryLen bounds Finding.Entry, "Results[i].Vulnerabilities[j]
+	// (id, name)" with id and name clipped to 64 bytes each, which
+	// escaping unprintable runes (as \u00ad) can make up to three times
+	// longer.
+	maxEntryLen = 512
 )
 
 // FuzzParseTrivy fuzzes Parse from Trivy reports (checkParse).
