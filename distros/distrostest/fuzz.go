@@ -62,8 +62,7 @@ func CheckName(t *testing.T, v distros.Versioning, name string) {
 
 // CheckVersioning checks v.Compare and v.ValidVersion on three inputs.
 // Every version ValidVersion accepts must be a safe word (CheckSafeWord);
-// among
-// the accepted ones Compare must return -1, 0 or 1 and be a total
+// among the accepted ones Compare must return -1, 0 or 1 and be a total
 // preorder: reflexive, antisymmetric and transitive, with equality
 // transitive too. Inputs ValidVersion refuses are still compared, for
 // panics only, since Compare's contract covers valid versions.
