@@ -141,8 +141,8 @@ func checkField(t *testing.T, s Stanza, fd Field) {
 	if fd.Name == "" {
 		return
 	}
-	upper := mapASCII(fd.Name, 'a', 'z', 'A'-'a')
-	if found, ok := s.Field(upper); !ok || mapASCII(found.Name, 'A', 'Z', 'a'-'A') != mapASCII(fd.Name, 'A', 'Z', 'a'-'A') {
+	upper := foldASCII(fd.Name, 'A')
+	if found, ok := s.Field(upper); !ok || foldASCII(found.Name, 'a') != foldASCII(fd.Name, 'a') {
 		t.Fatalf("Field(%q) = %q, %v", upper, found.Name, ok)
 	}
 	first, ok := s.FirstLine(upper)
@@ -156,16 +156,18 @@ func checkField(t *testing.T, s Stanza, fd Field) {
 	}
 }
 
-// mapASCII shifts the letters from..to of s by delta, and nothing else: an
-// ASCII-only ToUpper or ToLower, unlike strings', which map the Kelvin sign
-// to 'k'.
-func mapASCII(s string, from, to, delta rune) string {
-	return strings.Map(func(r rune) rune {
-		if from <= r && r <= to {
-			return r + delta
+// foldASCII returns s with its ASCII letters in the case of the letter
+// first ('a' or 'A') and every other byte as it is: unlike strings.ToLower
+// and ToUpper, it maps no Kelvin sign to 'k' and no invalid UTF-8 to
+// U+FFFD.
+func foldASCII(s string, first byte) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c|0x20 && c|0x20 <= 'z' {
+			b[i] = first + (c | 0x20 - 'a')
 		}
-		return r
-	}, s)
+	}
+	return string(b)
 }
 
 // checkNoData fails t when b, text outside every stanza, holds a line that
