@@ -36,7 +36,7 @@ fuzz:
 			$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) $$pkg || failed="$$failed $$pkg.$$target"; \
 		done; \
 	done; \
-	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed (crashers: git status --untracked-files=all '*/testdata/fuzz/*')"; exit 1; fi
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed (crashers: git status --untracked-files=all -- '*/testdata/fuzz/*')"; exit 1; fi
 
 harness:
 	hack/harness.sh all
