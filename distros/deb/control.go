@@ -98,15 +98,38 @@ func withNewline(s string) string {
 	return s + "\n"
 }
 
-// Field returns the stanza's first field of that name, compared without
-// regard to case as dpkg and apt do.
+// Field returns the stanza's first field of that name (see Field.Is).
 func (s Stanza) Field(name string) (Field, bool) {
 	for _, f := range s.Fields {
-		if f.Name != "" && strings.EqualFold(f.Name, name) {
+		if f.Is(name) {
 			return f, true
 		}
 	}
 	return Field{}, false
+}
+
+// Is reports whether the field is named name, compared as dpkg and apt
+// compare field names: ignoring the case of ASCII letters only. Unicode
+// case folding (strings.EqualFold) would take "Pac\u212Aage", with a
+// Kelvin sign, for "Package", a field dpkg ignores, and so read another
+// package than dpkg does from the same stanza.
+func (f Field) Is(name string) bool {
+	if f.Name == "" || len(f.Name) != len(name) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if lowerASCII(f.Name[i]) != lowerASCII(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // Value returns the value of the field of that name (see Field.Value) and

@@ -109,6 +109,26 @@ func TestStanzaValues(t *testing.T) {
 	}
 }
 
+// Field names fold ASCII case only, as dpkg's and apt's do: a Kelvin sign
+// or a long s does not make a field dpkg ignores one it reads.
+func TestFieldNamesFoldASCIIOnly(t *testing.T) {
+	data := "Pac\u212Aage: evil\n\u017Ftatus: install ok installed\nPACKAGE: real\nstatus: deinstall ok config-files\nVersion: 1\n"
+	s := ParseControl([]byte(data))[0]
+	for _, tt := range []struct{ field, want string }{
+		{"Package", "real"},
+		{"Status", "deinstall ok config-files"},
+		{"Pac\u212Aage", "evil"},
+		{"pac\u212Aage", "evil"},
+	} {
+		if got, _ := s.FirstLine(tt.field); got != tt.want {
+			t.Errorf("FirstLine(%q) = %q, want %q", tt.field, got, tt.want)
+		}
+	}
+	if ps, err := ParseInstalled([]byte(data)); err != nil || len(ps) != 0 {
+		t.Errorf("ParseInstalled = %+v, %v; want no installed package", ps, err)
+	}
+}
+
 // The offsets let a stanza be replaced leaving every other byte alone.
 func TestParseControlOffsetsReplace(t *testing.T) {
 	data := "# top\n\nPackage: a\nVersion: 1\n\n\n  \nPackage: b\n# note\nVersion: 1\n\nPackage: c\nVersion: 1"

@@ -27,7 +27,7 @@ type oldConffile struct {
 func conffiles(s deb.Stanza) []oldConffile {
 	var out []oldConffile
 	for _, f := range s.Fields {
-		if !strings.EqualFold(f.Name, "Conffiles") {
+		if !f.Is("Conffiles") {
 			continue
 		}
 		for _, l := range f.Continuation() {
@@ -267,15 +267,15 @@ func conffilesField(p *staged, sums map[string]string) string {
 func stanzaText(control []deb.Field, status string, withStatus bool, conffiles string) string {
 	var b strings.Builder
 	for _, f := range control {
-		if strings.EqualFold(f.Name, "Status") || strings.EqualFold(f.Name, "Conffiles") {
+		if f.Is("Status") || f.Is("Conffiles") {
 			continue
 		}
-		if conffiles != "" && strings.EqualFold(f.Name, "Description") {
+		if conffiles != "" && f.Is("Description") {
 			b.WriteString(conffiles)
 			conffiles = ""
 		}
 		b.WriteString(f.Raw)
-		if withStatus && strings.EqualFold(f.Name, "Package") {
+		if withStatus && f.Is("Package") {
 			b.WriteString("Status: " + status + "\n")
 		}
 	}
