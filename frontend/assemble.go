@@ -38,7 +38,10 @@ func (b *builder) choosePlatforms(ctx context.Context, src *source) ([]job, erro
 	for _, p := range listed {
 		if _, ok := src.find(p); !ok {
 			var probed string
-			if src.Multi && src.Index == nil {
+			switch {
+			case src.Probed && src.layout != nil:
+				probed = " (an OCI layout's index shows only the Linux platforms asked for one by one; see docs/multiplatform.md)"
+			case src.Probed:
 				probed = " (an index without attestation manifests shows only the Linux platforms asked for one by one; see docs/multiplatform.md)"
 			}
 			return nil, atLine(errors.Errorf("PATCH %s has no image for %s (--platform): it has %s%s", src.Name, platforms.Format(platforms.Normalize(p)), src.platformList(), probed), loc)
