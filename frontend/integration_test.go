@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
 
@@ -67,6 +68,14 @@ type buildOutcome struct {
 // linux/amd64.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
 	t.Helper()
+	return patchWithStores(t, env, files, args, nil, push...)
+}
+
+// patchWithStores is patch with the client's OCI layout stores, which
+// "context:NAME" = "oci-layout://STORE@DIGEST" names, as buildx passes an
+// oci-layout:// build context.
+func patchWithStores(t *testing.T, env testEnv, files map[string]string, args map[string]string, stores map[string]content.Store, push ...string) buildOutcome {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	fs := contextFS(t, files)
@@ -89,6 +98,7 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	opt := client.SolveOpt{
 		LocalMounts:   map[string]fsutil.FS{"context": fs, "dockerfile": fs},
 		FrontendAttrs: attrs,
+		OCIStores:     stores,
 		Exports: []client.ExportEntry{{
 			Type:   client.ExporterOCI,
 			Attrs:  map[string]string{"name": "patched"},
