@@ -3,9 +3,11 @@ package frontend_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,6 +185,82 @@ func TestEndToEndOCILayoutContext(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("buildx does not show %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestEndToEndBakeTargetContext patches the result of another bake
+// target, a Dockerfile build of two platforms: contexts = { app =
+// "target:app" }, which bake passes per platform as the build's inputs,
+// with the configs the Dockerfile frontend returned. Each platform is the
+// target's image plus one layer, its config kept; the labels name the
+// PATCH name and no digest, since a local build has none.
+func TestEndToEndBakeTargetContext(t *testing.T) {
+	env := needEnv(t)
+	dir, out := t.TempDir(), t.TempDir()
+	reports := map[string]string{"amd64": readData(t, env, amd64Report), "arm64": readData(t, env, arm64Report)}
+	hcl := fmt.Sprintf(`target "app" {
+  dockerfile = "Dockerfile"
+  platforms  = ["linux/amd64", "linux/arm64"]
+  output     = ["type=oci,dest=%[1]s/app.tar"]
+}
+target "patched" {
+  dockerfile = "Patchfile"
+  contexts   = { app = "target:app" }
+  args       = { BUILDKIT_SYNTAX = "%[2]s" }
+  platforms  = ["linux/amd64", "linux/arm64"]
+  output     = ["type=oci,dest=%[1]s/patched.tar"]
+}
+`, out, os.Getenv("COPA_FRONTEND_IMAGE"))
+	for name, content := range map[string]string{
+		"Dockerfile":      "FROM " + env.registry + "/copa-test/debian:" + multiTag + "\nLABEL org.example.built=bake\n",
+		"Patchfile":       "# syntax=copa/frontend\nPATCH app\nREPORT --platform=linux/amd64 amd64.json\nREPORT --platform=linux/arm64 arm64.json\n",
+		"amd64.json":      reports["amd64"],
+		"arm64.json":      reports["arm64"],
+		"docker-bake.hcl": hcl,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	builder := os.Getenv("COPA_BUILDER")
+	if builder == "" {
+		builder = "copa"
+	}
+	cmd := exec.Command("docker", "buildx", "bake", "--builder", builder, "--progress=plain", "--allow", "fs.write="+out, "app", "patched")
+	cmd.Dir = dir
+	logs, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker buildx bake: %v\n%s", err, logs)
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		t.Run(arch, func(t *testing.T) {
+			app, err := imagetest.ReadOCITarFor(filepath.Join(out, "app.tar"), "linux/"+arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := imagetest.ReadOCITarFor(filepath.Join(out, "patched.tar"), "linux/"+arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bl, gl := app.LayerDigests(), got.LayerDigests()
+			if len(gl) != len(bl)+1 || !slices.Equal(gl[:len(bl)], bl) {
+				t.Fatalf("layers = %v, want the target's %v plus one", gl, bl)
+			}
+			layer, err := got.Layer(len(gl) - 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkgs, err := debtest.ParseStatus(layer.Files["var/lib/dpkg/status"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkVersions(t, debtest.Versions(pkgs), trivyFixes(t, reports[arch]))
+			checkConfigKept(t, app, got)
+			l := got.Config.Config.Labels
+			if _, has := l[frontend.LabelBaseDigest]; has || l[frontend.LabelBaseName] != "docker.io/library/app:latest" || l["org.example.built"] != "bake" || l[frontend.LabelPatched] != "true" {
+				t.Errorf("labels %v: want the target's, the patch label, the PATCH name as the base and no base digest", l)
+			}
+		})
 	}
 }
 
