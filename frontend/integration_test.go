@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containerd/containerd/v2/core/content"
 	"github.com/moby/buildkit/client"
 	"github.com/tonistiigi/fsutil"
 
@@ -62,19 +61,22 @@ type buildOutcome struct {
 // real daemon, with a build context made of files.
 // With push, the image is also pushed to that reference. args are build
 // args, except "target", which selects the build target, "platform", the
-// platforms the build asks for as --platform does, and "context:NAME",
-// which names a build context as --build-context does. The outcome's image
+// platforms the build asks for as --platform does, "context:NAME", which
+// names a build context as --build-context does, and
+// "input-metadata:NAME", the config of an input as bake passes it. The outcome's image
 // is the result's for the platform asked for when one is, else for
 // linux/amd64.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
 	t.Helper()
-	return patchWithStores(t, env, files, args, nil, push...)
+	return patchWith(t, env, files, args, nil, push...)
 }
 
-// patchWithStores is patch with the client's OCI layout stores, which
-// "context:NAME" = "oci-layout://STORE@DIGEST" names, as buildx passes an
-// oci-layout:// build context.
-func patchWithStores(t *testing.T, env testEnv, files map[string]string, args map[string]string, stores map[string]content.Store, push ...string) buildOutcome {
+// patchWith is patch with what edit sets in the solve's options: the
+// client's OCI layout stores, which "context:NAME" =
+// "oci-layout://STORE@DIGEST" names as buildx passes an oci-layout://
+// build context, or the frontend's inputs, which "input:NAME" names as
+// bake passes a target.
+func patchWith(t *testing.T, env testEnv, files map[string]string, args map[string]string, edit func(*client.SolveOpt), push ...string) buildOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -88,7 +90,7 @@ func patchWithStores(t *testing.T, env testEnv, files map[string]string, args ma
 	// helper from it. The harness builds that image from this tree.
 	attrs := map[string]string{"filename": "Patchfile", "source": os.Getenv("COPA_FRONTEND_IMAGE")}
 	for k, v := range args {
-		if k == "target" || k == "platform" || strings.HasPrefix(k, "context:") {
+		if k == "target" || k == "platform" || strings.HasPrefix(k, "context:") || strings.HasPrefix(k, "input-metadata:") {
 			attrs[k] = v
 			continue
 		}
@@ -98,7 +100,6 @@ func patchWithStores(t *testing.T, env testEnv, files map[string]string, args ma
 	opt := client.SolveOpt{
 		LocalMounts:   map[string]fsutil.FS{"context": fs, "dockerfile": fs},
 		FrontendAttrs: attrs,
-		OCIStores:     stores,
 		Exports: []client.ExportEntry{{
 			Type:   client.ExporterOCI,
 			Attrs:  map[string]string{"name": "patched"},
@@ -107,6 +108,9 @@ func patchWithStores(t *testing.T, env testEnv, files map[string]string, args ma
 	}
 	for _, ref := range push {
 		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": ref, "push": "true"}})
+	}
+	if edit != nil {
+		edit(&opt)
 	}
 	ch := make(chan *client.SolveStatus)
 	var res buildOutcome

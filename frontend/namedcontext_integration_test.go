@@ -9,10 +9,14 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/solver/errdefs"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/copa/frontend/frontend"
+	"github.com/copa/frontend/internal/debtest"
 	"github.com/copa/frontend/internal/imagetest"
 )
 
@@ -29,15 +33,15 @@ func layoutOf(t *testing.T, env testEnv, repo, tag string) (string, ocispecs.Des
 	return dir, desc
 }
 
-// layoutStores is the client's stores for a layout directory, under the
-// ID an oci-layout:// context names.
-func layoutStores(t *testing.T, id, dir string) map[string]content.Store {
+// layoutStores sets the client's store for a layout directory, under
+// the ID an oci-layout:// context names.
+func layoutStores(t *testing.T, id, dir string) func(*client.SolveOpt) {
 	t.Helper()
 	store, err := local.NewStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]content.Store{id: store}
+	return func(o *client.SolveOpt) { o.OCIStores = map[string]content.Store{id: store} }
 }
 
 // checkConfigKept asserts that the patched config is the base's, raw JSON
@@ -69,6 +73,37 @@ func checkConfigKept(t *testing.T, base, got *imagetest.Image) {
 	for k, v := range bi {
 		if k != "Labels" && !bytes.Equal(gi[k], v) {
 			t.Errorf("config.config %s = %s, want the base's %s", k, gi[k], v)
+		}
+	}
+}
+
+// checkPatchedBuild is checkPatched for a patch of another build's
+// result: the layers plus one, the config kept, the fixed versions in the
+// patch layer's dpkg status, and labels that name the PATCH name as the
+// base and no digest, since a local build has none.
+func checkPatchedBuild(t *testing.T, base, got *imagetest.Image, want map[string]string, name string) {
+	t.Helper()
+	bl, gl := base.LayerDigests(), got.LayerDigests()
+	if len(gl) != len(bl)+1 || !slices.Equal(gl[:len(bl)], bl) {
+		t.Fatalf("layers = %v, want the base's %v plus one", gl, bl)
+	}
+	layer, err := got.Layer(len(gl) - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs, err := debtest.ParseStatus(layer.Files["var/lib/dpkg/status"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkVersions(t, debtest.Versions(pkgs), want)
+	checkConfigKept(t, base, got)
+	l := got.Config.Config.Labels
+	if _, has := l[frontend.LabelBaseDigest]; has || l[frontend.LabelBaseName] != name || l[frontend.LabelPatched] != "true" {
+		t.Errorf("labels %v: want the patch label, %s as the base and no base digest", l, name)
+	}
+	for k, v := range base.Config.Config.Labels {
+		if k != frontend.LabelBaseDigest && k != frontend.LabelBaseName && l[k] != v {
+			t.Errorf("label %s = %q, want the base's %q", k, l[k], v)
 		}
 	}
 }
@@ -107,7 +142,7 @@ func TestPatchFromOCILayoutContext(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := patchWithStores(t, env, files, map[string]string{"context:some-name": "oci-layout://copa-layout@" + desc.Digest.String()},
+		res := patchWith(t, env, files, map[string]string{"context:some-name": "oci-layout://copa-layout@" + desc.Digest.String()},
 			layoutStores(t, "copa-layout", dir), env.registry+"/copa-test/patched:ctx-layout")
 		if res.err != nil {
 			t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
@@ -129,7 +164,7 @@ func TestPatchFromOCILayoutContext(t *testing.T) {
 		if desc.MediaType != ocispecs.MediaTypeImageIndex {
 			t.Fatalf("%s is %s, not an index", multiTag, desc.MediaType)
 		}
-		res := patchWithStores(t, env, map[string]string{"Patchfile": files["Patchfile"], "report.json": readData(t, env, amd64Report)},
+		res := patchWith(t, env, map[string]string{"Patchfile": files["Patchfile"], "report.json": readData(t, env, amd64Report)},
 			map[string]string{"context:some-name": "oci-layout://copa-layout@" + desc.Digest.String(), "platform": "linux/amd64"},
 			layoutStores(t, "copa-layout", dir), env.registry+"/copa-test/patched:ctx-layout-multi")
 		if res.err != nil {
@@ -215,5 +250,45 @@ func TestPatchNamedContextRefused(t *testing.T) {
 				t.Errorf("the error is not on the PATCH line (2): %+v", srcs)
 			}
 		})
+	}
+}
+
+// TestPatchNamedContextInput patches another build's result, passed as
+// the frontend's input with the config that build returned, as bake
+// passes a target: context: the image's layers plus one, its config kept,
+// the PATCH name as the base and no digest. Patching that result the same
+// way again cannot find its original, and warns that the layers stack.
+func TestPatchNamedContextInput(t *testing.T) {
+	env := needEnv(t)
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	files := map[string]string{"Patchfile": "PATCH app\nREPORT report.json\n", "report.json": report}
+	input := func(ref string, img *imagetest.Image) (map[string]string, func(*client.SolveOpt)) {
+		cfg, err := img.Blob(img.Manifest.Config.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := json.Marshal(map[string][]byte{exptypes.ExporterImageConfigKey: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]string{"context:app": "input:app", "input-metadata:app": string(md)},
+			func(o *client.SolveOpt) { o.FrontendInputs = map[string]llb.State{"app": llb.Image(ref)} }
+	}
+	base := baseImage(t, env, "12-stale")
+	args, edit := input(env.registry+"/copa-test/debian:12-stale", base)
+	res := patchWith(t, env, files, args, edit, env.registry+"/copa-test/patched:ctx-input")
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	checkPatchedBuild(t, base, res.image, trivyFixes(t, report), "docker.io/library/app:latest")
+
+	patched := harnessImage(t, env, "copa-test/patched", "ctx-input")
+	args, edit = input(env.registry+"/copa-test/patched:ctx-input", patched)
+	again := patchWith(t, env, files, args, edit)
+	if again.err != nil {
+		t.Fatalf("second patch failed: %v\n%s", again.err, again.logs)
+	}
+	if !hasWarning(again.warnings, "was patched by copa/frontend, but its labels name no original to pull") {
+		t.Errorf("no warning that the earlier patch's original is unknown; warnings: %q", again.warnings)
 	}
 }
