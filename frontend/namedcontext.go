@@ -167,6 +167,26 @@ func contextAdvice(name string) string {
 	return fmt.Sprintf("PATCH takes an image: --build-context %s=docker-image://<reference>, an OCI layout directory with --build-context %s=oci-layout://<dir>[:<tag>], or in bake a target's image with contexts = { \"%s\" = \"target:<target>\" }", name, name, name)
 }
 
+// contextsPin says whether contexts replace an image with images the
+// build pins: an OCI layout (buildx pins its tag to a digest), another
+// build's result, or a docker-image:// reference with a digest. None at
+// all pin nothing.
+func contextsPin(ctxs []patchContext) bool {
+	for _, pc := range ctxs {
+		if pc.Kind != contextImage {
+			continue
+		}
+		named, err := reference.ParseNormalizedNamed(pc.Ref)
+		if err != nil {
+			return false
+		}
+		if _, digested := named.(reference.Digested); !digested {
+			return false
+		}
+	}
+	return len(ctxs) > 0
+}
+
 // parseLayoutRef reads an oci-layout context's reference, which buildx
 // writes as <store>[:<tag>]@<digest>: the session's store of the layout
 // directory, pinned.

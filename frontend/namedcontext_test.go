@@ -123,3 +123,26 @@ func TestParseLayoutRef(t *testing.T) {
 		}
 	}
 }
+
+func TestContextsPin(t *testing.T) {
+	pc := func(kind contextKind, ref string) patchContext {
+		return patchContext{Name: "app", Kind: kind, Ref: ref}
+	}
+	tests := []struct {
+		name string
+		ctxs []patchContext
+		want bool
+	}{
+		{"none", nil, false},
+		{"oci-layout", []patchContext{pc(contextLayout, "store@"+testDigest)}, true},
+		{"input", []patchContext{pc(contextInput, "app")}, true},
+		{"docker-image by tag", []patchContext{pc(contextImage, "mirror/app:1")}, false},
+		{"docker-image by digest", []patchContext{pc(contextImage, "mirror/app@"+testDigest)}, true},
+		{"per platform, one by tag", []patchContext{pc(contextInput, "app::linux/amd64"), pc(contextImage, "mirror/app:1")}, false},
+	}
+	for _, tt := range tests {
+		if got := contextsPin(tt.ctxs); got != tt.want {
+			t.Errorf("%s: contextsPin = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
