@@ -192,7 +192,8 @@ func TestEndToEndOCILayoutContext(t *testing.T) {
 // "target:app" }, which bake passes per platform as the build's inputs,
 // with the configs the Dockerfile frontend returned. Each platform is the
 // target's image plus one layer, its config kept; the labels name the
-// PATCH name and no digest, since a local build has none.
+// PATCH name and no digest, since a local build has none. The patch has
+// an epoch of its own, as TestPatchNamedContextInput explains.
 func TestEndToEndBakeTargetContext(t *testing.T) {
 	env := needEnv(t)
 	dir, out := t.TempDir(), t.TempDir()
@@ -205,7 +206,7 @@ func TestEndToEndBakeTargetContext(t *testing.T) {
 target "patched" {
   dockerfile = "Patchfile"
   contexts   = { app = "target:app" }
-  args       = { BUILDKIT_SYNTAX = "%[2]s" }
+  args       = { BUILDKIT_SYNTAX = "%[2]s", SOURCE_DATE_EPOCH = "1764028802" }
   platforms  = ["linux/amd64", "linux/arm64"]
   output     = ["type=oci,dest=%[1]s/patched.tar"]
 }

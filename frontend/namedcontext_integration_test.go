@@ -80,12 +80,26 @@ func checkConfigKept(t *testing.T, base, got *imagetest.Image) {
 // checkPatchedBuild is checkPatched for a patch of another build's
 // result: the layers plus one, the config kept, the fixed versions in the
 // patch layer's dpkg status, and labels that name the PATCH name as the
-// base and no digest, since a local build has none.
+// base and no digest, since a local build has none. The config must
+// describe the layers it has: when the layers are another image's (see
+// TestPatchNamedContextInput), the exporter adds history of its own.
 func checkPatchedBuild(t *testing.T, base, got *imagetest.Image, want map[string]string, name string) {
 	t.Helper()
 	bl, gl := base.LayerDigests(), got.LayerDigests()
 	if len(gl) != len(bl)+1 || !slices.Equal(gl[:len(bl)], bl) {
 		t.Fatalf("layers = %v, want the base's %v plus one", gl, bl)
+	}
+	layers := 0
+	for _, h := range got.Config.History {
+		if !h.EmptyLayer {
+			layers++
+		}
+	}
+	if n := len(gl); layers != n || len(got.Config.RootFS.DiffIDs) != n {
+		t.Errorf("the config has %d layer history entries and %d diff IDs for %d layers", layers, len(got.Config.RootFS.DiffIDs), n)
+	}
+	if h := got.Config.History; h[len(h)-1].Comment != frontend.HistoryComment {
+		t.Errorf("the last history entry is %+v, not the patch's", h[len(h)-1])
 	}
 	layer, err := got.Layer(len(gl) - 1)
 	if err != nil {
@@ -271,7 +285,12 @@ func TestPatchNamedContextInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return map[string]string{"context:app": "input:app", "input-metadata:app": string(md)},
+		// An epoch of this test's own: BuildKit's cache keys a step on
+		// the contents of the image it reads, so a patch of an image
+		// with the same files but other layers (another test's, or the
+		// bake test's with an empty layer) would answer this one, with
+		// that image's layers.
+		return map[string]string{"context:app": "input:app", "input-metadata:app": string(md), "SOURCE_DATE_EPOCH": "1764028801"},
 			func(o *client.SolveOpt) { o.FrontendInputs = map[string]llb.State{"app": llb.Image(ref)} }
 	}
 	base := baseImage(t, env, "12-stale")

@@ -260,6 +260,15 @@ func (b *builder) resolveImage(ctx context.Context, o origin, what string) (*sou
 	return src, nil
 }
 
+// display names the source in errors: with the build context that gave
+// it, since the PATCH line names another image.
+func (s *source) display() string {
+	if s.Context == "" {
+		return s.Name
+	}
+	return s.Name + " (build context " + s.Context + ")"
+}
+
 // describe names the source in the progress.
 func (s *source) describe() string {
 	if s.layout != nil {
