@@ -61,10 +61,13 @@ func (b *builder) platformJobs(src *source) ([]job, error) {
 	for _, p := range listed {
 		if _, ok := src.find(p); !ok {
 			var probed string
-			if src.Multi && src.Index == nil {
+			switch {
+			case src.Probed && src.layout != nil:
+				probed = " (an OCI layout's index shows only the Linux platforms asked for one by one; see docs/multiplatform.md)"
+			case src.Probed:
 				probed = " (an index without attestation manifests shows only the Linux platforms asked for one by one; see docs/multiplatform.md)"
 			}
-			return nil, atLine(errors.Errorf("PATCH %s has no image for %s (--platform): it has %s%s", src.Name, platforms.Format(platforms.Normalize(p)), src.platformList(), probed), loc)
+			return nil, atLine(errors.Errorf("PATCH %s has no image for %s (--platform): it has %s%s", src.display(), platforms.Format(platforms.Normalize(p)), src.platformList(), probed), loc)
 		}
 	}
 	canRun := b.runnable()
@@ -133,7 +136,7 @@ func (b *builder) carry(ctx context.Context, src *source, sp sourcePlatform) (*p
 	}
 	ref, err := b.solve(ctx, base.State)
 	if err != nil {
-		return nil, atLine(withContext(err, "PATCH %s: resolving %s to carry it over", src.Name, platforms.Format(sp.Platform)), b.pf.Image.Location)
+		return nil, atLine(withContext(err, "PATCH %s: resolving %s to carry it over", src.display(), platforms.Format(sp.Platform)), b.pf.Image.Location)
 	}
 	return &platformResult{Outcome: outcomeCarried, Platform: sp.Platform, Base: base, Ref: ref, Config: base.RawConfig, Descriptor: sp.Descriptor}, nil
 }
@@ -153,7 +156,7 @@ func (b *builder) assemble(ctx context.Context, target string, src *source, resu
 		}
 	}
 	if patched == 0 && len(unpatchable) > 0 {
-		return nil, atLine(errors.Errorf("PATCH %s: no platform of the image can be patched (%s; see the warnings)", src.Name, strings.Join(unpatchable, ", ")), b.pf.Image.Location)
+		return nil, atLine(errors.Errorf("PATCH %s: no platform of the image can be patched (%s; see the warnings)", src.display(), strings.Join(unpatchable, ", ")), b.pf.Image.Location)
 	}
 
 	res := client.NewResult()

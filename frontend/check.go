@@ -79,7 +79,7 @@ func (b *builder) checkPatchfile(src *source, now time.Time) []finding {
 		}
 	}
 	if named, err := reference.ParseNormalizedNamed(pf.Image.Value); err == nil {
-		if _, digested := named.(reference.Digested); !digested {
+		if _, digested := named.(reference.Digested); !digested && !b.pinnedByContext() {
 			out = append(out, finding{rulePatchByTag, fmt.Sprintf("PATCH %s names a tag: the build patches whatever it points at then (PATCH %s@sha256:… names one image)", pf.Image.Value, reference.FamiliarName(named)), pf.Image.Location})
 		}
 	}
@@ -180,6 +180,16 @@ func checkHandler(c client.Client, bc *dockerui.Client, src *dockerui.Source, re
 		}
 		return res, nil
 	}
+}
+
+// pinnedByContext says whether named build contexts replace the PATCH
+// image with images the build pins (contextsPin).
+func (b *builder) pinnedByContext() bool {
+	if b.bc == nil {
+		return false
+	}
+	ctxs, err := findPatchContexts(b.bc.BuildOpts().Opts, b.pf.Image.Value)
+	return err == nil && contextsPin(ctxs)
 }
 
 // checkConfig is the Patchfile's "# check=" directive, as the Dockerfile

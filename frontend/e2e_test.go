@@ -2,13 +2,20 @@ package frontend_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/copa/frontend/frontend"
 	"github.com/copa/frontend/internal/debtest"
+	"github.com/copa/frontend/internal/imagetest"
 )
 
 // buildx runs `docker buildx build` against the harness's builder with the
@@ -130,6 +137,152 @@ func TestEndToEndRPMBuildContext(t *testing.T) {
 	base := harnessImage(t, env, "copa-test/el", "9-rpmdb")
 	got := harnessImage(t, env, "copa-test/el", "e2e-patched")
 	checkRPMPatched(t, base, got, rpmCases[1], rpmReportFixes(t, report))
+}
+
+// TestEndToEndOCILayoutContext patches an OCI layout directory through
+// buildx, `--build-context some-name=oci-layout://DIR:TAG` naming it, and
+// writes the result with `--output type=oci`: the tarball holds the
+// patched image and its VEX attestation. A directory that is no OCI
+// layout context fails on the PATCH line, naming what to use.
+func TestEndToEndOCILayoutContext(t *testing.T) {
+	env := needEnv(t)
+	dir, layout := t.TempDir(), t.TempDir()
+	report := readData(t, env, "debian-12-stale.trivy.json")
+	for name, content := range map[string]string{
+		"Patchfile":   "# syntax=copa/frontend\nPATCH some-name\nREPORT report.json\n",
+		"report.json": report,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := imagetest.WriteLayout(env.registry, "copa-test/debian", "12-stale", layout); err != nil {
+		t.Fatal(err)
+	}
+	tarball := filepath.Join(t.TempDir(), "patched.tar")
+	out, err := buildx(t, dir, "--build-context", "some-name=oci-layout://"+layout+":12-stale", "--output", "type=oci,dest="+tarball)
+	if err != nil {
+		t.Fatalf("docker buildx build: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "from the OCI layout of the build context") {
+		t.Errorf("the build did not resolve the image in the OCI layout:\n%s", out)
+	}
+	got, err := imagetest.ReadOCITar(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPatched(t, baseImage(t, env, "12-stale"), got, trivyFixes(t, report))
+	if n := vexInOCITar(t, tarball); n != 1 {
+		t.Errorf("the OCI tarball has %d VEX attestation(s), want 1", n)
+	}
+
+	out, err = buildx(t, dir, "--build-context", "some-name="+layout)
+	if err == nil {
+		t.Fatalf("a local directory as the PATCH image built:\n%s", out)
+	}
+	for _, want := range []string{"the build context some-name is a local directory, not an image", "--build-context some-name=oci-layout://<dir>", "2 | >>> PATCH some-name"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("buildx does not show %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestEndToEndBakeTargetContext patches the result of another bake
+// target, a Dockerfile build of two platforms: contexts = { app =
+// "target:app" }, which bake passes per platform as the build's inputs,
+// with the configs the Dockerfile frontend returned. Each platform is the
+// target's image plus one layer, its config kept; the labels name the
+// PATCH name and no digest, since a local build has none. The patch has
+// an epoch of its own, as TestPatchNamedContextInput explains.
+func TestEndToEndBakeTargetContext(t *testing.T) {
+	env := needEnv(t)
+	dir, out := t.TempDir(), t.TempDir()
+	reports := map[string]string{"amd64": readData(t, env, amd64Report), "arm64": readData(t, env, arm64Report)}
+	hcl := fmt.Sprintf(`target "app" {
+  dockerfile = "Dockerfile"
+  platforms  = ["linux/amd64", "linux/arm64"]
+  output     = ["type=oci,dest=%[1]s/app.tar"]
+}
+target "patched" {
+  dockerfile = "Patchfile"
+  contexts   = { app = "target:app" }
+  args       = { BUILDKIT_SYNTAX = "%[2]s", SOURCE_DATE_EPOCH = "1764028802" }
+  platforms  = ["linux/amd64", "linux/arm64"]
+  output     = ["type=oci,dest=%[1]s/patched.tar"]
+}
+`, out, os.Getenv("COPA_FRONTEND_IMAGE"))
+	for name, content := range map[string]string{
+		"Dockerfile":      "FROM " + env.registry + "/copa-test/debian:" + multiTag + "\nLABEL org.example.built=bake\n",
+		"Patchfile":       "# syntax=copa/frontend\nPATCH app\nREPORT --platform=linux/amd64 amd64.json\nREPORT --platform=linux/arm64 arm64.json\n",
+		"amd64.json":      reports["amd64"],
+		"arm64.json":      reports["arm64"],
+		"docker-bake.hcl": hcl,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	builder := os.Getenv("COPA_BUILDER")
+	if builder == "" {
+		builder = "copa"
+	}
+	cmd := exec.Command("docker", "buildx", "bake", "--builder", builder, "--progress=plain", "--allow", "fs.write="+out, "app", "patched")
+	cmd.Dir = dir
+	logs, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker buildx bake: %v\n%s", err, logs)
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		t.Run(arch, func(t *testing.T) {
+			app, err := imagetest.ReadOCITarFor(filepath.Join(out, "app.tar"), "linux/"+arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := imagetest.ReadOCITarFor(filepath.Join(out, "patched.tar"), "linux/"+arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPatchedBuild(t, app, got, trivyFixes(t, reports[arch]), "docker.io/library/app:latest")
+			if got.Config.Config.Labels["org.example.built"] != "bake" {
+				t.Errorf("the target's label is gone: %v", got.Config.Config.Labels)
+			}
+		})
+	}
+}
+
+// vexInOCITar counts the OpenVEX statements of the attestation manifests
+// of the image index an OCI tarball holds.
+func vexInOCITar(t *testing.T, tarball string) int {
+	t.Helper()
+	files, err := imagetest.ReadTar(tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(d digest.Digest, v any) {
+		t.Helper()
+		if err := json.Unmarshal(files["blobs/"+d.Algorithm().String()+"/"+d.Encoded()], v); err != nil {
+			t.Fatalf("blob %s: %v", d, err)
+		}
+	}
+	var top, idx ocispecs.Index
+	if err := json.Unmarshal(files["index.json"], &top); err != nil || len(top.Manifests) != 1 {
+		t.Fatalf("index.json: %v, %d manifests", err, len(top.Manifests))
+	}
+	read(top.Manifests[0].Digest, &idx)
+	n := 0
+	for _, m := range idx.Manifests {
+		if m.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+			continue
+		}
+		var am ocispecs.Manifest
+		read(m.Digest, &am)
+		for _, l := range am.Layers {
+			if l.Annotations["in-toto.io/predicate-type"] == frontend.PredicateTypeOpenVEX {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // TestEndToEndOutline asks the frontend image for --call outline through

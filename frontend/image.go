@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
@@ -35,20 +34,35 @@ type baseImage struct {
 // the reference resolved to, so that config and layers come from the same
 // image even if the tag moves during the build.
 func (b *builder) baseFor(src *source, sp sourcePlatform) (*baseImage, error) {
-	named, err := reference.ParseNormalizedNamed(src.Name)
-	if err != nil {
-		return nil, err
-	}
-	pinned, err := reference.WithDigest(reference.TrimNamed(named), src.Digest)
-	if err != nil {
-		return nil, err
-	}
+	o := src.originOf(sp)
 	cfg, err := sp.parsedConfig()
 	if err != nil {
 		return nil, err
 	}
-	st := llb.Image(pinned.String(), llb.Platform(sp.Platform), b.location(b.pf.Image.Location), llb.WithCustomName(stepPrefix(sp.Platform)+src.Name))
-	return &baseImage{Name: src.Name, Digest: src.Digest, Config: cfg, RawConfig: sp.Config, State: st}, nil
+	st, err := b.originState(o, sp.Platform)
+	if err != nil {
+		return nil, err
+	}
+	return &baseImage{Name: o.Name, Digest: o.Digest, Config: cfg, RawConfig: sp.Config, State: st}, nil
+}
+
+// originState is the filesystem of o's image for p.
+func (b *builder) originState(o origin, p ocispecs.Platform) (llb.State, error) {
+	if o.built != nil {
+		// Another build's result is what it is; the platform only
+		// tells the steps built on it where they run.
+		return o.built.Platform(p), nil
+	}
+	pinned, err := o.pinned()
+	if err != nil {
+		return llb.State{}, err
+	}
+	loc, name := b.location(b.pf.Image.Location), llb.WithCustomName(stepPrefix(p)+o.Name)
+	if o.layout != nil {
+		return llb.OCILayout(pinned.String(), llb.OCIStore(o.layout.SessionID, o.layout.StoreID), llb.Platform(p), loc,
+			llb.WithCustomName(stepPrefix(p)+o.Name+" (OCI layout)")), nil
+	}
+	return llb.Image(pinned.String(), llb.Platform(p), loc, name), nil
 }
 
 // patchedConfig is the base config with one history entry for the patch
@@ -72,6 +86,10 @@ func patchedConfig(base *baseImage, createdBy string, created time.Time) ([]byte
 	labels[LabelBaseName] = base.Name
 	if base.Digest != "" {
 		labels[LabelBaseDigest] = base.Digest.String()
+	} else {
+		// Another build's result has no digest; one inherited from its
+		// own base would pair that image's digest with this name.
+		delete(labels, LabelBaseDigest)
 	}
 	history := append(append([]ocispecs.History(nil), base.Config.History...), ocispecs.History{
 		Created:   &created,

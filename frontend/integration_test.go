@@ -68,18 +68,31 @@ type buildOutcome struct {
 // real daemon, with a build context made of files.
 // With push, the image is also pushed to that reference. args are build
 // args, except "target", which selects the build target, "platform", the
-// platforms the build asks for as --platform does, and "context:NAME",
-// which names a build context as --build-context does. The outcome's image
+// platforms the build asks for as --platform does, "context:NAME", which
+// names a build context as --build-context does, and
+// "input-metadata:NAME", the config of an input as bake passes it. The outcome's image
 // is the result's for the platform asked for when one is, else for
 // linux/amd64.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
 	t.Helper()
-	return patchWithSecrets(t, env, files, args, nil, push...)
+	return patchWith(t, env, files, args, nil, push...)
 }
 
 // patchWithSecrets is patch with the build's secrets, as docker buildx
 // build --secret id=ID,src=FILE gives them.
 func patchWithSecrets(t *testing.T, env testEnv, files map[string]string, args map[string]string, secrets map[string][]byte, push ...string) buildOutcome {
+	t.Helper()
+	return patchWith(t, env, files, args, func(opt *client.SolveOpt) {
+		opt.Session = append(opt.Session, secretsprovider.FromMap(secrets))
+	}, push...)
+}
+
+// patchWith is patch with what edit sets in the solve's options: the
+// client's OCI layout stores, which "context:NAME" =
+// "oci-layout://STORE@DIGEST" names as buildx passes an oci-layout://
+// build context, or the frontend's inputs, which "input:NAME" names as
+// bake passes a target; or the session's secrets.
+func patchWith(t *testing.T, env testEnv, files map[string]string, args map[string]string, edit func(*client.SolveOpt), push ...string) buildOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -93,7 +106,7 @@ func patchWithSecrets(t *testing.T, env testEnv, files map[string]string, args m
 	// helper from it. The harness builds that image from this tree.
 	attrs := map[string]string{"filename": "Patchfile", "source": os.Getenv("COPA_FRONTEND_IMAGE")}
 	for k, v := range args {
-		if k == "target" || k == "platform" || strings.HasPrefix(k, "context:") {
+		if k == "target" || k == "platform" || strings.HasPrefix(k, "context:") || strings.HasPrefix(k, "input-metadata:") {
 			attrs[k] = v
 			continue
 		}
@@ -112,8 +125,8 @@ func patchWithSecrets(t *testing.T, env testEnv, files map[string]string, args m
 	for _, ref := range push {
 		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": ref, "push": "true"}})
 	}
-	if secrets != nil {
-		opt.Session = append(opt.Session, secretsprovider.FromMap(secrets))
+	if edit != nil {
+		edit(&opt)
 	}
 	ch := make(chan *client.SolveStatus)
 	var res buildOutcome

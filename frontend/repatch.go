@@ -44,11 +44,10 @@ type earlierPatch struct {
 // must hold, so that an image built FROM a patched one, which inherits the
 // labels but adds history, is not mistaken for a patch.
 func patchedBy(base *baseImage) (reference.Canonical, bool) {
-	l := base.Config.Config.Labels
-	h := base.Config.History
-	if l[LabelPatched] != "true" || len(h) == 0 || h[len(h)-1].Comment != HistoryComment {
+	if !madeByPatch(base) {
 		return nil, false
 	}
+	l := base.Config.Config.Labels
 	named, err := reference.ParseNormalizedNamed(l[LabelBaseName])
 	if err != nil {
 		return nil, false
@@ -64,16 +63,30 @@ func patchedBy(base *baseImage) (reference.Canonical, bool) {
 	return c, true
 }
 
+// madeByPatch tells an image whose last layer is this frontend's patch,
+// whether or not its labels name an original.
+func madeByPatch(base *baseImage) bool {
+	h := base.Config.History
+	return base.Config.Config.Labels[LabelPatched] == "true" && len(h) > 0 && h[len(h)-1].Comment == HistoryComment
+}
+
 // earlierPatchOf returns the earlier patch when base is a patched image
 // whose original can still be pulled. When it cannot (deleted from the
 // registry, say), the build warns and patches on top of the patched image:
 // the layers then stack, but nothing fails.
 func (b *builder) earlierPatchOf(ctx context.Context, src *source, sp sourcePlatform, base *baseImage) *earlierPatch {
+	p := sp.Platform
 	orig, ok := patchedBy(base)
 	if !ok {
+		if madeByPatch(base) {
+			// A patch of a bake target's image names no digest: the
+			// original was a local build.
+			l := base.Config.Config.Labels
+			b.src.Warn(ctx, fmt.Sprintf("PATCH %s (%s) was patched by copa/frontend, but its labels name no original to pull (%s=%q, %s=%q): patching on top of the patched image, so this patch's layer stacks on the earlier one",
+				src.Name, platforms.Format(p), LabelBaseName, l[LabelBaseName], LabelBaseDigest, l[LabelBaseDigest]), warnOpts(b.pf.Image.Location))
+		}
 		return nil
 	}
-	p := sp.Platform
 	_, _, dt, err := b.c.ResolveImageConfig(ctx, orig.String(), sourceresolver.Opt{
 		LogName:  stepPrefix(p) + "resolve the original " + orig.String(),
 		ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()},

@@ -26,19 +26,24 @@ func TestPatchedBy(t *testing.T) {
 		name string
 		img  *baseImage
 		want string
+		made bool // madeByPatch
 	}{
-		{"patched by this frontend", img(ours, "buildkit.dockerfile.v0", HistoryComment), "docker.io/library/nginx@" + dgst},
-		{"built FROM a patched image: history added after the patch", img(ours, HistoryComment, "buildkit.dockerfile.v0"), ""},
-		{"labels without the patch's history entry", img(ours, "buildkit.dockerfile.v0"), ""},
-		{"no patch label", img(map[string]string{LabelBaseName: "nginx", LabelBaseDigest: dgst}, HistoryComment), ""},
-		{"a base digest that is not one", img(map[string]string{LabelPatched: "true", LabelBaseName: "nginx", LabelBaseDigest: "sha256:nope"}, HistoryComment), ""},
-		{"a base name that is not one", img(map[string]string{LabelPatched: "true", LabelBaseName: "NGINX;rm -rf", LabelBaseDigest: dgst}, HistoryComment), ""},
+		{"patched by this frontend", img(ours, "buildkit.dockerfile.v0", HistoryComment), "docker.io/library/nginx@" + dgst, true},
+		{"built FROM a patched image: history added after the patch", img(ours, HistoryComment, "buildkit.dockerfile.v0"), "", false},
+		{"labels without the patch's history entry", img(ours, "buildkit.dockerfile.v0"), "", false},
+		{"no patch label", img(map[string]string{LabelBaseName: "nginx", LabelBaseDigest: dgst}, HistoryComment), "", false},
+		{"a base digest that is not one", img(map[string]string{LabelPatched: "true", LabelBaseName: "nginx", LabelBaseDigest: "sha256:nope"}, HistoryComment), "", true},
+		{"a base name that is not one", img(map[string]string{LabelPatched: "true", LabelBaseName: "NGINX;rm -rf", LabelBaseDigest: dgst}, HistoryComment), "", true},
+		{"a patch of a local build: no base digest", img(map[string]string{LabelPatched: "true", LabelBaseName: "docker.io/library/app:latest"}, HistoryComment), "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := patchedBy(tt.img)
 			if ok != (tt.want != "") || (ok && got.String() != tt.want) {
 				t.Errorf("patchedBy = %v, %v; want %q", got, ok, tt.want)
+			}
+			if made := madeByPatch(tt.img); made != tt.made {
+				t.Errorf("madeByPatch = %v, want %v", made, tt.made)
 			}
 		})
 	}

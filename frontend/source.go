@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/solver/pb"
@@ -36,6 +37,53 @@ type source struct {
 	Index *ocispecs.Index
 	// Multi: the source is an index, read or probed.
 	Multi bool
+	// Probed: the index could not be read, and Platforms are what
+	// asking for each known platform found.
+	Probed bool
+	// Context is the named build context the image comes from, as the
+	// build gave it, for messages; empty for the PATCH reference itself.
+	Context string
+	// layout is set when the image is read from the client's OCI layout
+	// (an oci-layout:// context) rather than from a registry.
+	layout *layoutStore
+}
+
+// origin is where one image of the source comes from: a registry or an
+// OCI layout, by Name pinned to Digest, or another build's result.
+type origin struct {
+	// Name is the image's normalised name: its registry reference, else
+	// the PATCH name. Labels and messages name the image by it.
+	Name string
+	// Digest pins the image; empty for another build's result, which
+	// has none.
+	Digest digest.Digest
+	layout *layoutStore
+	// built is another build's result (an input: context).
+	built *llb.State
+}
+
+// layoutStore is an OCI layout directory that the client serves to the
+// daemon in its session.
+type layoutStore struct {
+	SessionID, StoreID string
+}
+
+// pinned is the origin's name pinned to its digest.
+func (o origin) pinned() (reference.Canonical, error) {
+	named, err := reference.ParseNormalizedNamed(o.Name)
+	if err != nil {
+		return nil, err
+	}
+	return reference.WithDigest(reference.TrimNamed(named), o.Digest)
+}
+
+// originOf is where the image of sp comes from: its own origin, when a
+// per-platform build context gave it, else the source's.
+func (s *source) originOf(sp sourcePlatform) origin {
+	if sp.from != nil {
+		return *sp.from
+	}
+	return origin{Name: s.Name, Digest: s.Digest, layout: s.layout}
 }
 
 // sourcePlatform is one image of the source.
@@ -48,6 +96,9 @@ type sourcePlatform struct {
 	// Descriptor is the index's descriptor of the image, when the index
 	// was read: its annotations are kept.
 	Descriptor *ocispecs.Descriptor
+	// from is set when the platform's image has an origin of its own: a
+	// per-platform build context.
+	from *origin
 }
 
 // multi says whether the output must be an index: the source is one, or
@@ -92,18 +143,8 @@ var attestationPlatform = ocispecs.Platform{OS: "unknown", Architecture: "unknow
 // maxPlatforms bounds an index read from a registry.
 const maxPlatforms = 64
 
-// resolveSource resolves the PATCH reference and finds the images it
-// holds. The gateway API has no call that returns an index, so:
-//
-//  1. the reference is resolved for the first platform it has, which
-//     pins the tag to a digest;
-//  2. an index that holds attestation manifests (platform unknown/unknown,
-//     which only OCI indexes carry) is read whole, with its annotations,
-//     through the source resolver's attestation chain. That call must
-//     not be made for other media types: BuildKit v0.34 dereferences a
-//     nil chain for a Docker manifest list or a single manifest and the
-//     daemon crashes;
-//  3. any other source is probed for each known platform.
+// resolveSource resolves the PATCH image: the reference, or the named
+// build context of its name that replaces it (namedcontext.go).
 func (b *builder) resolveSource(ctx context.Context) (*source, error) {
 	loc := b.pf.Image.Location
 	named, err := reference.ParseNormalizedNamed(b.pf.Image.Value)
@@ -111,12 +152,45 @@ func (b *builder) resolveSource(ctx context.Context) (*source, error) {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s", b.pf.Image.Value), loc)
 	}
 	named = reference.TagNameOnly(named)
-	src := &source{Name: named.String()}
+	ctxs, err := findPatchContexts(b.bc.BuildOpts().Opts, b.pf.Image.Value)
+	if err != nil {
+		return nil, atLine(errors.Wrapf(err, "PATCH %s", b.pf.Image.Value), loc)
+	}
+	if len(ctxs) > 0 {
+		return b.resolveContexts(ctx, named, ctxs)
+	}
+	return b.resolveImage(ctx, origin{Name: named.String()}, "PATCH "+named.String())
+}
+
+// resolveImage finds the images that o holds, where what names it in
+// errors. The gateway API has no call that returns an index, so:
+//
+//  1. the reference is resolved for the first platform it has, which
+//     pins the tag to a digest (an OCI layout's is pinned already);
+//  2. an index that holds attestation manifests (platform unknown/unknown,
+//     which only OCI indexes carry) is read whole, with its annotations,
+//     through the source resolver's attestation chain. That call must
+//     not be made for other media types: BuildKit v0.34 dereferences a
+//     nil chain for a Docker manifest list or a single manifest and the
+//     daemon crashes. The chain is a registry's only: an OCI layout's
+//     index is probed;
+//  3. any other source is probed for each known platform.
+func (b *builder) resolveImage(ctx context.Context, o origin, what string) (*source, error) {
+	loc := b.pf.Image.Location
+	src := &source{Name: o.Name, layout: o.layout}
+	ref := o.Name
+	if o.layout != nil {
+		pinned, err := o.pinned()
+		if err != nil {
+			return nil, atLine(errors.Wrap(err, what), loc)
+		}
+		ref = pinned.String()
+	}
 
 	first := b.firstProbes()
 	var firstErr error
 	for _, p := range first {
-		sp, dgst, err := b.resolvePlatform(ctx, src.Name, p, "[copa] resolve "+src.Name)
+		sp, dgst, err := b.resolvePlatform(ctx, src.layout, ref, p, "[copa] resolve "+src.describe())
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -131,31 +205,32 @@ func (b *builder) resolveSource(ctx context.Context) (*source, error) {
 		break
 	}
 	if src.Digest == "" {
-		return nil, atLine(withContext(firstErr, "PATCH %s: resolving the image", src.Name), loc)
+		return nil, atLine(withContext(firstErr, "%s: resolving the image", what), loc)
 	}
-	pinned, err := reference.WithDigest(reference.TrimNamed(named), src.Digest)
+	o.Digest = src.Digest
+	pinned, err := o.pinned()
 	if err != nil {
 		return nil, err
 	}
 
-	idx, single, err := b.readIndex(ctx, src.Name, pinned.String(), src.Platforms[0])
+	idx, single, err := b.readIndex(ctx, src, pinned.String(), src.Platforms[0])
 	switch {
 	case err != nil:
-		return nil, atLine(withContext(err, "PATCH %s: reading the image index", src.Name), loc)
+		return nil, atLine(withContext(err, "%s: reading the image index", what), loc)
 	case single:
 		return src, nil
 	case idx != nil:
 		if err := src.fromIndex(idx); err != nil {
-			return nil, atLine(errors.Wrapf(err, "PATCH %s", src.Name), loc)
+			return nil, atLine(errors.Wrap(err, what), loc)
 		}
 		for i := range src.Platforms {
 			if src.Platforms[i].Config != nil {
 				continue
 			}
 			p := src.Platforms[i].Platform
-			sp, _, err := b.resolvePlatform(ctx, pinned.String(), p, "[copa] resolve "+src.Name+" for "+platforms.Format(p))
+			sp, _, err := b.resolvePlatform(ctx, src.layout, pinned.String(), p, "[copa] resolve "+src.describe()+" for "+platforms.Format(p))
 			if err != nil {
-				return nil, atLine(withContext(err, "PATCH %s: resolving %s", src.Name, platforms.Format(p)), loc)
+				return nil, atLine(withContext(err, "%s: resolving %s", what, platforms.Format(p)), loc)
 			}
 			src.Platforms[i].Config = sp.Config
 		}
@@ -168,7 +243,7 @@ func (b *builder) resolveSource(ctx context.Context) (*source, error) {
 		if _, ok := src.find(p); ok {
 			continue
 		}
-		sp, _, err := b.resolvePlatform(ctx, pinned.String(), p, "[copa] probe "+src.Name+": has "+ps+"?")
+		sp, _, err := b.resolvePlatform(ctx, src.layout, pinned.String(), p, "[copa] probe "+src.describe()+": has "+ps+"?")
 		if err != nil {
 			continue
 		}
@@ -181,8 +256,25 @@ func (b *builder) resolveSource(ctx context.Context) (*source, error) {
 	slices.SortStableFunc(src.Platforms, func(a, b sourcePlatform) int {
 		return probeRank(a.Platform) - probeRank(b.Platform)
 	})
-	src.Multi = true
+	src.Multi, src.Probed = true, true
 	return src, nil
+}
+
+// display names the source in errors: with the build context that gave
+// it, since the PATCH line names another image.
+func (s *source) display() string {
+	if s.Context == "" {
+		return s.Name
+	}
+	return s.Name + " (build context " + s.Context + ")"
+}
+
+// describe names the source in the progress.
+func (s *source) describe() string {
+	if s.layout != nil {
+		return s.Name + " from the OCI layout of the build context"
+	}
+	return s.Name
 }
 
 func probeRank(p ocispecs.Platform) int {
@@ -228,11 +320,8 @@ func (b *builder) firstProbes() []ocispecs.Platform {
 // resolvePlatform resolves ref for p and checks that the image is of p:
 // platform matching would otherwise hand out a compatible platform
 // (linux/386 for linux/amd64, arm/v6 for arm/v7).
-func (b *builder) resolvePlatform(ctx context.Context, ref string, p ocispecs.Platform, logName string) (*sourcePlatform, digest.Digest, error) {
-	_, dgst, dt, err := b.c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
-		LogName:  logName,
-		ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()},
-	})
+func (b *builder) resolvePlatform(ctx context.Context, layout *layoutStore, ref string, p ocispecs.Platform, logName string) (*sourcePlatform, digest.Digest, error) {
+	dgst, dt, err := b.resolveConfig(ctx, layout, ref, p, logName)
 	if err != nil {
 		return nil, "", err
 	}
@@ -251,6 +340,22 @@ func (b *builder) resolvePlatform(ctx context.Context, ref string, p ocispecs.Pl
 	return &sourcePlatform{Platform: want, Config: dt}, dgst, nil
 }
 
+// resolveConfig resolves ref for p in a registry, or in the client's OCI
+// layout: the digest ref resolved to and the config as it is stored.
+func (b *builder) resolveConfig(ctx context.Context, layout *layoutStore, ref string, p ocispecs.Platform, logName string) (digest.Digest, []byte, error) {
+	opt := sourceresolver.Opt{LogName: logName}
+	if layout != nil {
+		opt.OCILayoutOpt = &sourceresolver.ResolveOCILayoutOpt{
+			Platform: &p,
+			Store:    sourceresolver.ResolveImageConfigOptStore{SessionID: layout.SessionID, StoreID: layout.StoreID},
+		}
+	} else {
+		opt.ImageOpt = &sourceresolver.ResolveImageOpt{Platform: &p, ResolveMode: b.bc.ImageResolveMode.String()}
+	}
+	_, dgst, dt, err := b.c.ResolveImageConfig(ctx, ref, opt)
+	return dgst, dt, err
+}
+
 // readIndex finds out what ref is, with one question: the image for
 // platform unknown/unknown. A single manifest answers for any platform
 // with its own config (single is true). An index with attestation
@@ -261,13 +366,13 @@ func (b *builder) resolvePlatform(ctx context.Context, ref string, p ocispecs.Pl
 // a Docker manifest list or a single manifest, BuildKit v0.34 dereferences
 // a nil chain there and the daemon crashes. Any other index (a Docker
 // manifest list, an OCI index without attestations) has no match, and
-// readIndex returns neither.
-func (b *builder) readIndex(ctx context.Context, name, ref string, first sourcePlatform) (_ *ocispecs.Index, single bool, _ error) {
+// readIndex returns neither. Of an OCI layout only single is told: the
+// attestation chain is read from registries only.
+func (b *builder) readIndex(ctx context.Context, src *source, ref string, first sourcePlatform) (_ *ocispecs.Index, single bool, _ error) {
+	name := src.describe()
+	_, dt, err := b.resolveConfig(ctx, src.layout, ref, attestationPlatform,
+		"[copa] look for attestation manifests in "+name+" (an error naming "+ocispecs.MediaTypeEmptyJSON+" means there are)")
 	att := attestationPlatform
-	_, _, dt, err := b.c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
-		LogName:  "[copa] look for attestation manifests in " + name + " (an error naming " + ocispecs.MediaTypeEmptyJSON + " means there are)",
-		ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &att, ResolveMode: b.bc.ImageResolveMode.String()},
-	})
 	switch {
 	case err == nil && bytes.Equal(dt, first.Config):
 		return nil, true, nil
@@ -277,6 +382,9 @@ func (b *builder) readIndex(ctx context.Context, name, ref string, first sourceP
 			return nil, false, nil
 		}
 	case !strings.Contains(err.Error(), ocispecs.MediaTypeEmptyJSON):
+		return nil, false, nil
+	}
+	if src.layout != nil {
 		return nil, false, nil
 	}
 	caps := b.c.BuildOpts().Caps

@@ -108,29 +108,9 @@ func ReadOCITar(path string) (*Image, error) { return ReadOCITarFor(path, "linux
 
 // ReadOCITarFor is ReadOCITar, an index resolved to platform.
 func ReadOCITarFor(path, platform string) (*Image, error) {
-	f, err := os.Open(path)
+	files, err := ReadTar(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	files := map[string][]byte{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		dt, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, err
-		}
-		files[CleanName(h.Name)] = dt
 	}
 	blob := func(d digest.Digest) ([]byte, error) {
 		dt, ok := files["blobs/"+d.Algorithm().String()+"/"+d.Encoded()]
@@ -149,49 +129,86 @@ func ReadOCITarFor(path, platform string) (*Image, error) {
 	return load(idx.Manifests[0], blob, platform)
 }
 
-// FromRegistry reads repo:tag from a plain-HTTP registry such as the
-// loopback one the harness runs; an index is resolved to platform.
-func FromRegistry(registry, repo, tag, platform string) (*Image, error) {
-	get := func(kind, ref string, accept string) ([]byte, string, error) {
-		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/v2/%s/%s/%s", registry, repo, kind, ref), nil)
-		if err != nil {
-			return nil, "", err
-		}
-		if accept != "" {
-			req.Header.Set("Accept", accept)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, "", err
-		}
-		defer resp.Body.Close()
-		dt, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return nil, "", err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, "", fmt.Errorf("GET %s %s: %s", kind, ref, resp.Status)
-		}
-		return dt, resp.Header.Get("Content-Type"), nil
-	}
-	accept := strings.Join([]string{ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest,
-		"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json"}, ", ")
-	dt, mt, err := get("manifests", tag, accept)
+// ReadTar reads the regular files of a tarball, by their cleaned names.
+func ReadTar(path string) (map[string][]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	blob := func(d digest.Digest) ([]byte, error) {
-		if strings.HasPrefix(d.String(), "sha256:") {
-			dt, _, err := get("blobs", d.String(), "")
-			if err == nil {
-				return dt, nil
-			}
+	defer f.Close()
+	files := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files, nil
 		}
-		dt, _, err := get("manifests", d.String(), accept)
-		return dt, err
+		if err != nil {
+			return nil, err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		dt, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, err
+		}
+		files[CleanName(h.Name)] = dt
+	}
+}
+
+// FromRegistry reads repo:tag from a plain-HTTP registry such as the
+// loopback one the harness runs; an index is resolved to platform.
+func FromRegistry(registry, repo, tag, platform string) (*Image, error) {
+	r := registryRepo{registry, repo}
+	dt, mt, err := r.get("manifests", tag, manifestTypes)
+	if err != nil {
+		return nil, err
 	}
 	desc := ocispecs.Descriptor{MediaType: mt, Digest: digest.FromBytes(dt), Size: int64(len(dt))}
-	return load(desc, blob, platform)
+	return load(desc, r.blob, platform)
+}
+
+// manifestTypes are the manifest media types a registry is asked for.
+var manifestTypes = strings.Join([]string{ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest,
+	"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json"}, ", ")
+
+// registryRepo is a repository of a plain-HTTP registry.
+type registryRepo struct{ registry, repo string }
+
+func (r registryRepo) get(kind, ref string, accept string) ([]byte, string, error) {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/v2/%s/%s/%s", r.registry, r.repo, kind, ref), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	dt, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("GET %s %s: %s", kind, ref, resp.Status)
+	}
+	return dt, resp.Header.Get("Content-Type"), nil
+}
+
+// blob fetches a blob, or a manifest by its digest.
+func (r registryRepo) blob(d digest.Digest) ([]byte, error) {
+	if strings.HasPrefix(d.String(), "sha256:") {
+		dt, _, err := r.get("blobs", d.String(), "")
+		if err == nil {
+			return dt, nil
+		}
+	}
+	dt, _, err := r.get("manifests", d.String(), manifestTypes)
+	return dt, err
 }
 
 func load(desc ocispecs.Descriptor, blob func(digest.Digest) ([]byte, error), platform string) (*Image, error) {
