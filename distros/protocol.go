@@ -30,7 +30,18 @@ const (
 	WorkDir = "/tmp/copa-work"
 	// TargetDir is where a tooling step mounts the image it patches.
 	TargetDir = "/tmp/copa-target"
+	// SharedDir is where a step mounts a cache that concurrent steps
+	// share (llbgen.SharedCacheDir): the package downloads of one
+	// release, architecture and set of sources, and the lock file the
+	// steps take, with CmdLock, around what writes the shared caches.
+	SharedDir = "/tmp/copa-shared"
 )
+
+// CmdLock FD is the helper command a step runs to wait for an exclusive
+// lock (flock) on the file its shell opened as descriptor FD. The lock
+// belongs to the shell's open file, not to the helper, so it lasts until
+// the shell closes the descriptor. Steps need no lock tool of the image's.
+const CmdLock = "lock-fd"
 
 // InternalInputs names the vertex that writes a patch step's scripts and
 // data files, as the Dockerfile frontend names its internal steps: the
@@ -55,6 +66,10 @@ const (
 	// changed no later than that, so that equal patches give equal layers,
 	// and the tools it runs that honour the variable use it too.
 	EnvSourceDateEpoch = "SOURCE_DATE_EPOCH"
+	// EnvShared is SharedDir, set only when the step's caches are shared
+	// with concurrent steps rather than locked to one step at a time: the
+	// step then takes the lock in it (CmdLock) around its writes to them.
+	EnvShared = "COPA_SHARED"
 	// EnvCommandPrefix + KEY names a helper command the step may run:
 	// COPA_CMD_INSTALL=install-deb.
 	EnvCommandPrefix = "COPA_CMD_"
@@ -83,6 +98,7 @@ type StepMounts struct {
 	Helper   bool // the frontend image, at llbgen.HelperDir
 	Original bool // the original image, at llbgen.OriginalDir
 	Target   bool // the image being patched, at TargetDir
+	Shared   bool // a cache shared with concurrent steps, at SharedDir
 }
 
 // StepEnv sets the protocol's environment on a step. commands maps keys
@@ -98,6 +114,9 @@ func StepEnv(m StepMounts, commands map[string]string) llb.RunOption {
 	}
 	if m.Helper {
 		env = append(env, [2]string{EnvHelper, llbgen.HelperBinary})
+	}
+	if m.Shared {
+		env = append(env, [2]string{EnvShared, SharedDir})
 	}
 	for _, k := range slices.Sorted(maps.Keys(commands)) {
 		env = append(env, [2]string{EnvCommandPrefix + k, commands[k]})

@@ -64,7 +64,7 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 		t.Fatalf("no scripts: %v", err)
 	}
 	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall}
-	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch}
+	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch, distros.EnvShared}
 	// What a format's steps set besides the protocol (distros/rpm/step.go).
 	env = append(env, rpm.EnvPM, rpm.EnvPMCache, rpm.EnvKeep, rpm.EnvReleaseVer, rpm.EnvDBPath, rpm.EnvScripts, rpm.EnvMacrosDir)
 	noteRef := regexp.MustCompile(`\$out/([a-z-]+)`)
@@ -84,7 +84,7 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 				t.Errorf("%s reads %s, which distros.StepEnv does not set", s, m[1])
 			}
 		}
-		for _, lit := range []string{distros.InputsDir, distros.NotesDir, distros.WorkDir, distros.TargetDir, "/tmp/copa-helper", "/tmp/copa-original"} {
+		for _, lit := range []string{distros.InputsDir, distros.NotesDir, distros.WorkDir, distros.TargetDir, distros.SharedDir, "/tmp/copa-helper", "/tmp/copa-original"} {
 			if strings.Contains(string(dt), lit) {
 				t.Errorf("%s names %s itself instead of taking it from the environment", s, lit)
 			}

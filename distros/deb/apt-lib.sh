@@ -85,7 +85,7 @@ resolve() {
 		sources_opt="-o Dir::Etc::SourceList=$work/sources.list"
 		cp "$in/extra.suites" "$out/added-sources"
 		echo "copa: the apt sources lack fixed versions; adding the release's suites: $(tr '\n' ' ' <"$in/extra.suites")" >&2
-		apt_get update
+		update_lists
 		missing=$(shortfalls "$@")
 	fi
 
@@ -134,4 +134,119 @@ clamp_times() {
 		return 0
 	fi
 	find "$1" -xdev -newer "$started" -newermt "@$epoch" -exec touch --no-dereference --date="@$epoch" {} +
+}
+
+# Shared caches. With COPA_SHARED set, apt's lists and the downloaded
+# packages are cache mounts that concurrent steps mount at once: the
+# steps of the images of one bake with the same release, architecture and
+# sources. apt locks them itself and fails when another holds the lock,
+# so a step takes the lock in $shared (the helper's COPA_CMD_LOCK, on
+# descriptor 9) around what writes them, and only then. Without
+# COPA_SHARED, BuildKit locks the mounts to one step at a time, and these
+# functions run apt as it is.
+shared=${COPA_SHARED:-}
+archive_opt=""
+
+shared_lock() {
+	exec 9>>"$shared/lock"
+	"$COPA_HELPER" "$COPA_CMD_LOCK" 9
+}
+
+shared_unlock() {
+	exec 9>&-
+}
+
+# update_lists: apt-get update. In shared lists it is left out when an
+# update of the same sources ended after this step started: that update
+# was under way or began later, so its lists are as new as this step's
+# own would be, and the builds of a bake that start together fetch the
+# lists once. There apt never deletes lists (List-Cleanup): the suites
+# that resolve adds have lists of their own, which steps that do not add
+# them must leave to those that read them.
+update_lists() {
+	if [ -z "$shared" ]; then
+		apt_get update
+		return
+	fi
+	stamp=$shared/lists-updated${sources_opt:+-with-added-suites}
+	shared_lock
+	if [ -n "$(find "$stamp" -newer "$started" 2>/dev/null)" ]; then
+		echo "copa: the package lists are as a concurrent build sharing them updated them after this step started" >&2
+	else
+		apt_get -o APT::Get::List-Cleanup=false update
+		touch "$stamp"
+	fi
+	shared_unlock
+}
+
+# fetch_debs ARGS...: in shared caches, downloads what `apt-get ARGS`
+# installs into the shared archive, where each package is fetched once,
+# and copies it to the step's own archive on the tmpfs, which the
+# install then reads ($archive_opt): apt locks the archive it installs
+# from until dpkg is done, and the cleanup hook of the official images
+# deletes every .deb in /var/cache/apt/archives after dpkg runs.
+fetch_debs() {
+	if [ -z "$shared" ]; then
+		return 0
+	fi
+	mkdir -p "$work/archives/partial" "$shared/archives/partial"
+	archive_opt="-o Dir::Cache::Archives=$work/archives/"
+	# What apt would download into the empty archive: each file the
+	# install reads.
+	# shellcheck disable=SC2086 # $archive_opt is one fixed word pair
+	apt_get -q $archive_opt --print-uris "$@" | sed -n "s/^'[^']*' \([^ ]*\) .*/\1/p" >"$work/fetch"
+	shared_lock
+	apt_get -o Dir::Cache::Archives="$shared/archives/" --download-only "$@"
+	shared_unlock
+	while read -r deb; do
+		cp "$shared/archives/$deb" "$work/archives/"
+	done <"$work/fetch"
+}
+
+# download_debs NAME=VERSION...: apt-get download into the current
+# directory. In shared caches a file the shared archive holds with the
+# size and hash apt's lists give is copied from there, and what apt
+# downloads is added to it (apt-get download does not look there itself).
+download_debs() {
+	if [ -z "$shared" ]; then
+		apt_get -o APT::Sandbox::User=root download "$@"
+		return
+	fi
+	mkdir -p "$shared/archives/partial"
+	apt_get -o APT::Sandbox::User=root --print-uris download "$@" >"$work/fetch"
+	shared_lock
+	missing=""
+	while read -r _ deb size hash; do
+		if cached "$shared/archives/$deb" "$size" "$hash"; then
+			cp "$shared/archives/$deb" .
+		else
+			missing="$missing ${deb%%_*}"
+		fi
+	done <"$work/fetch"
+	pins=""
+	for spec; do
+		case " $missing " in *" ${spec%%=*} "*) pins="$pins $spec" ;; esac
+	done
+	if [ -n "$pins" ]; then
+		# shellcheck disable=SC2086 # NAME=VERSION words, validated or from apt
+		apt_get -o APT::Sandbox::User=root download $pins
+		for deb in *.deb; do
+			if [ ! -e "$shared/archives/$deb" ]; then
+				cp "$deb" "$shared/archives/partial/$deb"
+				mv "$shared/archives/partial/$deb" "$shared/archives/$deb"
+			fi
+		done
+	fi
+	shared_unlock
+}
+
+# cached FILE SIZE HASH: whether FILE is the package apt's lists describe
+# (HASH is "SHA256:..." or another of apt's hash names).
+cached() {
+	[ -f "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ] || return 1
+	case $3 in
+	SHA256:*) [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "${3#SHA256:}" ] ;;
+	SHA512:*) [ "$(sha512sum <"$1" | cut -d' ' -f1)" = "${3#SHA512:}" ] ;;
+	*) return 1 ;;
+	esac
 }

@@ -2,7 +2,11 @@ package deb
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -32,6 +36,7 @@ const (
 var helperCommands = map[string]string{
 	"KEEP_UNCHANGED": CmdKeepUnchanged,
 	"INSTALL":        CmdInstall,
+	"LOCK":           distros.CmdLock,
 }
 
 // Bounds on the apt sources files read from an image.
@@ -52,8 +57,8 @@ type aptStep struct {
 // the mode, policy and NAME=VERSION arguments; root in /; the step
 // protocol's environment; the scripts, the files and the release suites
 // the sources may lack read-only in the inputs; /tmp and /var/log on a
-// tmpfs; apt's lists and archives in cache mounts per release and
-// platform; then more, and the request's constraints.
+// tmpfs; apt's lists and downloads in cache mounts (caches); then more,
+// and the request's constraints.
 func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[string][]byte, mode string, specs []string, more ...llb.RunOption) []llb.RunOption {
 	extra, added := rel.ExtraSources(Arch(req.Platform.Architecture, req.Platform.Variant), Suites(sources))
 	args := append([]string{"/bin/sh", path.Join(distros.InputsDir, s.script), mode, string(req.Policy)}, specs...)
@@ -66,20 +71,22 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		llbgen.File{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))})
 	inputs := llbgen.Files(files, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
-	cacheKey := rel.CacheKey + "-" + strings.ReplaceAll(platformString(req), "/", "-")
+	// With the helper, which provides the lock, concurrent steps share
+	// the caches; without it they take turns on locked ones.
+	mounts := s.mounts
+	mounts.Shared = req.Helper != nil
 	opts := []llb.RunOption{
 		llb.Args(args),
 		llb.User("0:0"),
 		llb.Dir("/"),
 		llb.AddEnv("PATH", llbgen.DefaultPath),
-		distros.StepEnv(s.mounts, helperCommands),
+		distros.StepEnv(mounts, helperCommands),
 		llbgen.Tmpfs("/tmp"),
 		llbgen.ReadOnly(distros.InputsDir, inputs),
 		llbgen.Tmpfs("/var/log"),
-		llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+cacheKey),
-		llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+cacheKey),
-		llb.WithCustomName(req.StepPrefix + distros.StepName(s.tool, req.Plan)),
 	}
+	opts = append(opts, s.caches(req, rel, sources, extra, mounts.Shared)...)
+	opts = append(opts, llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)))
 	if e := req.SourceDateEpoch; e != nil {
 		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
 	}
@@ -91,6 +98,49 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		opts = append(opts, c)
 	}
 	return opts
+}
+
+// caches are the cache mounts of an apt step, per release and platform.
+//
+// Shared, they are also per set of sources (sourcesKey), so that every
+// step that mounts them reads and writes the same lists: apt-get update
+// deletes the lists its sources do not name, and the lists of other
+// sources under one release are other files. The lists are mounted where
+// apt keeps them; the downloads at distros.SharedDir, from which the
+// script copies what it installs, because apt locks its archive
+// directory for the whole install (and the cleanup hook of the official
+// images deletes what it finds in /var/cache/apt/archives). apt's own
+// binary caches, which depend on the image's dpkg database, stay on a
+// tmpfs at /var/cache/apt.
+//
+// Locked, one step at a time has them whole, as apt expects.
+func (s aptStep) caches(req distros.PatchRequest, rel Release, sources map[string][]byte, extra string, shared bool) []llb.RunOption {
+	key := rel.CacheKey + "-" + strings.ReplaceAll(platformString(req), "/", "-")
+	if !shared {
+		return []llb.RunOption{
+			llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+key),
+			llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+key),
+		}
+	}
+	key += "-" + sourcesKey(sources, extra)
+	return []llb.RunOption{
+		llbgen.SharedCacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+key),
+		llbgen.Tmpfs("/var/cache/apt"),
+		llbgen.SharedCacheDir(distros.SharedDir, s.cachePrefix+"-archives-"+key),
+	}
+}
+
+// sourcesKey names a set of apt sources in cache IDs: a hash of the
+// sources files, by name and content, and of the entries the step adds
+// when they lack a fixed version.
+func sourcesKey(sources map[string][]byte, extra string) string {
+	h := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(sources[name]))
+		h.Write(sources[name])
+	}
+	fmt.Fprintf(h, "extra\x00%d\x00%s", len(extra), extra)
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 func platformString(req distros.PatchRequest) string {
