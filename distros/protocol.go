@@ -30,11 +30,6 @@ const (
 	WorkDir = "/tmp/copa-work"
 	// TargetDir is where a tooling step mounts the image it patches.
 	TargetDir = "/tmp/copa-target"
-	// SharedDir is where a step mounts a cache that concurrent steps
-	// share (llbgen.SharedCacheDir): the package downloads of one
-	// release, architecture and set of sources, and the lock file the
-	// steps take, with CmdLock, around what writes the shared caches.
-	SharedDir = "/tmp/copa-shared"
 )
 
 // CmdLock FD is the helper command a step runs to wait for an exclusive
@@ -66,9 +61,10 @@ const (
 	// changed no later than that, so that equal patches give equal layers,
 	// and the tools it runs that honour the variable use it too.
 	EnvSourceDateEpoch = "SOURCE_DATE_EPOCH"
-	// EnvShared is SharedDir, set only when the step's caches are shared
-	// with concurrent steps rather than locked to one step at a time: the
-	// step then takes the lock in it (CmdLock) around its writes to them.
+	// EnvShared names a cache directory that the step shares with
+	// concurrent steps (llbgen.SharedCacheDir), set only when its caches
+	// are shared rather than locked to one step at a time: the step keeps
+	// there the lock file it takes (CmdLock) around its writes to them.
 	EnvShared = "COPA_SHARED"
 	// EnvCommandPrefix + KEY names a helper command the step may run:
 	// COPA_CMD_INSTALL=install-deb.
@@ -98,7 +94,7 @@ type StepMounts struct {
 	Helper   bool // the frontend image, at llbgen.HelperDir
 	Original bool // the original image, at llbgen.OriginalDir
 	Target   bool // the image being patched, at TargetDir
-	Shared   bool // a cache shared with concurrent steps, at SharedDir
+	Shared   string // a cache shared with concurrent steps, mounted there; "" for none
 }
 
 // StepEnv sets the protocol's environment on a step. commands maps keys
@@ -115,8 +111,8 @@ func StepEnv(m StepMounts, commands map[string]string) llb.RunOption {
 	if m.Helper {
 		env = append(env, [2]string{EnvHelper, llbgen.HelperBinary})
 	}
-	if m.Shared {
-		env = append(env, [2]string{EnvShared, SharedDir})
+	if m.Shared != "" {
+		env = append(env, [2]string{EnvShared, m.Shared})
 	}
 	for _, k := range slices.Sorted(maps.Keys(commands)) {
 		env = append(env, [2]string{EnvCommandPrefix + k, commands[k]})

@@ -84,7 +84,7 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 				t.Errorf("%s reads %s, which distros.StepEnv does not set", s, m[1])
 			}
 		}
-		for _, lit := range []string{distros.InputsDir, distros.NotesDir, distros.WorkDir, distros.TargetDir, distros.SharedDir, "/tmp/copa-helper", "/tmp/copa-original"} {
+		for _, lit := range []string{distros.InputsDir, distros.NotesDir, distros.WorkDir, distros.TargetDir, "/tmp/copa-helper", "/tmp/copa-original"} {
 			if strings.Contains(string(dt), lit) {
 				t.Errorf("%s names %s itself instead of taking it from the environment", s, lit)
 			}

@@ -136,19 +136,22 @@ clamp_times() {
 	find "$1" -xdev -newer "$started" -newermt "@$epoch" -exec touch --no-dereference --date="@$epoch" {} +
 }
 
-# Shared caches. With COPA_SHARED set, apt's lists and the downloaded
-# packages are cache mounts that concurrent steps mount at once: the
-# steps of the images of one bake with the same release, architecture and
-# sources. apt locks them itself and fails when another holds the lock,
-# so a step takes the lock in $shared (the helper's COPA_CMD_LOCK, on
-# descriptor 9) around what writes them, and only then. Without
-# COPA_SHARED, BuildKit locks the mounts to one step at a time, and these
-# functions run apt as it is.
+# Shared caches. With COPA_SHARED set (apt's cache directory), apt's
+# lists and cache directory are cache mounts that concurrent steps mount
+# at once: the steps of the images of one bake with the same release,
+# architecture and sources. apt locks its lists and archive itself and
+# fails when another holds the lock, so a step takes the lock
+# $shared/copa-lock (the helper's COPA_CMD_LOCK, on descriptor 9) around
+# what writes them, and only then. The downloads are in
+# $shared/copa-archives, not in apt's archives directory, which the
+# cleanup hook of the official images empties after each dpkg run.
+# Without COPA_SHARED, BuildKit locks the mounts to one step at a time,
+# and these functions run apt as it is.
 shared=${COPA_SHARED:-}
 archive_opt=""
 
 shared_lock() {
-	exec 9>>"$shared/lock"
+	exec 9>>"$shared/copa-lock"
 	"$COPA_HELPER" "$COPA_CMD_LOCK" 9
 }
 
@@ -168,7 +171,7 @@ update_lists() {
 		apt_get update
 		return
 	fi
-	stamp=$shared/lists-updated${sources_opt:+-with-added-suites}
+	stamp=$shared/copa-lists-updated${sources_opt:+-with-added-suites}
 	shared_lock
 	if [ -n "$(find "$stamp" -newer "$started" 2>/dev/null)" ]; then
 		echo "copa: the package lists are as a concurrent build sharing them updated them after this step started" >&2
@@ -179,27 +182,32 @@ update_lists() {
 	shared_unlock
 }
 
-# fetch_debs ARGS...: in shared caches, downloads what `apt-get ARGS`
-# installs into the shared archive, where each package is fetched once,
-# and copies it to the step's own archive on the tmpfs, which the
-# install then reads ($archive_opt): apt locks the archive it installs
-# from until dpkg is done, and the cleanup hook of the official images
-# deletes every .deb in /var/cache/apt/archives after dpkg runs.
+# fetch_debs ARGS...: in shared caches, makes the shared archive hold
+# what `apt-get ARGS` installs, downloading only what it lacks (each
+# package is fetched once), and copies that to the step's own archive on
+# the tmpfs, which the install then reads ($archive_opt): apt locks the
+# archive it installs from until dpkg is done. apt runs under the lock
+# only when a file is missing; the install checks each file's hash.
 fetch_debs() {
 	if [ -z "$shared" ]; then
 		return 0
 	fi
-	mkdir -p "$work/archives/partial" "$shared/archives/partial"
+	mkdir -p "$work/archives/partial" "$shared/copa-archives/partial"
 	archive_opt="-o Dir::Cache::Archives=$work/archives/"
-	# What apt would download into the empty archive: each file the
-	# install reads.
+	# What apt would download into the empty archive: every file the
+	# install reads, as "'URI' FILE SIZE HASH".
 	# shellcheck disable=SC2086 # $archive_opt is one fixed word pair
-	apt_get -q $archive_opt --print-uris "$@" | sed -n "s/^'[^']*' \([^ ]*\) .*/\1/p" >"$work/fetch"
+	apt_get -q $archive_opt --print-uris "$@" | sed -n "/^'/p" >"$work/fetch"
 	shared_lock
-	apt_get -o Dir::Cache::Archives="$shared/archives/" --download-only "$@"
+	while read -r _ deb size _; do
+		if [ ! -f "$shared/copa-archives/$deb" ] || [ "$(wc -c <"$shared/copa-archives/$deb")" -ne "$size" ]; then
+			apt_get -o Dir::Cache::Archives="$shared/copa-archives/" --download-only "$@"
+			break
+		fi
+	done <"$work/fetch"
 	shared_unlock
-	while read -r deb; do
-		cp "$shared/archives/$deb" "$work/archives/"
+	while read -r _ deb _; do
+		cp "$shared/copa-archives/$deb" "$work/archives/"
 	done <"$work/fetch"
 }
 
@@ -212,13 +220,13 @@ download_debs() {
 		apt_get -o APT::Sandbox::User=root download "$@"
 		return
 	fi
-	mkdir -p "$shared/archives/partial"
-	apt_get -o APT::Sandbox::User=root --print-uris download "$@" >"$work/fetch"
+	mkdir -p "$shared/copa-archives/partial"
+	apt_get -o APT::Sandbox::User=root --print-uris download "$@" | sed -n "/^'/p" >"$work/fetch"
 	shared_lock
 	missing=""
 	while read -r _ deb size hash; do
-		if cached "$shared/archives/$deb" "$size" "$hash"; then
-			cp "$shared/archives/$deb" .
+		if cached "$shared/copa-archives/$deb" "$size" "$hash"; then
+			cp "$shared/copa-archives/$deb" .
 		else
 			missing="$missing ${deb%%_*}"
 		fi
@@ -231,9 +239,9 @@ download_debs() {
 		# shellcheck disable=SC2086 # NAME=VERSION words, validated or from apt
 		apt_get -o APT::Sandbox::User=root download $pins
 		for deb in *.deb; do
-			if [ ! -e "$shared/archives/$deb" ]; then
-				cp "$deb" "$shared/archives/partial/$deb"
-				mv "$shared/archives/partial/$deb" "$shared/archives/$deb"
+			if [ ! -e "$shared/copa-archives/$deb" ]; then
+				cp "$deb" "$shared/copa-archives/partial/$deb"
+				mv "$shared/copa-archives/partial/$deb" "$shared/copa-archives/$deb"
 			fi
 		done
 	fi

@@ -74,7 +74,9 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 	// With the helper, which provides the lock, concurrent steps share
 	// the caches; without it they take turns on locked ones.
 	mounts := s.mounts
-	mounts.Shared = req.Helper != nil
+	if req.Helper != nil {
+		mounts.Shared = aptCacheDir
+	}
 	opts := []llb.RunOption{
 		llb.Args(args),
 		llb.User("0:0"),
@@ -85,7 +87,7 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		llbgen.ReadOnly(distros.InputsDir, inputs),
 		llbgen.Tmpfs("/var/log"),
 	}
-	opts = append(opts, s.caches(req, rel, sources, extra, mounts.Shared)...)
+	opts = append(opts, s.caches(req, rel, sources, extra, mounts.Shared != "")...)
 	opts = append(opts, llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)))
 	if e := req.SourceDateEpoch; e != nil {
 		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
@@ -100,33 +102,36 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 	return opts
 }
 
-// caches are the cache mounts of an apt step, per release and platform.
+// aptCacheDir is apt's cache directory: its binary caches, and the
+// downloads.
+const aptCacheDir = "/var/cache/apt"
+
+// caches are the cache mounts of an apt step, per release and platform:
+// apt's lists, and its cache directory.
 //
 // Shared, they are also per set of sources (sourcesKey), so that every
 // step that mounts them reads and writes the same lists: apt-get update
 // deletes the lists its sources do not name, and the lists of other
-// sources under one release are other files. The lists are mounted where
-// apt keeps them; the downloads at distros.SharedDir, from which the
-// script copies what it installs, because apt locks its archive
-// directory for the whole install (and the cleanup hook of the official
-// images deletes what it finds in /var/cache/apt/archives). apt's own
-// binary caches, which depend on the image's dpkg database, stay on a
-// tmpfs at /var/cache/apt.
+// sources under one release are other files. apt's binary caches there
+// are shared too: apt writes them to a new file and renames it into
+// place, so a step never reads another's half-written one, and the cache
+// of the lists is built once. The downloads are in a directory of their
+// own (the script's copa-archives), from which each step copies what it
+// installs: apt locks the archive it installs from for the whole install,
+// and the cleanup hook of the official images deletes what it finds in
+// /var/cache/apt/archives.
 //
 // Locked, one step at a time has them whole, as apt expects.
 func (s aptStep) caches(req distros.PatchRequest, rel Release, sources map[string][]byte, extra string, shared bool) []llb.RunOption {
 	key := rel.CacheKey + "-" + strings.ReplaceAll(platformString(req), "/", "-")
-	if !shared {
-		return []llb.RunOption{
-			llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+key),
-			llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+key),
-		}
+	cacheDir := llbgen.CacheDir
+	if shared {
+		key += "-" + sourcesKey(sources, extra)
+		cacheDir = llbgen.SharedCacheDir
 	}
-	key += "-" + sourcesKey(sources, extra)
 	return []llb.RunOption{
-		llbgen.SharedCacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+key),
-		llbgen.Tmpfs("/var/cache/apt"),
-		llbgen.SharedCacheDir(distros.SharedDir, s.cachePrefix+"-archives-"+key),
+		cacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+key),
+		cacheDir(aptCacheDir, s.cachePrefix+"-archives-"+key),
 	}
 }
 
