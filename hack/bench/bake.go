@@ -44,6 +44,7 @@ func benchBake(c config, count int) {
 	type run struct {
 		wall   time.Duration
 		counts fetchCounts
+		load   string // the 1-minute load average when the build started
 	}
 	one := func() time.Duration {
 		a := []string{"buildx", "build", "--builder", c.builder, "--progress=quiet", "-f", filepath.Join(ctxDir, "Patchfile"),
@@ -73,18 +74,19 @@ func benchBake(c config, count int) {
 		for i, cs := range cases {
 			c.prune()
 			proxy.take()
+			load := loadAverage()
 			wall := cs.build()
 			counts := countFetches(proxy.take())
 			for _, tag := range cs.tags {
 				c.checkBakePatched(tag, filepath.Join(ctxDir, "reports", tag+".json"))
 			}
-			runs[i] = append(runs[i], run{wall, counts})
-			fmt.Fprintf(os.Stderr, "bench: run %d %-34s %6.1fs  %+v\n", r+1, cs.name, wall.Seconds(), counts)
+			runs[i] = append(runs[i], run{wall, counts, load})
+			fmt.Fprintf(os.Stderr, "bench: run %d %-34s %6.1fs  load %s  %+v\n", r+1, cs.name, wall.Seconds(), load, counts)
 		}
 	}
 
 	fmt.Printf("images: %s-01 … -%02d (one release, each with a report of its own)\n\n", c.image, count)
-	fmt.Printf("| case | median wall time | min–max | release files (200 / 304) | package indexes | .debs | most downloads of one index / one .deb | MB through the proxy |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| case | median wall time | min–max | load at start (median run) | release files (200 / 304) | package indexes | .debs | most downloads of one index / one .deb | MB through the proxy |\n|---|---|---|---|---|---|---|---|---|\n")
 	med := make([]time.Duration, len(cases))
 	for i, cs := range cases {
 		ws := make([]time.Duration, 0, len(runs[i]))
@@ -96,8 +98,8 @@ func benchBake(c config, count int) {
 		// The counts of the median run.
 		k := slices.IndexFunc(runs[i], func(r run) bool { return r.wall == med[i] })
 		f := runs[i][k].counts
-		fmt.Printf("| %s | %.1f s | %.1f–%.1f s | %d / %d | %d | %d | %d / %d | %.1f |\n", cs.name, med[i].Seconds(), ws[0].Seconds(), ws[len(ws)-1].Seconds(),
-			f.releases, f.releasesUnchanged, f.indexes, f.debs, f.maxPerIndex, f.maxPerDeb, float64(f.bytes)/1e6)
+		fmt.Printf("| %s | %.1f s | %.1f–%.1f s | %s | %d / %d | %d | %d | %d / %d | %.1f |\n", cs.name, med[i].Seconds(), ws[0].Seconds(), ws[len(ws)-1].Seconds(),
+			runs[i][k].load, f.releases, f.releasesUnchanged, f.indexes, f.debs, f.maxPerIndex, f.maxPerDeb, float64(f.bytes)/1e6)
 	}
 	ratio := med[1].Seconds() / med[0].Seconds()
 	goal := "met"
@@ -119,6 +121,16 @@ func bakeFile(c config, tags []string, args map[string]string) []byte {
 	}
 	fmt.Fprintf(&b, "  }\n  tags = [\"%s/%s:${tag}-patched\"]\n  output = [\"type=registry\"]\n}\n", c.registry, repoOf(c.image))
 	return []byte(b.String())
+}
+
+// loadAverage is the machine's 1-minute load average: the builder is
+// shared, and other builds on it show there.
+func loadAverage() string {
+	dt, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(dt))[0]
 }
 
 func timed(what string, cmd *exec.Cmd) time.Duration {
