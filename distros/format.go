@@ -34,6 +34,10 @@ type PatchFormat interface {
 	// Release returns the per-release facts of an image of a distro this
 	// format serves.
 	Release(osr OSRelease) (Release, error)
+	// CheckSources checks a SOURCES file before any step runs: that it is
+	// of a kind the format's package managers read (its name's ending)
+	// and well formed. Errors name the line.
+	CheckSources(s Sources) error
 }
 
 // Distro is one distribution in the vocabularies that meet here: its

@@ -96,6 +96,15 @@ type PatchRequest struct {
 	// network runs with it (llb.WithProxy), which keeps it out of the
 	// cache key and the image.
 	Proxy *llb.ProxyEnv
+	// Sources replaces or adds to the image's package sources for the
+	// patch (SOURCES); nil when the Patchfile has none. The format has
+	// checked it (PatchFormat.CheckSources).
+	Sources *Sources
+	// IgnoreCache runs the patch step again even when BuildKit has its
+	// result: the frontend asks for it when a cached step reported a
+	// failure, which a fixed mirror or a secret (never part of the cache
+	// key) may have cured since.
+	IgnoreCache bool
 	// Constraints tag the steps (source location).
 	Constraints []llb.ConstraintsOpt
 	// StepPrefix starts every step name, so that the progress output says

@@ -87,13 +87,19 @@ const (
 	//	scripts PACKAGE NAME[,NAME...]  package scripts that were not run
 	//	config-kept PACKAGE PATH         a configuration file kept as the image had it
 	NoteInstall = "install-notes"
+	// NoteFailed: why the step could not patch, when it stopped short
+	// and said so instead of failing (so that the frontend, not the
+	// exec's exit code, tells the user):
+	//	fetch SECRET URL REASON...  a package source could not be fetched; SECRET is
+	//	                            the id of the secret that holds its credentials
+	NoteFailed = "failed"
 )
 
 // StepMounts says what a step has mounted besides its inputs and notes.
 type StepMounts struct {
-	Helper   bool // the frontend image, at llbgen.HelperDir
-	Original bool // the original image, at llbgen.OriginalDir
-	Target   bool // the image being patched, at TargetDir
+	Helper   bool   // the frontend image, at llbgen.HelperDir
+	Original bool   // the original image, at llbgen.OriginalDir
+	Target   bool   // the image being patched, at TargetDir
 	Shared   string // a cache shared with concurrent steps, mounted there; "" for none
 }
 
@@ -143,6 +149,44 @@ type Outcome struct {
 	SkippedScripts []PackageNote
 	// KeptConfig lists configuration files kept as the image had them.
 	KeptConfig []PackageNote
+	// Failed lists why the step stopped short; the patch failed when it
+	// has any.
+	Failed []Failure
+}
+
+// Failure is one reason a step gave for not patching: a package source it
+// could not fetch.
+type Failure struct {
+	// URL is the source that failed, without credentials.
+	URL string
+	// Reason is what the package manager said, e.g. "401  Unauthorized".
+	Reason string
+	// Secret is the id of the secret that holds the format's credentials
+	// (apt-auth, repo-auth).
+	Secret string
+}
+
+// Status is the HTTP status code the reason starts with, 0 when it names
+// none.
+func (f Failure) Status() int {
+	var code int
+	if _, err := fmt.Sscanf(strings.TrimSpace(f.Reason), "%d", &code); err != nil || code < 100 || code > 599 {
+		return 0
+	}
+	return code
+}
+
+// Error says what failed and what to do about it.
+func (f Failure) Error() string {
+	reason := strings.Join(strings.Fields(f.Reason), " ")
+	switch code := f.Status(); {
+	case code == 401 || code == 403:
+		return fmt.Sprintf("the package source %s refused access (%s): give its credentials with --secret id=%s,src=FILE (see docs/mirrors.md)", f.URL, reason, f.Secret)
+	case strings.Contains(strings.ToLower(reason), "certificate"):
+		return fmt.Sprintf("the package source %s could not be fetched (%s): if its certificate is signed by a private CA, give the CA's PEM bundle with --secret id=%s,src=FILE (see docs/mirrors.md)", f.URL, reason, SecretCA)
+	default:
+		return fmt.Sprintf("the package source %s could not be fetched (%s): the patch does not go on without a source the image names; fix the source, or replace the sources for the patch with SOURCES (see docs/mirrors.md)", f.URL, reason)
+	}
 }
 
 // PackageNote is one note about a package: the scripts that did not run,
@@ -167,7 +211,7 @@ const maxNotes = 4 << 20
 // a step that ran the image's own tools.
 func ReadNotes(ctx context.Context, notes FS, v Versioning) (*Outcome, error) {
 	o := &Outcome{}
-	for _, name := range []string{NoteAddedSources, NoteUnresolved, NoteUpgrades, NoteInstall} {
+	for _, name := range []string{NoteAddedSources, NoteUnresolved, NoteUpgrades, NoteInstall, NoteFailed} {
 		rows, err := readRows(ctx, notes, name)
 		if err != nil {
 			return nil, err
@@ -217,8 +261,30 @@ func (o *Outcome) add(note string, r []string, v Versioning) error {
 		default:
 			return fmt.Errorf("unknown kind %q", r[0])
 		}
+	case NoteFailed:
+		if len(r) < 4 || r[0] != "fetch" {
+			return fmt.Errorf("want fetch SECRET URL REASON")
+		}
+		o.Failed = append(o.Failed, Failure{Secret: Clip(r[1]), URL: Clip(withoutUserinfo(r[2])), Reason: Clip(strings.Join(r[3:], " "))})
 	}
 	return nil
+}
+
+// withoutUserinfo drops credentials a source's URL may carry, so that no
+// message repeats them.
+func withoutUserinfo(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	host, p, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
+	if p != "" {
+		return scheme + "://" + host + "/" + p
+	}
+	return scheme + "://" + host
 }
 
 // Warnings says in sentences what the user should know of the outcome

@@ -22,6 +22,7 @@ func TestReadNotes(t *testing.T) {
 		"/" + distros.NoteUnresolved:   "tzdata 2099a-1 2025b-0+deb12u1\nlibfoo 2.0 (none)\n",
 		"/" + distros.NoteUpgrades:     "libssl3 3.0.15-1~deb12u1\n",
 		"/" + distros.NoteInstall:      "scripts tzdata postinst,postrm\nconfig-kept base-files /etc/issue\n",
+		"/" + distros.NoteFailed:       "fetch apt-auth http://u:secret@mirror.example:8080/debian/dists/bookworm/InRelease 401  Unauthorized\n",
 	}
 	o, err := distros.ReadNotes(context.Background(), notes, deb.Versioning{})
 	if err != nil {
@@ -33,6 +34,7 @@ func TestReadNotes(t *testing.T) {
 		Upgrades:       []distros.Update{{Name: "libssl3", Fixed: "3.0.15-1~deb12u1"}},
 		SkippedScripts: []distros.PackageNote{{Package: "tzdata", Items: []string{"postinst", "postrm"}}},
 		KeptConfig:     []distros.PackageNote{{Package: "base-files", Items: []string{"/etc/issue"}}},
+		Failed:         []distros.Failure{{Secret: "apt-auth", URL: "http://mirror.example:8080/debian/dists/bookworm/InRelease", Reason: "401 Unauthorized"}},
 	}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("ReadNotes\n got %+v\nwant %+v", o, want)
@@ -48,6 +50,7 @@ func TestReadNotes(t *testing.T) {
 		distros.NoteUpgrades:   "-oFoo=1 1.0\n",
 		distros.NoteUnresolved: "tzdata 1\n",
 		distros.NoteInstall:    "reboot now please\n",
+		distros.NoteFailed:     "fetch apt-auth\n",
 	} {
 		if _, err := distros.ReadNotes(context.Background(), distrostest.MapFS{"/" + name: bad}, deb.Versioning{}); err == nil || !strings.Contains(err.Error(), "malformed "+name+" note") {
 			t.Errorf("%s %q: error %v", name, bad, err)
@@ -63,8 +66,9 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 	if err != nil || len(scripts) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
-	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall}
-	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch, distros.EnvShared}
+	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall, distros.NoteFailed}
+	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch,
+		distros.EnvSecrets, distros.EnvAuthSecret, distros.EnvSourcesName, distros.EnvSourcesMode, distros.EnvSourcesKeep, distros.EnvSourcesOnly, distros.EnvShared}
 	// What a format's steps set besides the protocol (distros/rpm/step.go).
 	env = append(env, rpm.EnvPM, rpm.EnvPMCache, rpm.EnvKeep, rpm.EnvReleaseVer, rpm.EnvDBPath, rpm.EnvScripts, rpm.EnvMacrosDir)
 	noteRef := regexp.MustCompile(`\$out/([a-z-]+)`)

@@ -27,12 +27,35 @@ type job struct {
 	listed bool
 	// native: patch on the build platform, running nothing of the image.
 	native bool
+	// cannotRun: the builder cannot run the platform, which is why it is
+	// native.
+	cannotRun bool
 }
 
 // choosePlatforms decides, for every platform of the source, whether it
-// is patched: all of them without --platform, only those listed with
-// it. A listed platform the source lacks fails the build.
+// is patched (platformJobs), and warns of each platform that is patched
+// natively because the builder cannot run it.
 func (b *builder) choosePlatforms(ctx context.Context, src *source) ([]job, error) {
+	jobs, err := b.platformJobs(src)
+	if err != nil {
+		return nil, err
+	}
+	build := platforms.Format(platforms.Normalize(b.buildPlatform()))
+	for _, j := range jobs {
+		if j.cannotRun {
+			p := platforms.Format(j.sp.Platform)
+			b.src.Warn(ctx, fmt.Sprintf("PATCH %s: the builder cannot run %s (no emulator), so it is patched natively on %s: a tooling image fetches %s packages and nothing of the image runs, maintainer scripts included",
+				src.Name, p, build, p), warnOpts(b.pf.Image.Location))
+		}
+	}
+	return jobs, nil
+}
+
+// platformJobs decides, for every platform of the source, whether it is
+// patched: all of them without --platform, only those listed with it. A
+// listed platform the source lacks fails the build. It says nothing, so
+// that --call check can ask too.
+func (b *builder) platformJobs(src *source) ([]job, error) {
 	loc := b.pf.Image.Location
 	listed := b.bc.TargetPlatforms
 	for _, p := range listed {
@@ -45,7 +68,6 @@ func (b *builder) choosePlatforms(ctx context.Context, src *source) ([]job, erro
 		}
 	}
 	canRun := b.runnable()
-	build := platforms.Format(platforms.Normalize(b.buildPlatform()))
 	var jobs []job
 	for _, sp := range src.Platforms {
 		j := job{sp: sp, patch: len(listed) == 0}
@@ -55,12 +77,8 @@ func (b *builder) choosePlatforms(ctx context.Context, src *source) ([]job, erro
 			j.patch, j.listed = true, true
 		}
 		if j.patch {
-			j.native = b.pf.Native
-			if !canRun.Match(sp.Platform) {
-				j.native = true
-				b.src.Warn(ctx, fmt.Sprintf("PATCH %s: the builder cannot run %s (no emulator), so it is patched natively on %s: a tooling image fetches %s packages and nothing of the image runs, maintainer scripts included",
-					src.Name, platforms.Format(sp.Platform), build, platforms.Format(sp.Platform)), warnOpts(loc))
-			}
+			j.cannotRun = !canRun.Match(sp.Platform)
+			j.native = b.pf.Native || j.cannotRun
 		}
 		jobs = append(jobs, j)
 	}

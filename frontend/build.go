@@ -74,7 +74,7 @@ func build(ctx context.Context, c client.Client, reg *distros.Registry) (_ *clie
 	if err != nil {
 		return nil, err
 	}
-	if err := b.loadReports(ctx); err != nil {
+	if err := b.loadContextFiles(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.runChecks(ctx); err != nil {
@@ -130,6 +130,8 @@ type builder struct {
 	reg     *distros.Registry
 	opts    *options
 	reports []loadedReport
+	// sources is the SOURCES file, nil without one.
+	sources *distros.Sources
 
 	helperOnce sync.Once
 	helper     *llb.State

@@ -47,10 +47,17 @@ var (
 		Description: "A report is of a platform the image does not have"}
 	ruleEndOfLife = checkRule{Name: "ReleaseEndOfLife",
 		Description: "A report scanned a release whose security support has ended"}
+	ruleReportOtherOS = checkRule{Name: "ReportForOtherOS",
+		Description: "A report is a scan of another OS family than the image's"}
+	ruleReportNothingInstalled = checkRule{Name: "ReportNothingInstalled",
+		Description: "None of the packages a report names is installed in the image"}
+	ruleUnusedTooling = checkRule{Name: "UnusedTooling",
+		Description: "TOOLING names a tooling image, but the image is patched with its own package manager"}
 )
 
 // checkRules lists every rule, for the docs' test.
-var checkRules = []checkRule{ruleUnusedArg, rulePatchByTag, ruleUnresolvedWarn, ruleReportWithoutFixes, ruleReportOtherPlatform, ruleEndOfLife}
+var checkRules = []checkRule{ruleUnusedArg, rulePatchByTag, ruleUnresolvedWarn, ruleReportWithoutFixes, ruleReportOtherPlatform, ruleEndOfLife,
+	ruleReportOtherOS, ruleReportNothingInstalled, ruleUnusedTooling}
 
 // finding is one rule's finding on a Patchfile line.
 type finding struct {
@@ -136,18 +143,26 @@ func (b *builder) reportRelease(r loadedReport) (distros.Release, bool) {
 
 // checkHandler answers --call check: the rules' findings, in the shape
 // of the Dockerfile frontend's checks. It reads the reports and resolves
-// the image's config, and pulls and runs nothing.
+// the image's config; only when a rule needs them does it read the image's
+// files (checkImage). It installs and runs nothing.
 func checkHandler(c client.Client, bc *dockerui.Client, src *dockerui.Source, reg *distros.Registry) func(context.Context) (*lint.LintResults, error) {
 	return func(ctx context.Context) (*lint.LintResults, error) {
 		res := &lint.LintResults{}
 		idx := res.AddSource(src.SourceMap)
 		b, err := newBuilder(c, bc, src, reg)
 		if err == nil {
-			err = b.loadReports(ctx)
+			err = b.loadContextFiles(ctx)
 		}
 		var img *source
 		if err == nil {
 			img, err = b.resolveSource(ctx)
+		}
+		var findings []finding
+		if err == nil {
+			findings = b.checkPatchfile(img, time.Now())
+			var more []finding
+			more, err = b.checkImage(ctx, img)
+			findings = append(findings, more...)
 		}
 		if err != nil {
 			var el *parser.LocationError
@@ -160,7 +175,7 @@ func checkHandler(c client.Client, bc *dockerui.Client, src *dockerui.Source, re
 			res.Error = be
 			return res, nil
 		}
-		for _, f := range b.checkPatchfile(img, time.Now()) {
+		for _, f := range findings {
 			res.AddWarning(f.rule.Name, f.rule.Description, f.rule.URL(), f.detail, idx, f.location)
 		}
 		return res, nil
@@ -181,7 +196,9 @@ func checkConfig(data []byte) (*linter.Config, error) {
 // "# check=error=true" a finding of a rule that is not Info fails the
 // build. A build leaves out the Info rules and those it says itself: a
 // report of another platform fails it with its own error, a release past
-// its end of life gets its own warning from the image's os-release.
+// its end of life gets its own warning from the image's os-release, and
+// the rules that read the image's files (check_image.go) are not run at
+// all, since the build reads the image anyway and says each itself.
 func (b *builder) runChecks(ctx context.Context) error {
 	cfg, err := checkConfig(b.src.Data)
 	if err != nil {

@@ -74,6 +74,12 @@ func TestPatchfileErrorsNameTheLine(t *testing.T) {
 		{"unknown instruction", "# syntax=copa/frontend\nPATCH x/y:z\nFROM debian\n", nil, 3, `unknown instruction`},
 		{"image that does not exist", "ARG T=nope\nPATCH " + env.registry + "/copa-test/debian:${T}\n", nil, 2, "PATCH " + env.registry + "/copa-test/debian:nope: resolving the image"},
 		{"missing report", "PATCH " + env.registry + "/copa-test/debian:12-stale\n\nREPORT nope.json\n", nil, 3, "no such file in the build context"},
+		// A SOURCES file is checked by the image's format before any step.
+		{"SOURCES of another format", "PATCH " + env.registry + "/copa-test/debian:12-stale\nSOURCES corp.repo\n",
+			map[string]string{"corp.repo": "[corp]\nbaseurl=http://x\n"}, 2, "SOURCES corp.repo: for deb images: \"corp.repo\" is not a sources file of this image's package format: its name must end in .list or .sources"},
+		{"SOURCES with a bad entry", "PATCH " + env.registry + "/copa-test/el:9-dnf\nSOURCES corp.repo\n",
+			map[string]string{"corp.repo": "[corp]\nname=no url\n"}, 2, `repository "corp" has no baseurl, mirrorlist or metalink`},
+		{"missing SOURCES", "PATCH " + env.registry + "/copa-test/debian:12-stale\nSOURCES nope.list\n", nil, 2, "SOURCES nope.list: no such file in the build context"},
 		{"bad package name in report", "PATCH " + env.registry + "/copa-test/debian:12-stale\nREPORT r.json\n",
 			map[string]string{"r.json": `{"SchemaVersion":2,"Metadata":{"OS":{"Family":"debian","Name":"12"}},"Results":[{"Target":"x","Class":"os-pkgs","Type":"debian","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"-oAPT::Update::Pre-Invoke::=id","InstalledVersion":"1","FixedVersion":"2"}]}]}`},
 			2, "is not a Debian package name"},

@@ -1,6 +1,7 @@
 package frontend_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/tonistiigi/fsutil"
 
 	"github.com/copa/frontend/frontend"
@@ -55,6 +57,11 @@ type buildOutcome struct {
 	err      error
 	warnings []string
 	logs     string
+	// progress is everything the status stream carried: vertex names and
+	// errors, warnings and logs, as --progress=plain shows them.
+	progress string
+	// tar is the exported OCI archive, when the build succeeded.
+	tar string
 }
 
 // patch runs the frontend's build function in this process against the
@@ -66,6 +73,13 @@ type buildOutcome struct {
 // is the result's for the platform asked for when one is, else for
 // linux/amd64.
 func patch(t *testing.T, env testEnv, files map[string]string, args map[string]string, push ...string) buildOutcome {
+	t.Helper()
+	return patchWithSecrets(t, env, files, args, nil, push...)
+}
+
+// patchWithSecrets is patch with the build's secrets, as docker buildx
+// build --secret id=ID,src=FILE gives them.
+func patchWithSecrets(t *testing.T, env testEnv, files map[string]string, args map[string]string, secrets map[string][]byte, push ...string) buildOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -98,22 +112,31 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 	for _, ref := range push {
 		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": ref, "push": "true"}})
 	}
+	if secrets != nil {
+		opt.Session = append(opt.Session, secretsprovider.FromMap(secrets))
+	}
 	ch := make(chan *client.SolveStatus)
 	var res buildOutcome
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		var logs strings.Builder
+		var logs, progress strings.Builder
 		for st := range ch {
+			for _, v := range st.Vertexes {
+				fmt.Fprintf(&progress, "vertex %s %s\n", v.Name, v.Error)
+			}
 			for _, w := range st.Warnings {
 				res.warnings = append(res.warnings, string(w.Short))
+				fmt.Fprintf(&progress, "warning %s %s\n", w.Short, bytes.Join(w.Detail, []byte("\n")))
 			}
 			for _, l := range st.Logs {
 				logs.Write(l.Data)
+				progress.Write(l.Data)
 			}
 		}
 		res.logs = logs.String()
+		res.progress = progress.String()
 	}()
 	_, res.err = c.Build(ctx, opt, "", frontend.Build, ch)
 	wg.Wait()
@@ -127,6 +150,7 @@ func patch(t *testing.T, env testEnv, files map[string]string, args map[string]s
 			t.Fatal(err)
 		}
 		res.image = img
+		res.tar = out
 	}
 	return res
 }

@@ -34,10 +34,13 @@ func (b *builder) prepare(ctx context.Context, in *inspection, base *baseImage, 
 		SourceDateEpoch: b.opts.epoch,
 		Proxy:           b.opts.proxy,
 	}
+	var err error
+	if req.Sources, err = b.sourcesFor(in.Format); err != nil {
+		return req, err
+	}
 	tm, withTooling := in.Method.(distros.ToolingMethod)
 	// Every method may run the helper (some always do, and say so when it
 	// is missing); it is resolved once per build.
-	var err error
 	if req.Helper, err = b.helperImage(ctx); err != nil {
 		return req, err
 	}
@@ -82,6 +85,21 @@ func (b *builder) run(ctx context.Context, in *inspection, root distros.FS, req 
 	notes, err := distros.ReadNotes(ctx, newRefFS(notesRef), in.Format.Versioning())
 	if err != nil {
 		return nil, atLine(errors.Wrapf(err, "PATCH %s", name), loc)
+	}
+	if len(notes.Failed) > 0 {
+		if !req.IgnoreCache {
+			// The step's result may be an earlier build's, cached: a
+			// mirror back up, or a secret given this time (secrets are
+			// never part of the cache key), would not be seen. It runs
+			// once more, whatever BuildKit has.
+			req.IgnoreCache = true
+			return b.run(ctx, in, root, req)
+		}
+		msgs := make([]string, len(notes.Failed))
+		for i, f := range notes.Failed {
+			msgs[i] = f.Error()
+		}
+		return nil, atLine(errors.Errorf("PATCH %s: %s could not patch the image: %s", name, in.Method.Name(), strings.Join(msgs, "; ")), loc)
 	}
 	whose := "the image"
 	if req.Tooling != nil {

@@ -41,7 +41,7 @@ func makePlan(reg *distros.Registry, in *inspection, reports []loadedReport, all
 	var fs []distros.Finding
 	for _, r := range reports {
 		if r.Family != "" && !reg.FamilyMatches(r.Family, in.OS) {
-			return nil, atLine(errors.Errorf("REPORT %s is a scan of %s %s, but the image is %s: scan this image and report that", r.Path, r.Family, r.OSVersion, in.OS), r.Location)
+			return nil, atLine(errors.New(reportOfOtherOS(r, "the image", in.OS)), r.Location)
 		}
 		for _, f := range r.Findings {
 			df := distros.Finding{
@@ -75,6 +75,14 @@ func makePlan(reg *distros.Registry, in *inspection, reports []loadedReport, all
 		}
 	}
 	return p, nil
+}
+
+// reportOfOtherOS is the message for a report whose OS family is not the
+// distro of an image of release osr, shared by the build, which fails on
+// it, and --call check; image names the image.
+func reportOfOtherOS(r loadedReport, image string, osr distros.OSRelease) string {
+	scanned := strings.TrimSpace(r.Family + " " + r.OSVersion)
+	return fmt.Sprintf("REPORT %s is a scan of %s, but %s is %s: scan this image and report that", r.Path, scanned, image, osr)
 }
 
 func fixable(fixed []string) bool { return len(fixed) > 0 }

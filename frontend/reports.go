@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 
+	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend/patchfile"
 	"github.com/copa/frontend/frontend/report"
 )
@@ -24,17 +26,21 @@ type loadedReport struct {
 	*report.Report
 }
 
-// loadReports reads every REPORT from the build context. Only the named
-// files are transferred from the client.
-func (b *builder) loadReports(ctx context.Context) error {
-	if len(b.pf.Reports) == 0 {
-		return nil
-	}
+// loadContextFiles reads every REPORT and the SOURCES file from the build
+// context. Only the named files are transferred from the client, in one
+// transfer.
+func (b *builder) loadContextFiles(ctx context.Context) error {
 	var paths []string
 	for _, r := range b.pf.Reports {
 		paths = append(paths, r.Value)
 	}
-	st, err := b.bc.MainContext(ctx, llb.IncludePatterns(paths), llb.WithCustomName("[copa] load reports "+strings.Join(paths, ", ")))
+	if b.pf.Sources.Location != nil {
+		paths = append(paths, b.pf.Sources.Value)
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	st, err := b.bc.MainContext(ctx, llb.IncludePatterns(paths), llb.WithCustomName("[copa] load "+strings.Join(paths, ", ")))
 	if err != nil {
 		return err
 	}
@@ -43,6 +49,9 @@ func (b *builder) loadReports(ctx context.Context) error {
 		return err
 	}
 	fs := newRefFS(ref)
+	if err := b.loadSources(ctx, fs); err != nil {
+		return err
+	}
 	for _, r := range b.pf.Reports {
 		if ok, err := fs.Exists(ctx, r.Value); err != nil {
 			return atLine(err, r.Location)
@@ -63,6 +72,39 @@ func (b *builder) loadReports(ctx context.Context) error {
 		b.reports = append(b.reports, loadedReport{Path: r.Value, Platform: r.Flags[patchfile.FlagPlatform], Location: r.Location, Report: rep})
 	}
 	return nil
+}
+
+// loadSources reads the SOURCES file. What it must hold depends on the
+// image's package format, which the platform's inspection knows: the
+// format checks it there (sourcesFor).
+func (b *builder) loadSources(ctx context.Context, fs *refFS) error {
+	in := b.pf.Sources
+	if in.Location == nil {
+		return nil
+	}
+	if ok, err := fs.Exists(ctx, in.Value); err != nil {
+		return atLine(err, in.Location)
+	} else if !ok {
+		return atLine(errors.Errorf("SOURCES %s: no such file in the build context (paths are relative to the context directory given to buildx)", in.Value), in.Location)
+	}
+	dt, err := fs.ReadFile(ctx, in.Value, distros.MaxSourcesFile)
+	if err != nil {
+		return atLine(errors.Wrapf(err, "SOURCES %s", in.Value), in.Location)
+	}
+	b.sources = &distros.Sources{Name: path.Base(in.Value), Data: dt, Add: b.pf.SourcesAdd, Only: b.pf.SourcesOnly, Keep: b.pf.SourcesKeep}
+	return nil
+}
+
+// sourcesFor checks the SOURCES file against the format of the image a
+// platform holds; nil without SOURCES.
+func (b *builder) sourcesFor(f distros.PatchFormat) (*distros.Sources, error) {
+	if b.sources == nil {
+		return nil, nil
+	}
+	if err := f.CheckSources(*b.sources); err != nil {
+		return nil, atLine(errors.Wrapf(err, "SOURCES %s: for %s images", b.pf.Sources.Value, f.Name()), b.pf.Sources.Location)
+	}
+	return b.sources, nil
 }
 
 // reportsFor returns the reports that apply to platform p: those bound to

@@ -5,7 +5,7 @@
 #   hack/harness.sh tools           apt deps (incl. qemu-user-static, and python3 for the rpm repository server; registers qemu-aarch64 with
 #                                   binfmt_misc); build buildkitd/buildctl, registry, docker-buildx (cached)
 #   hack/harness.sh up | down       start/stop buildkitd (or use $BUILDKIT_HOST), the registry, buildx builder
-#                                   "copa", the rpm repository server; down also stops the noemu buildkitd
+#                                   "copa", the rpm repository server, the private mirror (hack/authmirror); down also stops the noemu buildkitd
 #   hack/harness.sh noemu-up | noemu-down
 #                                   start/stop the second buildkitd, without arm64 emulation (below)
 #   hack/harness.sh images          debootstrap the Debian test images, push them, write the reports;
@@ -16,7 +16,12 @@
 #                                   of linux/amd64 and linux/arm64
 #   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE,
 #                                   COPA_BUILDER, COPA_TEST_NOEMU_BUILDKIT_HOST, COPA_TEST_NOEMU_BUILDER,
-#                                   COPA_TEST_RPM_REPO (http://127.0.0.1:8089/), COPA_TEST_RPM_DATA
+#                                   COPA_TEST_RPM_REPO (http://127.0.0.1:8089/), COPA_TEST_RPM_DATA,
+#                                   COPA_TEST_AUTH_MIRROR (http://127.0.0.1:8090), COPA_TEST_AUTH_MIRROR_TLS
+#                                   (https://127.0.0.1:8091), COPA_TEST_AUTH_DIR (its credentials and ca.pem),
+#                                   COPA_TEST_AUTH_LOG (its request log), COPA_TEST_AUTH_RPM_MIRROR
+#                                   (http://127.0.0.1:8092, the rpm repository behind the same login),
+#                                   COPA_TEST_AUTH_RPM_LOG
 #
 # Test images ($COPA_TEST_REGISTRY = localhost:5000; each is FROM scratch + one
 # rootfs tarball, built from a debootstrapped minbase rootfs without RUN steps;
@@ -25,6 +30,8 @@
 #   copa-test/debian:12-stale             Debian 12 at its point release, sources with the security and
 #                                         updates suites (so apt sees upgrades), a config using every field
 #   copa-test/debian:12-stale-nosecurity  the same rootfs, sources without security/updates
+#   copa-test/debian:12-stale-unreachable the same rootfs, its only source http://127.0.0.1:9/debian, where
+#                                         nothing listens: a mirror that is down
 #   copa-test/debian:12-stale-arm64       linux/arm64: 12-stale's recipe (sources, config) on a rootfs
 #                                         debootstrapped with --arch=arm64 under qemu-user-static
 #   copa-test/debian:12-stale-multi       an OCI index of the very manifests of 12-stale (linux/amd64)
@@ -274,7 +281,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes bake-images frontend-image rpm rpm-images rpm-verify rpmdbs; do
+for f in daemons images reports indexes bake-images frontend-image rpm rpm-images rpm-verify rpmdbs authmirror; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done
@@ -290,6 +297,12 @@ cmd_env() {
 	echo "export COPA_TEST_NOEMU_BUILDER=$NOEMU_BUILDER"
 	echo "export COPA_TEST_RPM_REPO=$RPM_REPO_URL"
 	echo "export COPA_TEST_RPM_DATA=$RPM_TESTDATA"
+	echo "export COPA_TEST_AUTH_MIRROR=http://$AUTH_LISTEN"
+	echo "export COPA_TEST_AUTH_MIRROR_TLS=https://$AUTH_TLS_LISTEN"
+	echo "export COPA_TEST_AUTH_DIR=$AUTH_DIR"
+	echo "export COPA_TEST_AUTH_LOG=$LOGS/authmirror.log"
+	echo "export COPA_TEST_AUTH_RPM_MIRROR=http://$AUTH_RPM_LISTEN"
+	echo "export COPA_TEST_AUTH_RPM_LOG=$LOGS/authmirror-rpm.log"
 	echo "export PATH=$BIN:\$PATH"
 }
 

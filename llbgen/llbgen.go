@@ -100,3 +100,13 @@ func (r runOptions) SetRunOption(ei *llb.ExecInfo) {
 		o.SetRunOption(ei)
 	}
 }
+
+// Secret mounts the build's secret id as a file at path when the build
+// has it (docker buildx build --secret id=ID,...), and nothing otherwise:
+// a step looks for the file. Secrets are never part of a layer or the
+// cache key. The file is readable by every user of the step, since
+// package managers download as an unprivileged user of their own (apt's
+// _apt).
+func Secret(path, id string) llb.RunOption {
+	return llb.AddSecret(path, llb.SecretID(id), llb.SecretOptional, llb.SecretFileOpt(0, 0, 0o444))
+}

@@ -25,6 +25,65 @@ if [ -n "${COPA_TARGET_ARCH:-}" ]; then
 	arch_opt="-o APT::Architecture=$COPA_TARGET_ARCH -o APT::Architectures=$COPA_TARGET_ARCH"
 fi
 
+# The build's secrets (distros/sources.go), when it has them: apt's
+# credentials (apt_auth.conf(5) form) and a CA bundle for mirrors with a
+# private CA. apt reads the CA bundle instead of the system's, so the
+# system's roots come first in a bundle of both, on the step's /tmp.
+secrets=${COPA_SECRETS:-/nonexistent}
+auth_secret=${COPA_AUTH_SECRET:-apt-auth}
+auth_opt=""
+if [ -s "$secrets/$auth_secret" ]; then
+	auth_opt="-o Dir::Etc::netrc=$secrets/$auth_secret"
+fi
+if [ -s "$secrets/ca" ]; then
+	mkdir -p "$work"
+	for system in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+		if [ -f "$system" ]; then cat "$system"; break; fi
+	done >"$work/ca.pem"
+	cat "$secrets/ca" >>"$work/ca.pem"
+	auth_opt="$auth_opt -o Acquire::https::CaInfo=$work/ca.pem"
+fi
+
+# SOURCES (COPA_SOURCES_*): a sources file of the build context, at
+# $in/sources-NAME, replaces the sources apt reads for the patch, or is
+# added to them. apt reads a copy of the parts directory and an empty
+# main list on the step's /tmp: the image's own files are not touched.
+# $list_file is the main list that resolve adds the release's suites to.
+list_file=$base_sources
+parts_opt=""
+given=""
+if [ -n "${COPA_SOURCES_NAME:-}" ]; then
+	given=$in/sources-$COPA_SOURCES_NAME
+	mkdir -p "$work/sources.d"
+	parts_dir=$(dirname "$base_sources")/sources.list.d
+	if [ "$COPA_SOURCES_MODE" = add ]; then
+		for f in "$parts_dir"/*.list "$parts_dir"/*.sources; do
+			if [ -f "$f" ]; then cp -L "$f" "$work/sources.d/"; fi
+		done
+	else
+		list_file=$work/empty.list
+		: >"$list_file"
+	fi
+	cp "$given" "$work/sources.d/$COPA_SOURCES_NAME"
+	parts_opt="-o Dir::Etc::SourceParts=$work/sources.d"
+	sources_opt="-o Dir::Etc::SourceList=$list_file $parts_opt"
+fi
+
+# keep_sources ROOT: with SOURCES --keep, the result's apt sources are
+# those the patch used: the given file in sources.list.d, and, when it
+# replaced them, none of the image's own.
+keep_sources() {
+	if [ -z "$given" ] || [ "${COPA_SOURCES_KEEP:-}" != keep ]; then
+		return 0
+	fi
+	if [ "$COPA_SOURCES_MODE" != add ]; then
+		rm -f "$1/etc/apt/sources.list" "$1"/etc/apt/sources.list.d/*.list "$1"/etc/apt/sources.list.d/*.sources
+	fi
+	mkdir -p "$1/etc/apt/sources.list.d"
+	cp "$given" "$1/etc/apt/sources.list.d/$COPA_SOURCES_NAME"
+	chmod 644 "$1/etc/apt/sources.list.d/$COPA_SOURCES_NAME"
+}
+
 # Translations only describe packages: a patch never reads them, so
 # apt-get update does not download them (the lists live in a cache mount,
 # the image's own apt configuration is unchanged).
@@ -33,18 +92,43 @@ apt_get() {
 	apt-get -q -y -o Acquire::Languages=none \
 		-o APT::Install-Recommends=false -o APT::Install-Suggests=false \
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-		-o Dpkg::Use-Pty=false $arch_opt $sources_opt "$@"
+		-o Dpkg::Use-Pty=false $arch_opt $auth_opt $sources_opt "$@"
+}
+
+# apt_update [OPTION...] reads the package lists. A source that cannot be fetched
+# (refused, unknown host, TLS, an HTTP error) stops the patch: apt itself
+# only warns and goes on with the other sources, and a patch must not
+# silently come from elsewhere than the sources the user named. The step
+# then ends without changing the image and says why in $out/failed
+# (distros.NoteFailed), which the frontend turns into the build's error;
+# the exit code alone would tell the user nothing.
+apt_update() {
+	rc=0
+	apt_get "$@" update >"$work/update.log" 2>&1 || rc=$?
+	cat "$work/update.log" >&2
+	# "E: Failed to fetch URL  REASON [IP: ADDR PORT]"
+	sed -n 's/^[WE]: Failed to fetch \([^ ]*\)  *\(.*\)$/\1 \2/p' "$work/update.log" |
+		sed 's/ *\[IP: [^]]*\]$//' >"$work/fetch-failed"
+	if [ -s "$work/fetch-failed" ]; then
+		while read -r url reason; do
+			echo "fetch $auth_secret $url ${reason:-failed}" >>"$out/failed"
+			echo "copa: cannot fetch $url: ${reason:-failed}" >&2
+		done <"$work/fetch-failed"
+		echo "copa: stopping: a package source cannot be fetched (see above); the image is not changed" >&2
+		exit 0
+	fi
+	return "$rc"
 }
 
 candidate() {
 	# shellcheck disable=SC2086
-	apt-cache $arch_opt $sources_opt policy "$1" | sed -n 's/^  Candidate: //p'
+	apt-cache $arch_opt $auth_opt $sources_opt policy "$1" | sed -n 's/^  Candidate: //p'
 }
 
 # candidates prints "NAME CANDIDATE" for every NAME apt knows, in one run.
 candidates() {
 	# shellcheck disable=SC2086
-	apt-cache $arch_opt $sources_opt policy "$@" 2>/dev/null |
+	apt-cache $arch_opt $auth_opt $sources_opt policy "$@" 2>/dev/null |
 		awk '/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) } /^  Candidate: / { print name, $2 }'
 }
 
@@ -79,10 +163,10 @@ resolve() {
 	if [ -n "$missing" ] && [ -s "$in/extra.list" ]; then
 		mkdir -p "$work"
 		{
-			if [ -f "$base_sources" ]; then cat "$base_sources"; fi
+			if [ -f "$list_file" ]; then cat "$list_file"; fi
 			cat "$in/extra.list"
 		} >"$work/sources.list"
-		sources_opt="-o Dir::Etc::SourceList=$work/sources.list"
+		sources_opt="-o Dir::Etc::SourceList=$work/sources.list $parts_opt"
 		cp "$in/extra.suites" "$out/added-sources"
 		echo "copa: the apt sources lack fixed versions; adding the release's suites: $(tr '\n' ' ' <"$in/extra.suites")" >&2
 		update_lists
@@ -108,6 +192,9 @@ $spec
 			echo "$name ${spec#*=} ${cand:-(none)}" >>"$out/unresolved"
 			echo "copa: $name: fixed version ${spec#*=} is not available (best candidate: ${cand:-none})" >&2
 		done
+		if [ "${COPA_SOURCES_ONLY:-}" = only ]; then
+			echo "copa: SOURCES --only: the given sources are the only ones, so the release's official suites were not added" >&2
+		fi
 		if [ "$policy" = fail ]; then
 			echo "copa: failing: the fixed versions above cannot be installed (UNRESOLVED warn lets the build go on without them)" >&2
 			exit 1
@@ -159,24 +246,29 @@ shared_unlock() {
 	exec 9>&-
 }
 
-# update_lists: apt-get update. In shared lists it is left out when an
+# update_lists: apt_update. In shared lists it is left out when an
 # update of the same sources ended after this step started: that update
 # was under way or began later, so its lists are as new as this step's
 # own would be, and the builds of a bake that start together fetch the
-# lists once. There apt never deletes lists (List-Cleanup): the suites
-# that resolve adds have lists of their own, which steps that do not add
-# them must leave to those that read them.
+# lists once. A step with credentials or a CA of its own (the build's
+# secrets, $auth_opt) always updates: whether the sources let it in is
+# for its own fetch to say, not for another build's. In shared lists apt
+# never deletes lists (List-Cleanup): the suites that resolve adds have
+# lists of their own, which steps that do not add them must leave to
+# those that read them.
 update_lists() {
 	if [ -z "$shared" ]; then
-		apt_get update
+		apt_update
 		return
 	fi
-	stamp=$shared/copa-lists-updated${sources_opt:+-with-added-suites}
+	# One stamp per set of sources apt reads: the image's (or SOURCES'),
+	# and those with the suites resolve adds.
+	stamp=$shared/copa-lists-updated-$(printf '%s' "$sources_opt" | cksum | cut -d' ' -f1)
 	shared_lock
-	if [ -n "$(find "$stamp" -newer "$started" 2>/dev/null)" ]; then
+	if [ -z "$auth_opt" ] && [ -n "$(find "$stamp" -newer "$started" 2>/dev/null)" ]; then
 		echo "copa: the package lists are as a concurrent build sharing them updated them after this step started" >&2
 	else
-		apt_get -o APT::Get::List-Cleanup=false update
+		apt_update -o APT::Get::List-Cleanup=false
 		touch "$stamp"
 	fi
 	shared_unlock

@@ -60,6 +60,7 @@ forget_ldconfig_aux_cache() {
 # what the upgrade changed, dated reproducibly. Unchanged files get their
 # original times back after the clamp.
 finish() {
+	keep_sources /
 	forget_ldconfig_aux_cache
 	clamp_times /
 	keep_unchanged

@@ -24,12 +24,13 @@ type mapFS = distrostest.MapFS
 // NAME=VERSION words after a fixed script), environment, user and mounts.
 func TestAptStepGolden(t *testing.T) {
 	tests := []struct {
-		name   string
-		fs     mapFS
-		plan   *distros.Plan
-		policy distros.Policy
-		helper bool
-		epoch  *time.Time
+		name    string
+		fs      mapFS
+		plan    *distros.Plan
+		policy  distros.Policy
+		helper  bool
+		epoch   *time.Time
+		sources *distros.Sources
 	}{
 		{
 			name: "report-bookworm-full-sources",
@@ -55,6 +56,23 @@ func TestAptStepGolden(t *testing.T) {
 			plan:   &distros.Plan{All: true},
 			policy: distros.PolicyFail,
 		},
+		// SOURCES --only --keep mirror.list: the image's sources are
+		// replaced, nothing official is added, the result keeps the file.
+		{
+			name:    "sources-only-keep",
+			fs:      mapFS{SourcesList: "deb http://127.0.0.1:9/debian bookworm main\n"},
+			plan:    &distros.Plan{Updates: []distros.Update{{Name: "apt", Fixed: "2.6.2"}}},
+			policy:  distros.PolicyFail,
+			sources: &distros.Sources{Name: "mirror.list", Data: []byte("deb http://mirror.example/debian bookworm main\n"), Only: true, Keep: true},
+		},
+		// SOURCES --add: the release's missing suites are still added.
+		{
+			name:    "sources-add",
+			fs:      mapFS{SourcesList: "deb http://deb.debian.org/debian bookworm main\n"},
+			plan:    &distros.Plan{Updates: []distros.Update{{Name: "apt", Fixed: "2.6.2"}}},
+			policy:  distros.PolicyFail,
+			sources: &distros.Sources{Name: "extra.sources", Data: []byte("Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm-updates\nComponents: main\n"), Add: true},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +90,7 @@ func TestAptStepGolden(t *testing.T) {
 				Plan:            tt.plan,
 				Policy:          tt.policy,
 				SourceDateEpoch: tt.epoch,
+				Sources:         tt.sources,
 			})
 			if err != nil {
 				t.Fatal(err)

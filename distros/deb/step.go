@@ -42,6 +42,11 @@ var helperCommands = map[string]string{
 // Bounds on the apt sources files read from an image.
 const maxSourcesFile = 1 << 20
 
+// SecretAuth is the id of the build secret that holds apt's credentials,
+// in apt_auth.conf(5) form ("machine HOST[:PORT][/PATH] login U password
+// P"); the step points apt's Dir::Etc::netrc at it.
+const SecretAuth = "apt-auth"
+
 // aptStep is what sets one apt step apart from the other: apt in the
 // image (Apt) or in a tooling image (Tooling).
 type aptStep struct {
@@ -60,7 +65,13 @@ type aptStep struct {
 // tmpfs; apt's lists and downloads in cache mounts (caches); then more,
 // and the request's constraints.
 func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[string][]byte, mode string, specs []string, more ...llb.RunOption) []llb.RunOption {
+	sources = effectiveSources(sources, req.Sources)
 	extra, added := rel.ExtraSources(Arch(req.Platform.Architecture, req.Platform.Variant), Suites(sources))
+	if req.Sources != nil && req.Sources.Only {
+		// The user's sources are all there is (an air-gapped mirror):
+		// nothing official is added.
+		extra, added = "", nil
+	}
 	args := append([]string{"/bin/sh", path.Join(distros.InputsDir, s.script), mode, string(req.Policy)}, specs...)
 	files := append([]llbgen.File{
 		{Name: "apt-lib.sh", Data: aptLibScript},
@@ -69,6 +80,9 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 	files = append(files,
 		llbgen.File{Name: "extra.list", Data: []byte(extra)},
 		llbgen.File{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))})
+	if src := req.Sources; src != nil {
+		files = append(files, llbgen.File{Name: distros.SourcesInput(*src), Data: src.Data})
+	}
 	inputs := llbgen.Files(files, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
 	// With the helper, which provides the lock, concurrent steps share
@@ -88,7 +102,30 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		llbgen.Tmpfs("/var/log"),
 	}
 	opts = append(opts, s.caches(req, rel, sources, extra, mounts.Shared != "")...)
-	opts = append(opts, llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)))
+	opts = append(opts,
+		llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)),
+		// Credentials and CAs, when the build has them: files on the
+		// step's /tmp, never in the image, the cache key or the log.
+		llb.AddEnv(distros.EnvSecrets, distros.SecretsDir),
+		llb.AddEnv(distros.EnvAuthSecret, SecretAuth),
+		llbgen.Secret(distros.SecretPath(SecretAuth), SecretAuth),
+		llbgen.Secret(distros.SecretPath(distros.SecretCA), distros.SecretCA))
+	if src := req.Sources; src != nil {
+		mode := "replace"
+		if src.Add {
+			mode = "add"
+		}
+		opts = append(opts, llb.AddEnv(distros.EnvSourcesName, src.Name), llb.AddEnv(distros.EnvSourcesMode, mode))
+		if src.Keep {
+			opts = append(opts, llb.AddEnv(distros.EnvSourcesKeep, "keep"))
+		}
+		if src.Only {
+			opts = append(opts, llb.AddEnv(distros.EnvSourcesOnly, "only"))
+		}
+	}
+	if req.IgnoreCache {
+		opts = append(opts, llb.IgnoreCache)
+	}
 	if e := req.SourceDateEpoch; e != nil {
 		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
 	}
@@ -155,6 +192,21 @@ func platformString(req distros.PatchRequest) string {
 		s += "/" + p.Variant
 	}
 	return s
+}
+
+// effectiveSources is what apt reads in the patch: the image's (or the
+// tooling image's) source files, with a SOURCES file replacing them or
+// added to them.
+func effectiveSources(own map[string][]byte, given *distros.Sources) map[string][]byte {
+	if given == nil {
+		return own
+	}
+	out := map[string][]byte{}
+	if given.Add {
+		maps.Copy(out, own)
+	}
+	out[path.Join(SourcesPartDir, given.Name)] = given.Data
+	return out
 }
 
 // readSources collects the image's apt source files for Suites.

@@ -88,4 +88,5 @@ for deb in "$work"/debs/*.deb; do
 done
 cd /
 "$helper" "$COPA_CMD_INSTALL" "$work/staging" "$target" "$out/install-notes"
+keep_sources "$target"
 clamp_times "$target"

@@ -69,6 +69,10 @@ func RenderExec(t testing.TB, st llb.State, own ...string) string {
 		}
 		b.WriteString("mounts:\n")
 		for _, m := range ex.Mounts {
+			if so := m.SecretOpt; so != nil {
+				fmt.Fprintf(&b, "  %s type=%s id=%s optional=%v mode=%o\n", m.Dest, m.MountType, so.ID, so.Optional, so.Mode)
+				continue
+			}
 			fmt.Fprintf(&b, "  %s type=%s readonly=%v", m.Dest, m.MountType, m.Readonly)
 			if m.CacheOpt != nil {
 				fmt.Fprintf(&b, " cache=%s sharing=%s", m.CacheOpt.ID, m.CacheOpt.Sharing)

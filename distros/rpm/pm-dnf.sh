@@ -39,6 +39,12 @@ pm_available() {
 		--qf '%{name} %{epoch}:%{version}-%{release} %{arch}\n' "$@"
 }
 
+# pm_diagnose: the metadata again, not quiet: -q leaves out which
+# repository failed and how.
+pm_diagnose() {
+	dnf_ makecache
+}
+
 # pm_upgrade FILE: upgrade to the "NAME EVR" lines of FILE, exactly.
 pm_upgrade() {
 	plan=$1

@@ -7,6 +7,11 @@
 
 pm_format=list
 
+# tdnf's name for the repository directory option is repodir.
+pm_use_repos() {
+	root_opts="$root_opts --setopt=repodir=$1"
+}
+
 tdnf_() {
 	# shellcheck disable=SC2086 # $root_opts and $arch_opt are fixed words
 	"$pm" -y --setopt=install_weak_deps=0 --setopt=keepcache=1 \

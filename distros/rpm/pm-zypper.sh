@@ -20,6 +20,18 @@ fi
 
 pm_format=table
 
+# The repository files, and how the step's copies replace them: zypper
+# takes the credentials in the URL, and reads its own CA store only.
+pm_repos_dir=/etc/zypp/repos.d
+pm_flavour=zypper
+pm_use_repos() {
+	if [ -n "$installroot" ]; then
+		echo "copa: zypper in a tooling image reads only the target's repository files: SOURCES and the repo-auth and ca secrets need zypper in the image itself" >&2
+		exit 1
+	fi
+	root_opts="$root_opts --reposd-dir $1"
+}
+
 zypper_() {
 	rc=0
 	# shellcheck disable=SC2086 # $root_opts is fixed words

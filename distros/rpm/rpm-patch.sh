@@ -81,19 +81,125 @@ if [ -n "${COPA_TARGET_ARCH:-}" ]; then
 	arch_opt="--forcearch=$COPA_TARGET_ARCH"
 fi
 
+# Where the manager reads its repository files, how the prepare-repos
+# helper writes credentials into them, and how the manager is pointed at
+# the step's copies (pm_use_repos DIR): the dnf family's; pm.sh may
+# replace them (zypper's differ; tdnf calls the option repodir).
+pm_repos_dir=/etc/yum.repos.d
+pm_flavour=dnf
+pm_use_repos() {
+	root_opts="$root_opts --setopt=reposdir=$1"
+}
+# pm_diagnose: run when a quiet command failed saying nothing
+# fetching can read, to hear what the manager says of its repositories.
+pm_diagnose() {
+	return 0
+}
+
 # shellcheck source=pm-dnf.sh
 . "$in/pm.sh"
+
+# SOURCES and the build's secrets (distros/sources.go): the manager reads
+# copies of the repository files on the step's /tmp, the given .repo file
+# in place of the image's or besides them, with the repo-auth credentials
+# and the ca bundle (after the system's roots) written into them. The
+# image's own files are not touched.
+secrets=${COPA_SECRETS:-/nonexistent}
+auth_secret=${COPA_AUTH_SECRET:-repo-auth}
+auth_file=-
+if [ -s "$secrets/$auth_secret" ]; then auth_file=$secrets/$auth_secret; fi
+ca_file=-
+if [ -s "$secrets/ca" ]; then
+	ca_file=$work/ca.pem
+	for system in /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/ca-bundle.pem /etc/ssl/certs/ca-certificates.crt; do
+		if [ -f "$system" ]; then cat "$system"; break; fi
+	done >"$ca_file"
+	cat "$secrets/ca" >>"$ca_file"
+fi
+if [ -n "${COPA_SOURCES_NAME:-}" ] || [ "$auth_file" != - ] || [ "$ca_file" != - ]; then
+	repos=$work/repos.d
+	mkdir -p "$repos"
+	if [ -z "${COPA_SOURCES_NAME:-}" ] || [ "$COPA_SOURCES_MODE" = add ]; then
+		for f in "$root$pm_repos_dir"/*.repo; do
+			if [ -f "$f" ]; then cp -L "$f" "$repos/"; fi
+		done
+	fi
+	if [ -n "${COPA_SOURCES_NAME:-}" ]; then
+		cp "$in/sources-$COPA_SOURCES_NAME" "$repos/$COPA_SOURCES_NAME"
+	fi
+	"$helper" "$COPA_CMD_PREPARE_REPOS" "$repos" "$pm_flavour" "$auth_file" "$ca_file"
+	pm_use_repos "$repos"
+fi
+
+# keep_sources: with SOURCES --keep, the result's repositories are those
+# the patch used: the given file, and, when it replaced them, none of the
+# image's own.
+keep_sources() {
+	if [ -z "${COPA_SOURCES_NAME:-}" ] || [ "${COPA_SOURCES_KEEP:-}" != keep ]; then
+		return 0
+	fi
+	if [ "$COPA_SOURCES_MODE" != add ]; then
+		rm -f "$root$pm_repos_dir"/*.repo
+	fi
+	mkdir -p "$root$pm_repos_dir"
+	cp "$in/sources-$COPA_SOURCES_NAME" "$root$pm_repos_dir/$COPA_SOURCES_NAME"
+	chmod 644 "$root$pm_repos_dir/$COPA_SOURCES_NAME"
+}
+
+# fetching NAME CMD...: runs a manager command that reads the
+# repositories. A repository that cannot be fetched (refused, an HTTP
+# error, TLS) stops the patch: the step ends without changing the image
+# and says why in $out/failed (distros.NoteFailed), for the frontend to
+# name the repository and the secret it wants. The managers' messages:
+#   dnf, yum:  "  - Status code: 401 for URL (IP: ...)"
+#              "  - Curl error (60): SSL peer certificate ... for URL [detail]"
+#   zypper:    "Permission to access 'URL' denied."
+fetching() {
+	log=$work/$1.log
+	shift
+	rc=0
+	("$@") 2>"$log" || rc=$?
+	cat "$log" >&2
+	if [ "$rc" -eq 0 ]; then
+		return 0
+	fi
+	failed_fetches "$log"
+	if [ ! -s "$work/fetch-failed" ]; then
+		(pm_diagnose) >"$log.diagnose" 2>&1 || true
+		cat "$log.diagnose" >&2
+		failed_fetches "$log.diagnose"
+	fi
+	if [ ! -s "$work/fetch-failed" ]; then
+		exit "$rc"
+	fi
+	while read -r url reason; do
+		echo "fetch $auth_secret $url $reason" >>"$out/failed"
+		echo "copa: cannot fetch $url: $reason" >&2
+	done <"$work/fetch-failed"
+	echo "copa: stopping: a repository cannot be fetched (see above); the image is not changed" >&2
+	exit 0
+}
+
+# failed_fetches LOG writes "URL REASON" to $work/fetch-failed for each
+# repository the manager said it could not fetch.
+failed_fetches() {
+	sed -n -e 's/^ *- Status code: \([0-9][0-9]*\) for \([^ ]*\).*/\2 \1/p' \
+		-e 's/^ *- Curl error (\([0-9]*\)): \(.*\) for \([^ ]*\) \[\(.*\)\]$/\3 \2: \4/p' \
+		-e "s/^Permission to access '\\([^']*\\)' denied\\./\\1 permission denied/p" "$1" |
+		sort -u >"$work/fetch-failed"
+}
 
 finish() {
 	# ldconfig, which glibc's and many libraries' scriptlets run, writes
 	# /var/cache/ldconfig/aux-cache: inode numbers and ctimes of this
 	# build's filesystem, never read in a container (see apt-patch.sh).
 	rm -f "$root/var/cache/ldconfig/aux-cache"
+	keep_sources
 	"$helper" "$COPA_CMD_FINISH" "$work/before" "$root" "$out" "$mode" "$COPA_KEEP"
 }
 
 echo "copa: reading the repository metadata ($(basename "$pm"))" >&2
-pm_refresh
+fetching refresh pm_refresh
 
 if [ "$mode" = all ]; then
 	pm_upgrade_all
@@ -104,7 +210,7 @@ fi
 names=""
 while read -r name _; do names="$names $name"; done <"$in/plan"
 # shellcheck disable=SC2086 # one validated package name per word
-pm_available $names >"$work/available"
+fetching available pm_available $names >"$work/available"
 "$helper" "$COPA_CMD_RESOLVE" "$pm_format" "$policy" "$in/plan" "$work/available" "$work/install" "$out"
 if [ ! -s "$work/install" ]; then
 	echo "copa: nothing left to install" >&2

@@ -14,6 +14,10 @@ import (
 // asked what the repositories offer, answers in its manager's format.
 const fakePM = `#!/bin/sh
 printf '%s %s\n' "$(basename "$0")" "$*" >>"$LOG"
+if [ -n "${FAIL_FETCH:-}" ]; then
+	printf '%s\n' "$FAIL_FETCH" >&2
+	exit 1
+fi
 case " $* " in
 *" repoquery "*" --qf "*) printf 'copa-tool 0:2.0-2 x86_64\ncopa-libcore 1:1.1-1 x86_64\n' ;;
 *" repoquery "*) printf 'copa-tool-2.0-2.x86_64\ncopa-libcore-1:1.1-1.x86_64\n' ;;
@@ -39,24 +43,36 @@ func TestScriptCommandsGolden(t *testing.T) {
 		manager Manager
 		mode    string
 		tooling bool
+		// sources: SOURCES mirror.repo, and the repo-auth and ca secrets.
+		sources bool
+		// failFetch is what the manager says when it cannot fetch.
+		failFetch string
 	}{
-		{"dnf-report", DNF, "report", false},
-		{"dnf-all", DNF, "all", false},
-		{"dnf-tooling-report", DNF, "report", true},
-		{"yum-report", Yum, "report", false},
-		{"yum-all", Yum, "all", false},
-		{"microdnf-report", Microdnf, "report", false},
-		{"microdnf-tooling-report", Microdnf, "report", true},
-		{"tdnf-report", Tdnf, "report", false},
-		{"tdnf-tooling-all", Tdnf, "all", true},
-		{"zypper-report", Zypper, "report", false},
-		{"zypper-all", Zypper, "all", false},
-		{"zypper-tooling-report", Zypper, "report", true}, // COPA_RPM_SCRIPTS=run: the target has a shell
+		{"dnf-report", DNF, "report", false, false, ""},
+		{"dnf-all", DNF, "all", false, false, ""},
+		{"dnf-tooling-report", DNF, "report", true, false, ""},
+		{"yum-report", Yum, "report", false, false, ""},
+		{"yum-all", Yum, "all", false, false, ""},
+		{"microdnf-report", Microdnf, "report", false, false, ""},
+		{"microdnf-tooling-report", Microdnf, "report", true, false, ""},
+		{"tdnf-report", Tdnf, "report", false, false, ""},
+		{"tdnf-tooling-all", Tdnf, "all", true, false, ""},
+		{"zypper-report", Zypper, "report", false, false, ""},
+		{"zypper-all", Zypper, "all", false, false, ""},
+		{"zypper-tooling-report", Zypper, "report", true, false, ""}, // COPA_RPM_SCRIPTS=run: the target has a shell
+		{"dnf-report-sources", DNF, "report", false, true, ""},
+		{"dnf-tooling-report-sources", DNF, "report", true, true, ""},
+		{"tdnf-report-sources", Tdnf, "report", false, true, ""},
+		{"zypper-report-sources", Zypper, "report", false, true, ""},
+		// A repository that cannot be fetched: the step stops and says why.
+		{"dnf-report-401", DNF, "report", false, false, "Errors during downloading metadata for repository 'copa':\n  - Status code: 401 for http://127.0.0.1:8092/repodata/repomd.xml (IP: 127.0.0.1)\nError: Failed to download metadata for repo 'copa'"},
+		{"dnf-report-tls", DNF, "report", false, false, "  - Curl error (60): SSL peer certificate or SSH remote key was not OK for https://m.example/el9/repodata/repomd.xml [SSL certificate problem: unable to get local issuer certificate]"},
+		{"zypper-report-denied", Zypper, "all", false, false, "Permission to access 'https://m.example/suse/repodata/repomd.xml' denied."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			for _, d := range []string{"in", "out", "work", "bin", "macros"} {
+			for _, d := range []string{"in", "out", "work", "bin", "macros", "secrets"} {
 				if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -85,6 +101,20 @@ func TestScriptCommandsGolden(t *testing.T) {
 				EnvPM + "=" + filepath.Join(dir, "bin", bin),
 				EnvPMCache + "=" + PMCacheDir,
 				EnvKeep + "=keep",
+				"COPA_CMD_PREPARE_REPOS=" + CmdPrepareRepos,
+				"COPA_SECRETS=" + filepath.Join(dir, "secrets"),
+				"COPA_AUTH_SECRET=" + SecretAuth,
+			}
+			if tt.sources {
+				write("in/sources-mirror.repo", "[mirror]\nbaseurl=https://m.example/el9\n", 0o644)
+				write("secrets/repo-auth", "machine m.example login u password p\n", 0o644)
+				write("secrets/ca", "-----BEGIN CERTIFICATE-----\n", 0o644)
+				// Replace, not add, and not --keep: those read and write the
+				// root's repository directory, which is this machine's /.
+				env = append(env, "COPA_SOURCES_NAME=mirror.repo", "COPA_SOURCES_MODE=replace")
+			}
+			if tt.failFetch != "" {
+				env = append(env, "FAIL_FETCH="+tt.failFetch)
 			}
 			if tt.tooling {
 				scripts := "skip"
@@ -96,14 +126,23 @@ func TestScriptCommandsGolden(t *testing.T) {
 			}
 			cmd := exec.Command("/bin/sh", filepath.Join(dir, "in/rpm-patch.sh"), tt.mode, "fail")
 			cmd.Env = env
-			if out, err := cmd.CombinedOutput(); err != nil {
+			out, err := cmd.CombinedOutput()
+			if tt.sources && tt.tooling && tt.manager.Name == Zypper.Name {
+				if err == nil {
+					t.Fatalf("zypper in a tooling step took SOURCES\n%s", out)
+				}
+			} else if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			log, err := os.ReadFile(filepath.Join(dir, "log"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := strings.ReplaceAll(string(log), dir, "$TMP")
+			got := string(log)
+			if failed, err := os.ReadFile(filepath.Join(dir, "out/failed")); err == nil {
+				got += "failed: " + string(failed)
+			}
+			got = strings.ReplaceAll(got, dir, "$TMP")
 			if tt.tooling {
 				m, err := os.ReadFile(filepath.Join(dir, "macros/macros.zz-copa-dbpath"))
 				if err != nil {

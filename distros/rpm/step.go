@@ -32,13 +32,23 @@ const (
 	// upgrades note, removes what the package manager left behind and
 	// keeps unchanged files' metadata.
 	CmdFinish = "finish-rpm"
+	// CmdPrepareRepos DIR dnf|zypper AUTH|- CA|- gives the step's copies
+	// of the repository files the build's credentials and CA.
+	CmdPrepareRepos = "prepare-repos-rpm"
 )
 
 var helperCommands = map[string]string{
-	"RESOLVE":  CmdResolve,
-	"SNAPSHOT": CmdSnapshot,
-	"FINISH":   CmdFinish,
+	"RESOLVE":       CmdResolve,
+	"SNAPSHOT":      CmdSnapshot,
+	"FINISH":        CmdFinish,
+	"PREPARE_REPOS": CmdPrepareRepos,
 }
+
+// SecretAuth is the id of the build secret with the repositories'
+// credentials: "machine HOST[:PORT][/PATH] login USER password PASS"
+// lines, as apt-auth, or one PEM file with a client certificate and its
+// key.
+const SecretAuth = "repo-auth"
 
 // Environment of the rpm step, besides the step protocol's.
 const (
@@ -97,11 +107,18 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 	if req.KeepUnchanged {
 		keep = "keep"
 	}
-	inputs := llbgen.Files([]llbgen.File{
+	files := []llbgen.File{
 		{Name: "rpm-patch.sh", Mode: 0o755, Data: patchScript},
 		{Name: "pm.sh", Data: s.manager.Script},
 		{Name: "plan", Data: []byte(plan.String())},
-	}, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
+	}
+	if src := req.Sources; src != nil {
+		if s.tooling && s.manager.Name == Zypper.Name {
+			return nil, fmt.Errorf("SOURCES needs zypper in the image itself: zypper in a tooling image reads only the target's repository files")
+		}
+		files = append(files, llbgen.File{Name: distros.SourcesInput(*src), Data: src.Data})
+	}
+	inputs := llbgen.Files(files, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
 	platform := strings.ReplaceAll(platforms.Format(req.Platform), "/", "-")
 	opts := []llb.RunOption{
@@ -120,6 +137,28 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		// at the start of the step (rpmstep.Snapshot).
 		llbgen.ReadOnly(llbgen.HelperDir, *req.Helper),
 		llb.WithCustomName(req.StepPrefix + distros.StepName(s.tool, req.Plan)),
+		// Credentials and CAs, when the build has them: files on the
+		// step's /tmp, never in the image, the cache key or the log.
+		llb.AddEnv(distros.EnvSecrets, distros.SecretsDir),
+		llb.AddEnv(distros.EnvAuthSecret, SecretAuth),
+		llbgen.Secret(distros.SecretPath(SecretAuth), SecretAuth),
+		llbgen.Secret(distros.SecretPath(distros.SecretCA), distros.SecretCA),
+	}
+	if src := req.Sources; src != nil {
+		mode := "replace"
+		if src.Add {
+			mode = "add"
+		}
+		opts = append(opts, llb.AddEnv(distros.EnvSourcesName, src.Name), llb.AddEnv(distros.EnvSourcesMode, mode))
+		if src.Keep {
+			opts = append(opts, llb.AddEnv(distros.EnvSourcesKeep, "keep"))
+		}
+		if src.Only {
+			opts = append(opts, llb.AddEnv(distros.EnvSourcesOnly, "only"))
+		}
+	}
+	if req.IgnoreCache {
+		opts = append(opts, llb.IgnoreCache)
 	}
 	root := "/"
 	if s.tooling {

@@ -49,16 +49,20 @@ func TestInImageStepGolden(t *testing.T) {
 		keep    bool
 		epoch   *time.Time
 		proxy   *llb.ProxyEnv
+		sources *distros.Sources
 	}{
-		{"dnf-report", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, &epoch, nil},
-		{"dnf-all", DNF, image("/usr/bin/dnf"), &distros.Plan{All: true}, distros.PolicyFail, false, nil, nil},
+		{"dnf-report", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, &epoch, nil, nil},
+		// SOURCES --add --keep mirror.repo: the file is an input, the
+		// step is told what to do with it.
+		{"dnf-report-sources", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, nil, nil, &distros.Sources{Name: "mirror.repo", Data: []byte("[mirror]\nbaseurl=https://satellite.example/el9\n"), Add: true, Keep: true}},
+		{"dnf-all", DNF, image("/usr/bin/dnf"), &distros.Plan{All: true}, distros.PolicyFail, false, nil, nil, nil},
 		// The proxy build args reach the step as BuildKit's proxy
 		// environment, not as its env.
-		{"dnf-report-proxy", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, nil, &llb.ProxyEnv{HTTPProxy: "http://proxy.example:3128", NoProxy: "localhost,127.0.0.1"}},
-		{"yum-report", Yum, image("/usr/bin/yum"), report, distros.PolicyWarn, true, nil, nil},
-		{"microdnf-report", Microdnf, mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/microdnf": "", "/var/lib/dnf/history.sqlite": ""}, report, distros.PolicyFail, true, nil, nil},
-		{"tdnf-report", Tdnf, image("/usr/bin/tdnf"), report, distros.PolicyFail, true, nil, nil},
-		{"zypper-report", Zypper, mapFS{"/usr/lib/sysimage/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/zypper": "", "/run/.keep": "", "/var/log/zypper.log": ""}, report, distros.PolicyFail, true, nil, nil},
+		{"dnf-report-proxy", DNF, image("/usr/bin/dnf"), report, distros.PolicyFail, true, nil, &llb.ProxyEnv{HTTPProxy: "http://proxy.example:3128", NoProxy: "localhost,127.0.0.1"}, nil},
+		{"yum-report", Yum, image("/usr/bin/yum"), report, distros.PolicyWarn, true, nil, nil, nil},
+		{"microdnf-report", Microdnf, mapFS{"/var/lib/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/microdnf": "", "/var/lib/dnf/history.sqlite": ""}, report, distros.PolicyFail, true, nil, nil, nil},
+		{"tdnf-report", Tdnf, image("/usr/bin/tdnf"), report, distros.PolicyFail, true, nil, nil, nil},
+		{"zypper-report", Zypper, mapFS{"/usr/lib/sysimage/rpm/rpmdb.sqlite": "", "/bin/sh": "", "/usr/bin/zypper": "", "/run/.keep": "", "/var/log/zypper.log": ""}, report, distros.PolicyFail, true, nil, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +81,7 @@ func TestInImageStepGolden(t *testing.T) {
 				Policy:          tt.policy,
 				SourceDateEpoch: tt.epoch,
 				Proxy:           tt.proxy,
+				Sources:         tt.sources,
 			})
 			if err != nil {
 				t.Fatal(err)

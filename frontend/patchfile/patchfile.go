@@ -71,6 +71,19 @@ type Patchfile struct {
 	// the frontend picks one by the image's release. It is only used for
 	// images that cannot run their own package manager.
 	Tooling Instruction[string]
+	// Sources is the SOURCES path (cleaned, relative to the build
+	// context), "" (Location nil) when the Patchfile names none; its
+	// flags are in SourcesAdd, SourcesOnly and SourcesKeep.
+	Sources Instruction[string]
+	// SourcesAdd is SOURCES --add: the file adds to the image's package
+	// sources instead of replacing them.
+	SourcesAdd bool
+	// SourcesOnly is SOURCES --only: the file's sources are the only
+	// ones; the release's official ones are never added.
+	SourcesOnly bool
+	// SourcesKeep is SOURCES --keep: the patched image keeps the sources
+	// the patch used.
+	SourcesKeep bool
 	// Unresolved is the UNRESOLVED policy; its Location is nil when the
 	// Patchfile does not say, so warnings then carry no source line.
 	Unresolved Instruction[Policy]
@@ -116,7 +129,7 @@ type Warning struct {
 
 // instructions is the list given in the unknown-instruction error; keep it
 // in sync with the switch in (*parse).instruction.
-const instructions = "ARG, PATCH, REPORT, TOOLING and UNRESOLVED"
+const instructions = "ARG, PATCH, REPORT, SOURCES, TOOLING and UNRESOLVED"
 
 // allowedFlags lists the flags each instruction accepts.
 var allowedFlags = map[string]map[string]bool{
@@ -126,7 +139,18 @@ var allowedFlags = map[string]map[string]bool{
 	// PATCH --native patches every platform on the build platform, with a
 	// tooling image, even where the builder could emulate the image's.
 	"patch": {FlagNative: true},
+	// SOURCES --add adds the file to the image's sources; --only makes
+	// it the only one (no official sources are added); --keep keeps it
+	// in the result.
+	"sources": {FlagAdd: true, FlagOnly: true, FlagKeep: true},
 }
+
+// SOURCES's flags; each is on with --flag or --flag=true.
+const (
+	FlagAdd  = "add"
+	FlagOnly = "only"
+	FlagKeep = "keep"
+)
 
 // FlagNative is PATCH's --native flag: --native or --native=true turns
 // it on, --native=false off.
@@ -216,7 +240,7 @@ func (p *parse) instruction(node *parser.Node) error {
 	// The parser keeps the keyword as written; instructions are
 	// case-insensitive.
 	kw := strings.ToLower(node.Value)
-	if !slices.Contains([]string{"arg", "patch", "report", "tooling", "unresolved"}, kw) {
+	if !slices.Contains([]string{"arg", "patch", "report", "sources", "tooling", "unresolved"}, kw) {
 		return errors.Errorf("unknown instruction %q: a Patchfile takes %s", node.Value, instructions)
 	}
 	name := strings.ToUpper(kw)
@@ -243,19 +267,33 @@ func (p *parse) instruction(node *parser.Node) error {
 			return errors.Errorf("PATCH: invalid image reference %q: %v", ref, err)
 		}
 		p.pf.Image = Instruction[string]{Value: ref, Location: loc, Flags: flags}
-		if v, ok := flags[FlagNative]; ok {
-			v, err = p.expand(name, node, v)
-			if err != nil {
+		if p.pf.Native, err = p.boolFlag(name, node, flags, FlagNative); err != nil {
+			return err
+		}
+
+	case "sources":
+		if p.pf.Sources.Location != nil {
+			return errors.Errorf("SOURCES is given twice (first on line %d): give one file with every source the patch needs", p.pf.Sources.Location[0].Start.Line)
+		}
+		raw, err := p.single(name, node, "the path of a package sources file in the build context (a .list or .sources file for apt, a .repo file for dnf, yum or zypper)")
+		if err != nil {
+			return err
+		}
+		clean, err := contextPath(raw)
+		if err != nil {
+			return errors.Wrap(err, "SOURCES")
+		}
+		p.pf.Sources = Instruction[string]{Value: clean, Location: loc, Flags: flags}
+		for _, f := range []struct {
+			name string
+			to   *bool
+		}{{FlagAdd, &p.pf.SourcesAdd}, {FlagOnly, &p.pf.SourcesOnly}, {FlagKeep, &p.pf.SourcesKeep}} {
+			if *f.to, err = p.boolFlag(name, node, flags, f.name); err != nil {
 				return err
 			}
-			flags[FlagNative] = v
-			switch strings.ToLower(v) {
-			case "", "true":
-				p.pf.Native = true
-			case "false":
-			default:
-				return errors.Errorf("PATCH --native=%s: want --native, --native=true or --native=false", v)
-			}
+		}
+		if p.pf.SourcesAdd && p.pf.SourcesOnly {
+			return errors.New("SOURCES: --add and --only contradict each other: --add keeps the image's own sources, --only makes the file the only one")
 		}
 
 	case "report":
@@ -315,6 +353,27 @@ func (p *parse) instruction(node *parser.Node) error {
 		p.pf.Unresolved = Instruction[Policy]{Value: pol, Location: loc, Flags: flags}
 	}
 	return nil
+}
+
+// boolFlag reads a flag that is on as --flag or --flag=true, off when
+// absent or --flag=false.
+func (p *parse) boolFlag(inst string, node *parser.Node, flags map[string]string, flag string) (bool, error) {
+	v, ok := flags[flag]
+	if !ok {
+		return false, nil
+	}
+	v, err := p.expand(inst, node, v)
+	if err != nil {
+		return false, err
+	}
+	flags[flag] = v
+	switch strings.ToLower(v) {
+	case "", "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, errors.Errorf("%s --%s=%s: want --%s, --%s=true or --%s=false", inst, flag, v, flag, flag, flag)
 }
 
 // arg declares ARGs in order, so a default may use an ARG declared earlier
@@ -437,14 +496,14 @@ func contextPath(p string) (string, error) {
 		return "", errors.New("empty path")
 	}
 	if path.IsAbs(p) {
-		return "", errors.Errorf("path %q is absolute; REPORT paths are relative to the build context", p)
+		return "", errors.Errorf("path %q is absolute; paths are relative to the build context", p)
 	}
 	clean := path.Clean(p)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		return "", errors.Errorf("path %q points outside the build context", p)
 	}
 	if clean == "." {
-		return "", errors.Errorf("path %q is the build context itself, not a report file", p)
+		return "", errors.Errorf("path %q is the build context itself, not a file", p)
 	}
 	return clean, nil
 }

@@ -50,6 +50,14 @@ func TestParse(t *testing.T) {
 		in:   "PATCH --native=false nginx\n",
 		want: Patchfile{Image: Instruction[string]{Value: "nginx", Location: lines(1, 1), Flags: map[string]string{FlagNative: "false"}}, Unresolved: defaultPolicy, Args: map[string]string{}},
 	}, {
+		name: "SOURCES with every flag",
+		in:   "ARG ONLY=true\nPATCH nginx\nSOURCES --only=$ONLY --keep ./mirrors/corp.sources\n",
+		want: Patchfile{Image: str("nginx", 2, 2), Sources: Instruction[string]{Value: "mirrors/corp.sources", Location: lines(3, 3), Flags: map[string]string{FlagOnly: "true", FlagKeep: ""}}, SourcesOnly: true, SourcesKeep: true, Unresolved: defaultPolicy, Args: map[string]string{"ONLY": "true"}},
+	}, {
+		name: "SOURCES --add",
+		in:   "PATCH nginx\nSOURCES --add corp.repo\n",
+		want: Patchfile{Image: str("nginx", 1, 1), Sources: Instruction[string]{Value: "corp.repo", Location: lines(2, 2), Flags: map[string]string{FlagAdd: ""}}, SourcesAdd: true, Unresolved: defaultPolicy, Args: map[string]string{}},
+	}, {
 		name: "no trailing newline",
 		in:   "PATCH nginx",
 		want: Patchfile{Image: str("nginx", 1, 1), Unresolved: defaultPolicy, Args: map[string]string{}},
@@ -237,7 +245,7 @@ func errLines(t *testing.T, err error) [][]int {
 
 func TestParseErrors(t *testing.T) {
 	const noPatch = `Patchfile has no PATCH instruction: add "PATCH <image>" naming the image to patch`
-	const unknownSuffix = `: a Patchfile takes ARG, PATCH, REPORT, TOOLING and UNRESOLVED`
+	const unknownSuffix = `: a Patchfile takes ARG, PATCH, REPORT, SOURCES, TOOLING and UNRESOLVED`
 	tests := []struct {
 		name  string
 		in    string
@@ -246,6 +254,12 @@ func TestParseErrors(t *testing.T) {
 		lines [][]int // nil: the error must carry no location
 	}{
 		{name: "empty file", in: "", err: noPatch},
+		{name: "SOURCES twice", in: "PATCH x\nSOURCES a.list\nSOURCES b.list\n", err: "SOURCES is given twice (first on line 2): give one file with every source the patch needs", lines: [][]int{{3}}},
+		{name: "SOURCES outside the context", in: "PATCH x\nSOURCES ../a.list\n", err: `SOURCES: path "../a.list" points outside the build context`, lines: [][]int{{2}}},
+		{name: "SOURCES --add --only", in: "PATCH x\nSOURCES --add --only a.list\n", err: "SOURCES: --add and --only contradict each other: --add keeps the image's own sources, --only makes the file the only one", lines: [][]int{{2}}},
+		{name: "SOURCES --keep=maybe", in: "PATCH x\nSOURCES --keep=maybe a.list\n", err: "SOURCES --keep=maybe: want --keep, --keep=true or --keep=false", lines: [][]int{{2}}},
+		{name: "SOURCES unknown flag", in: "PATCH x\nSOURCES --url=http://x a.list\n", err: "SOURCES does not take flag --url", lines: [][]int{{2}}},
+		{name: "SOURCES without a path", in: "PATCH x\nSOURCES\n", err: "SOURCES needs one argument: the path of a package sources file in the build context (a .list or .sources file for apt, a .repo file for dnf, yum or zypper)", lines: [][]int{{2}}},
 		{name: "only comments", in: "# syntax=copa/frontend\n# nothing\n\n", err: noPatch},
 		{name: "no PATCH", in: "ARG TAG=1\nREPORT r.json\n", err: noPatch},
 		{
@@ -283,10 +297,10 @@ func TestParseErrors(t *testing.T) {
 			err:   `PATCH: failed to process "nginx:${TAG:?pass --build-arg TAG=...}": TAG: pass --build-arg TAG=...`,
 			lines: [][]int{{2}},
 		},
-		{name: "REPORT absolute", in: "PATCH nginx\nREPORT /etc/passwd\n", err: `REPORT: path "/etc/passwd" is absolute; REPORT paths are relative to the build context`, lines: [][]int{{2}}},
+		{name: "REPORT absolute", in: "PATCH nginx\nREPORT /etc/passwd\n", err: `REPORT: path "/etc/passwd" is absolute; paths are relative to the build context`, lines: [][]int{{2}}},
 		{name: "REPORT escaping", in: "PATCH nginx\nREPORT ../r.json\n", err: `REPORT: path "../r.json" points outside the build context`, lines: [][]int{{2}}},
 		{name: "REPORT escaping after clean", in: "PATCH nginx\nREPORT a/../../r.json\n", err: `REPORT: path "a/../../r.json" points outside the build context`, lines: [][]int{{2}}},
-		{name: "REPORT context itself", in: "PATCH nginx\nREPORT a/..\n", err: `REPORT: path "a/.." is the build context itself, not a report file`, lines: [][]int{{2}}},
+		{name: "REPORT context itself", in: "PATCH nginx\nREPORT a/..\n", err: `REPORT: path "a/.." is the build context itself, not a file`, lines: [][]int{{2}}},
 		{name: "REPORT without argument", in: "PATCH nginx\nREPORT\n", err: "REPORT needs one argument: the path of a vulnerability report in the build context", lines: [][]int{{2}}},
 		{name: "REPORT empty quoted", in: "PATCH nginx\nREPORT \"\"\n", err: `REPORT needs one argument: the path of a vulnerability report in the build context, but "" expands to an empty string`, lines: [][]int{{2}}},
 		{name: "REPORT repeated path", in: "PATCH nginx\nREPORT r.json\nREPORT ./r.json\n", err: `REPORT: "r.json" is already given on line 2`, lines: [][]int{{3}}},
@@ -495,6 +509,9 @@ func TestExamples(t *testing.T) {
 		}
 		if want := map[bool]int{true: 2, false: 1}[strings.HasPrefix(filepath.Base(f), "multiplatform")]; len(pf.Reports) != want {
 			t.Errorf("%s: %d REPORTs, want %d", f, len(pf.Reports), want)
+		}
+		if strings.HasPrefix(filepath.Base(f), "mirror") && (pf.Sources.Value != "mirror.sources" || !pf.SourcesOnly) {
+			t.Errorf("%s: SOURCES %q, --only %v", f, pf.Sources.Value, pf.SourcesOnly)
 		}
 		if strings.HasPrefix(filepath.Base(f), "distroless") && pf.Tooling.Value != "docker.io/library/debian:bookworm" {
 			t.Errorf("%s: TOOLING %q", f, pf.Tooling.Value)

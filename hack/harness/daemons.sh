@@ -155,12 +155,13 @@ cmd_up() {
 
 	ensure_builder "$BUILDER" "$host"
 	rpm_repo_up
-	log "up: buildkit $host, registry $REGISTRY, builder $BUILDER, rpm repository $RPM_REPO_URL"
+	authmirror_up
+	log "up: buildkit $host, registry $REGISTRY, builder $BUILDER, rpm repository $RPM_REPO_URL, private mirror http://$AUTH_LISTEN"
 }
 
 need_up() {
 	need_tools
-	if ! registry_ok || ! buildkit_ok "$(buildkit_host)" || ! buildx inspect "$BUILDER" >/dev/null 2>&1 || ! rpm_repo_ok; then
+	if ! registry_ok || ! buildkit_ok "$(buildkit_host)" || ! buildx inspect "$BUILDER" >/dev/null 2>&1 || ! rpm_repo_ok || ! authmirror_ok; then
 		cmd_up
 	fi
 }
@@ -170,6 +171,7 @@ cmd_down() {
 	stop_daemon buildkitd "$BUILDKITD"
 	stop_daemon registry "$REGISTRY_BIN"
 	rpm_repo_down
+	authmirror_down
 	rm -f "$RUN_DIR/buildkit-host"
 }
 

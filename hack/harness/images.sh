@@ -68,6 +68,17 @@ sources_nosecurity() {
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
 }
+# sources_unreachable: the image's only source is a loopback port where
+# nothing listens (port 9, discard): a mirror that is down.
+sources_unreachable() {
+	cat <<-EOF
+		Types: deb
+		URIs: http://127.0.0.1:9/debian
+		Suites: $DEBIAN_SUITE $DEBIAN_SUITE-updates
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+}
 
 # The image config: everything Docker's config can carry, to check that
 # patching preserves it.
@@ -344,6 +355,7 @@ cmd_images() {
 	use_release 12 bookworm
 	build_image "$STALE_IMAGE" sources_full
 	build_image "$STALE_IMAGE-nosecurity" sources_nosecurity
+	build_image "$STALE_IMAGE-unreachable" sources_unreachable
 	build_image "$TOOLING_IMAGE" sources_full tooling_dockerfile
 	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_12[@]}"
 	make_report

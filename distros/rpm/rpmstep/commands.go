@@ -20,6 +20,7 @@ var Commands = []distros.HelperCommand{
 	{Name: rpm.CmdResolve, Usage: "FORMAT POLICY PLAN AVAILABLE INSTALL NOTES", Args: 6, Run: runResolve},
 	{Name: rpm.CmdSnapshot, Usage: "ROOT DIR", Args: 2, Run: runSnapshot},
 	{Name: rpm.CmdFinish, Usage: "SNAPSHOT ROOT NOTES report|all keep|all", Args: 5, Run: runFinish},
+	{Name: rpm.CmdPrepareRepos, Usage: "DIR dnf|zypper AUTH|- CA|-", Args: 4, Run: runPrepareRepos},
 }
 
 // runResolve decides what to install (see Resolve) and writes it to
@@ -200,4 +201,34 @@ func clamp(root string) error {
 	}
 	_, err = stepfs.ClampTimes(root, st.ModTime(), time.Unix(secs, 0))
 	return err
+}
+
+// runPrepareRepos gives the repository files in DIR the build's
+// repo-auth credentials and CA (see PrepareRepos); "-" for a secret the
+// build does not have.
+func runPrepareRepos(args []string) error {
+	dir, flavour, authFile, caFile := args[0], args[1], args[2], args[3]
+	var auth RepoAuth
+	if authFile != "-" {
+		dt, err := os.ReadFile(authFile)
+		if err != nil {
+			return err
+		}
+		if auth, err = ParseRepoAuth(dt); err != nil {
+			return err
+		}
+	} else {
+		authFile = ""
+	}
+	if caFile == "-" {
+		caFile = ""
+	}
+	n, err := PrepareRepos(dir, flavour, auth, authFile, caFile)
+	if err != nil {
+		return err
+	}
+	if authFile != "" {
+		fmt.Printf("copa: repo-auth: credentials for %d repositor%s\n", n, map[bool]string{true: "y", false: "ies"}[n == 1])
+	}
+	return nil
 }
