@@ -33,6 +33,12 @@ const (
 	TargetDir = "/tmp/copa-target"
 )
 
+// CmdLock FD is the helper command a step runs to wait for an exclusive
+// lock (flock) on the file its shell opened as descriptor FD. The lock
+// belongs to the shell's open file, not to the helper, so it lasts until
+// the shell closes the descriptor. Steps need no lock tool of the image's.
+const CmdLock = "lock-fd"
+
 // InternalInputs names the vertex that writes a patch step's scripts and
 // data files, as the Dockerfile frontend names its internal steps: the
 // user sees what it is and can skip over it.
@@ -56,6 +62,11 @@ const (
 	// changed no later than that, so that equal patches give equal layers,
 	// and the tools it runs that honour the variable use it too.
 	EnvSourceDateEpoch = "SOURCE_DATE_EPOCH"
+	// EnvShared names a cache directory that the step shares with
+	// concurrent steps (llbgen.SharedCacheDir), set only when its caches
+	// are shared rather than locked to one step at a time: the step keeps
+	// there the lock file it takes (CmdLock) around its writes to them.
+	EnvShared = "COPA_SHARED"
 	// EnvCommandPrefix + KEY names a helper command the step may run:
 	// COPA_CMD_INSTALL=install-deb.
 	EnvCommandPrefix = "COPA_CMD_"
@@ -92,9 +103,10 @@ const (
 
 // StepMounts says what a step has mounted besides its inputs and notes.
 type StepMounts struct {
-	Helper   bool // the frontend image, at llbgen.HelperDir
-	Original bool // the original image, at llbgen.OriginalDir
-	Target   bool // the image being patched, at TargetDir
+	Helper   bool   // the frontend image, at llbgen.HelperDir
+	Original bool   // the original image, at llbgen.OriginalDir
+	Target   bool   // the image being patched, at TargetDir
+	Shared   string // a cache shared with concurrent steps, mounted there; "" for none
 }
 
 // StepEnv sets the protocol's environment on a step. commands maps keys
@@ -110,6 +122,9 @@ func StepEnv(m StepMounts, commands map[string]string) llb.RunOption {
 	}
 	if m.Helper {
 		env = append(env, [2]string{EnvHelper, llbgen.HelperBinary})
+	}
+	if m.Shared != "" {
+		env = append(env, [2]string{EnvShared, m.Shared})
 	}
 	for _, k := range slices.Sorted(maps.Keys(commands)) {
 		env = append(env, [2]string{EnvCommandPrefix + k, commands[k]})

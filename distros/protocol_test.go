@@ -68,7 +68,7 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 	}
 	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall, distros.NoteFailed, distros.NoteSourcesTried}
 	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch,
-		distros.EnvSecrets, distros.EnvAuthSecret, distros.EnvNetTimeout, distros.EnvNetRetries, distros.EnvSourcesName, distros.EnvSourcesMode, distros.EnvSourcesKeep, distros.EnvSourcesOnly}
+		distros.EnvSecrets, distros.EnvAuthSecret, distros.EnvNetTimeout, distros.EnvNetRetries, distros.EnvSourcesName, distros.EnvSourcesMode, distros.EnvSourcesKeep, distros.EnvSourcesOnly, distros.EnvShared}
 	// What a format's steps set besides the protocol (distros/rpm/step.go).
 	env = append(env, rpm.EnvPM, rpm.EnvPMCache, rpm.EnvKeep, rpm.EnvReleaseVer, rpm.EnvDBPath, rpm.EnvScripts, rpm.EnvMacrosDir)
 	noteRef := regexp.MustCompile(`\$out/([a-z-]+)`)

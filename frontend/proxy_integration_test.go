@@ -5,8 +5,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +20,21 @@ import (
 type countingProxy struct {
 	addr     string
 	requests atomic.Int64
+	mu       sync.Mutex
+	answered []proxied // every request forwarded, with the status it got
+}
+
+// proxied is one request the proxy forwarded.
+type proxied struct {
+	url    string
+	status int
+}
+
+// log returns the requests forwarded so far.
+func (p *countingProxy) log() []proxied {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.answered)
 }
 
 func startCountingProxy(t *testing.T) *countingProxy {
@@ -46,6 +63,9 @@ func startCountingProxy(t *testing.T) *countingProxy {
 			return
 		}
 		defer resp.Body.Close()
+		p.mu.Lock()
+		p.answered = append(p.answered, proxied{r.URL.String(), resp.StatusCode})
+		p.mu.Unlock()
 		for k, vs := range resp.Header {
 			for _, v := range vs {
 				w.Header().Add(k, v)

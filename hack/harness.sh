@@ -9,7 +9,8 @@
 #   hack/harness.sh noemu-up | noemu-down
 #                                   start/stop the second buildkitd, without arm64 emulation (below)
 #   hack/harness.sh images          debootstrap the Debian test images, push them, write the reports;
-#                                   then rpm-images
+#                                   then bake-images and rpm-images
+#   hack/harness.sh bake-images     the ten images of the bulk-patching test and benchmark (below)
 #   hack/harness.sh rpm-images      the RPM test packages and repository, the RPM-family images, their reports
 #   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE), an index
 #                                   of linux/amd64 and linux/arm64
@@ -49,6 +50,12 @@
 #                                         CMD ["bash"], like the official debian:<codename> (amd64
 #                                         only: patching arm64 without emulation uses the build
 #                                         platform's tooling image)
+#   copa-test/debian:12-stale-bake-01 … -10  (harness/bake-images.sh) 12-stale plus one small layer each:
+#                                         /srv/bake/image, a line naming the image (after the Dockerfile
+#                                         frontend's empty layer for 12-stale's WORKDIR); the ten images of one
+#                                         release that a bake patches (docs/bulk.md). Their reports,
+#                                         $COPA_TEST_DATA/bake/12-stale-bake-NN.trivy.json, are 12-stale's
+#                                         under their own ArtifactName
 #   copa-test/distroless:{12,11}-stale    distroless-style images of Debian 12 / 11 package files
 #                                         (hack/distroless-rootfs.sh): no shell, apt or dpkg, no
 #                                         var/lib/dpkg/status but status.d; USER 65532, CMD ["/app"]
@@ -274,7 +281,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes frontend-image rpm rpm-images rpm-verify rpmdbs authmirror; do
+for f in daemons images reports indexes bake-images frontend-image rpm rpm-images rpm-verify rpmdbs authmirror; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done
@@ -319,9 +326,10 @@ noemu-up) cmd_noemu_up ;;
 noemu-down) cmd_noemu_down ;;
 images) cmd_images ;;
 rpm-images) cmd_rpm_images ;;
+bake-images) cmd_bake_images ;;
 frontend-image) cmd_frontend_image ;;
 env) cmd_env ;;
 all) cmd_all ;;
 -h | --help | help) sed -n '2,/^[^#]/{/^#/p}' "$0" ;;
-*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|rpm-images|frontend-image|env|all)" ;;
+*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|rpm-images|bake-images|frontend-image|env|all)" ;;
 esac

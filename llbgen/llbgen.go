@@ -21,6 +21,16 @@ func CacheDir(path, id string) llb.RunOption {
 	return llb.AddMount(path, llb.Scratch(), llb.AsPersistentCacheDir(id, llb.CacheMountLocked))
 }
 
+// SharedCacheDir mounts a persistent BuildKit cache at path that
+// concurrent steps mount at once: BuildKit does not make them wait for
+// each other, so the steps must serialise their own writes to it (the
+// step protocol's lock, distros.CmdLock). The steps of the images of one
+// bake that share a release then share one package download, where a
+// locked mount (CacheDir) would run them one after the other.
+func SharedCacheDir(path, id string) llb.RunOption {
+	return llb.AddMount(path, llb.Scratch(), llb.AsPersistentCacheDir(id, llb.CacheMountShared))
+}
+
 // Tmpfs mounts an empty in-memory filesystem at path: whatever a step writes
 // there (logs, temporary files) is gone when the step ends.
 func Tmpfs(path string) llb.RunOption {

@@ -12,6 +12,7 @@ import (
 	"github.com/copa/frontend/distros/deb/debstep"
 	"github.com/copa/frontend/distros/rpm"
 	"github.com/copa/frontend/distros/rpm/rpmstep"
+	"github.com/copa/frontend/distros/stepfs"
 )
 
 // Registry is every format, method and helper command. Methods of one
@@ -24,5 +25,5 @@ var Registry = distros.MustRegistry(distros.Entries{
 		rpm.InImage{Manager: rpm.DNF}, rpm.InImage{Manager: rpm.Microdnf}, rpm.InImage{Manager: rpm.Tdnf},
 		rpm.InImage{Manager: rpm.Yum}, rpm.InImage{Manager: rpm.Zypper}, rpm.Tooling{},
 	},
-	Helpers: slices.Concat(debstep.Commands, rpmstep.Commands),
+	Helpers: slices.Concat(stepfs.Commands, debstep.Commands, rpmstep.Commands),
 })

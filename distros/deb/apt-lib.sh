@@ -131,7 +131,7 @@ apt_get() {
 		-o Dpkg::Use-Pty=false $net_opt $arch_opt $auth_opt $sources_opt "$@"
 }
 
-# apt_update reads the package lists. A source that cannot be fetched
+# apt_update [OPTION...] reads the package lists. A source that cannot be fetched
 # (refused, unknown host, TLS, an HTTP error) stops the patch: apt itself
 # only warns and goes on with the other sources, and a patch must not
 # silently come from elsewhere than the sources the user named. The step
@@ -140,7 +140,7 @@ apt_get() {
 # the exit code alone would tell the user nothing.
 apt_update() {
 	rc=0
-	apt_get update >"$work/update.log" 2>&1 || rc=$?
+	apt_get "$@" update >"$work/update.log" 2>&1 || rc=$?
 	cat "$work/update.log" >&2
 	# "E: Failed to fetch URL  REASON [IP: ADDR PORT]"
 	sed -n 's/^[WE]: Failed to fetch \([^ ]*\)  *\(.*\)$/\1 \2/p' "$work/update.log" |
@@ -205,7 +205,7 @@ resolve() {
 		sources_opt="-o Dir::Etc::SourceList=$work/sources.list $parts_opt"
 		cp "$in/extra.suites" "$out/added-sources"
 		echo "copa: the apt sources lack fixed versions; adding the release's suites: $(tr '\n' ' ' <"$in/extra.suites")" >&2
-		apt_update
+		update_lists
 		missing=$(shortfalls "$@")
 	fi
 
@@ -269,4 +269,132 @@ clamp_times() {
 		return 0
 	fi
 	find "$1" -xdev -newer "$started" -newermt "@$epoch" -exec touch --no-dereference --date="@$epoch" {} +
+}
+
+# Shared caches. With COPA_SHARED set (apt's cache directory), apt's
+# lists and cache directory are cache mounts that concurrent steps mount
+# at once: the steps of the images of one bake with the same release,
+# architecture and sources. apt locks its lists and archive itself and
+# fails when another holds the lock, so a step takes the lock
+# $shared/copa-lock (the helper's COPA_CMD_LOCK, on descriptor 9) around
+# what writes them, and only then. The downloads are in
+# $shared/copa-archives, not in apt's archives directory, which the
+# cleanup hook of the official images empties after each dpkg run.
+# Without COPA_SHARED, BuildKit locks the mounts to one step at a time,
+# and these functions run apt as it is.
+shared=${COPA_SHARED:-}
+archive_opt=""
+
+shared_lock() {
+	exec 9>>"$shared/copa-lock"
+	"$COPA_HELPER" "$COPA_CMD_LOCK" 9
+}
+
+shared_unlock() {
+	exec 9>&-
+}
+
+# update_lists: apt_update. In shared lists it is left out when an
+# update of the same sources ended after this step started: that update
+# was under way or began later, so its lists are as new as this step's
+# own would be, and the builds of a bake that start together fetch the
+# lists once. A step with credentials or a CA of its own (the build's
+# secrets, $auth_opt) always updates: whether the sources let it in is
+# for its own fetch to say, not for another build's. In shared lists apt
+# never deletes lists (List-Cleanup): the suites that resolve adds have
+# lists of their own, which steps that do not add them must leave to
+# those that read them.
+update_lists() {
+	if [ -z "$shared" ]; then
+		apt_update
+		return
+	fi
+	# One stamp per set of sources apt reads: the image's (or SOURCES'),
+	# and those with the suites resolve adds.
+	stamp=$shared/copa-lists-updated-$(printf '%s' "$sources_opt" | cksum | cut -d' ' -f1)
+	shared_lock
+	if [ -z "$auth_opt" ] && [ -n "$(find "$stamp" -newer "$started" 2>/dev/null)" ]; then
+		echo "copa: the package lists are as a concurrent build sharing them updated them after this step started" >&2
+	else
+		apt_update -o APT::Get::List-Cleanup=false
+		touch "$stamp"
+	fi
+	shared_unlock
+}
+
+# fetch_debs ARGS...: in shared caches, makes the shared archive hold
+# what `apt-get ARGS` installs, downloading only what it lacks (each
+# package is fetched once), and copies that to the step's own archive on
+# the tmpfs, which the install then reads ($archive_opt): apt locks the
+# archive it installs from until dpkg is done. apt runs under the lock
+# only when a file is missing; the install checks each file's hash.
+fetch_debs() {
+	if [ -z "$shared" ]; then
+		return 0
+	fi
+	mkdir -p "$work/archives/partial" "$shared/copa-archives/partial"
+	archive_opt="-o Dir::Cache::Archives=$work/archives/"
+	# What apt would download into the empty archive: every file the
+	# install reads, as "'URI' FILE SIZE HASH".
+	# shellcheck disable=SC2086 # $archive_opt is one fixed word pair
+	apt_get -q $archive_opt --print-uris "$@" | sed -n "/^'/p" >"$work/fetch"
+	shared_lock
+	while read -r _ deb size _; do
+		if [ ! -f "$shared/copa-archives/$deb" ] || [ "$(wc -c <"$shared/copa-archives/$deb")" -ne "$size" ]; then
+			apt_get -o Dir::Cache::Archives="$shared/copa-archives/" --download-only "$@"
+			break
+		fi
+	done <"$work/fetch"
+	shared_unlock
+	while read -r _ deb _; do
+		cp "$shared/copa-archives/$deb" "$work/archives/"
+	done <"$work/fetch"
+}
+
+# download_debs NAME=VERSION...: apt-get download into the current
+# directory. In shared caches a file the shared archive holds with the
+# size and hash apt's lists give is copied from there, and what apt
+# downloads is added to it (apt-get download does not look there itself).
+download_debs() {
+	if [ -z "$shared" ]; then
+		apt_get -o APT::Sandbox::User=root download "$@"
+		return
+	fi
+	mkdir -p "$shared/copa-archives/partial"
+	apt_get -o APT::Sandbox::User=root --print-uris download "$@" | sed -n "/^'/p" >"$work/fetch"
+	shared_lock
+	missing=""
+	while read -r _ deb size hash; do
+		if cached "$shared/copa-archives/$deb" "$size" "$hash"; then
+			cp "$shared/copa-archives/$deb" .
+		else
+			missing="$missing ${deb%%_*}"
+		fi
+	done <"$work/fetch"
+	pins=""
+	for spec; do
+		case " $missing " in *" ${spec%%=*} "*) pins="$pins $spec" ;; esac
+	done
+	if [ -n "$pins" ]; then
+		# shellcheck disable=SC2086 # NAME=VERSION words, validated or from apt
+		apt_get -o APT::Sandbox::User=root download $pins
+		for deb in *.deb; do
+			if [ ! -e "$shared/copa-archives/$deb" ]; then
+				cp "$deb" "$shared/copa-archives/partial/$deb"
+				mv "$shared/copa-archives/partial/$deb" "$shared/copa-archives/$deb"
+			fi
+		done
+	fi
+	shared_unlock
+}
+
+# cached FILE SIZE HASH: whether FILE is the package apt's lists describe
+# (HASH is "SHA256:..." or another of apt's hash names).
+cached() {
+	[ -f "$1" ] && [ "$(wc -c <"$1")" -eq "$2" ] || return 1
+	case $3 in
+	SHA256:*) [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "${3#SHA256:}" ] ;;
+	SHA512:*) [ "$(sha512sum <"$1" | cut -d' ' -f1)" = "${3#SHA512:}" ] ;;
+	*) return 1 ;;
+	esac
 }

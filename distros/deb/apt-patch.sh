@@ -34,7 +34,7 @@ shift 2
 export DEBCONF_SYSTEMRC="$in/debconf.conf"
 
 keep_unchanged() {
-	if [ -n "$helper" ]; then
+	if [ -n "$original" ]; then
 		"$helper" "$COPA_CMD_KEEP_UNCHANGED" "$original" /
 	fi
 }
@@ -67,7 +67,7 @@ finish() {
 }
 
 echo "copa: reading the package lists of the image's apt sources" >&2
-apt_update
+update_lists
 
 if [ "$mode" = all ]; then
 	# "Inst NAME [OLD] (NEW SUITE [ARCH])": the versions the upgrade installs.
@@ -77,7 +77,9 @@ if [ "$mode" = all ]; then
 		echo "copa: every package is up to date" >&2
 		exit 0
 	fi
-	apt_run --with-new-pkgs upgrade
+	fetch_debs --with-new-pkgs upgrade
+	# shellcheck disable=SC2086 # $archive_opt is empty or one fixed word pair
+	apt_run $archive_opt --with-new-pkgs upgrade
 	finish
 	exit 0
 fi
@@ -87,6 +89,8 @@ if [ -z "$install" ]; then
 	echo "copa: nothing left to install" >&2
 	exit 0
 fi
-# shellcheck disable=SC2086 # one validated package name per word
-apt_run install --only-upgrade $install
+# shellcheck disable=SC2086 # one validated package name per word; $archive_opt is empty or one fixed word pair
+fetch_debs install --only-upgrade $install
+# shellcheck disable=SC2086
+apt_run $archive_opt install --only-upgrade $install
 finish

@@ -58,10 +58,15 @@ func (Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest)
 	for _, u := range req.Plan.Updates {
 		specs = append(specs, u.Name+"="+u.Fixed)
 	}
+	// The helper keeps unchanged files out of the layer (with the
+	// original image) and holds the lock of the shared caches.
 	withHelper := req.Helper != nil && req.KeepUnchanged
 	var more []llb.RunOption
-	if withHelper {
+	switch {
+	case withHelper:
 		more = append(more, llbgen.MountHelper(*req.Helper, req.Image))
+	case req.Helper != nil:
+		more = append(more, llbgen.ReadOnly(llbgen.HelperDir, *req.Helper))
 	}
 	opts := aptStep{
 		script:      "apt-patch.sh",
@@ -69,7 +74,7 @@ func (Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest)
 		files:       []llbgen.File{{Name: "debconf.conf", Data: debconfConf}},
 		cachePrefix: "copa-apt",
 		tool:        "apt",
-		mounts:      distros.StepMounts{Helper: withHelper, Original: withHelper},
+		mounts:      distros.StepMounts{Helper: req.Helper != nil, Original: withHelper},
 	}.options(req, rel, sources, mode, specs, more...)
 	run := req.Image.Run(opts...)
 	notes := run.AddMount(distros.NotesDir, llb.Scratch())

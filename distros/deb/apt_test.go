@@ -162,3 +162,27 @@ func renderExec(t *testing.T, st llb.State) string {
 	t.Helper()
 	return distrostest.RenderExec(t, st, "/debconf.conf")
 }
+
+// TestSourcesKey: shared caches are per set of sources, whatever order
+// the files were read in, and sources that differ in a file's name, its
+// content or the suites added to them get caches of their own.
+func TestSourcesKey(t *testing.T) {
+	full := map[string][]byte{SourcesPartDir + "/debian.sources": []byte("Types: deb\nSuites: bookworm bookworm-security\n"), SourcesList: []byte("")}
+	same := map[string][]byte{SourcesList: []byte(""), SourcesPartDir + "/debian.sources": []byte("Types: deb\nSuites: bookworm bookworm-security\n")}
+	if sourcesKey(full, "") != sourcesKey(same, "") {
+		t.Error("the same sources got two keys")
+	}
+	others := []map[string][]byte{
+		{SourcesPartDir + "/debian.sources": []byte("Types: deb\nSuites: bookworm\n"), SourcesList: []byte("")},
+		{SourcesPartDir + "/other.sources": []byte("Types: deb\nSuites: bookworm bookworm-security\n"), SourcesList: []byte("")},
+		{SourcesPartDir + "/debian.sources": []byte("Types: deb\nSuites: bookworm bookworm-security\n")},
+	}
+	for i, o := range others {
+		if sourcesKey(o, "") == sourcesKey(full, "") {
+			t.Errorf("sources %d share the key of other sources", i)
+		}
+	}
+	if sourcesKey(full, "deb http://deb.debian.org/debian bookworm-updates main\n") == sourcesKey(full, "") {
+		t.Error("the added suites do not change the key")
+	}
+}

@@ -2,7 +2,10 @@ package deb
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
+	"fmt"
 	"maps"
 	"path"
 	"slices"
@@ -33,6 +36,7 @@ const (
 var helperCommands = map[string]string{
 	"KEEP_UNCHANGED": CmdKeepUnchanged,
 	"INSTALL":        CmdInstall,
+	"LOCK":           distros.CmdLock,
 }
 
 // Bounds on the apt sources files read from an image.
@@ -58,8 +62,8 @@ type aptStep struct {
 // the mode, policy and NAME=VERSION arguments; root in /; the step
 // protocol's environment; the scripts, the files and the release suites
 // the sources may lack read-only in the inputs; /tmp and /var/log on a
-// tmpfs; apt's lists and archives in cache mounts per release and
-// platform; then more, and the request's constraints.
+// tmpfs; apt's lists and downloads in cache mounts (caches); then more,
+// and the request's constraints.
 func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[string][]byte, mode string, specs []string, more ...llb.RunOption) []llb.RunOption {
 	sources = effectiveSources(sources, req.Sources)
 	extra, added := rel.ExtraSources(Arch(req.Platform.Architecture, req.Platform.Variant), Suites(sources))
@@ -81,26 +85,31 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 	}
 	inputs := llbgen.Files(files, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
-	cacheKey := rel.CacheKey + "-" + strings.ReplaceAll(platformString(req), "/", "-")
+	// With the helper, which provides the lock, concurrent steps share
+	// the caches; without it they take turns on locked ones.
+	mounts := s.mounts
+	if req.Helper != nil {
+		mounts.Shared = aptCacheDir
+	}
 	opts := []llb.RunOption{
 		llb.Args(args),
 		llb.User("0:0"),
 		llb.Dir("/"),
 		llb.AddEnv("PATH", llbgen.DefaultPath),
-		distros.StepEnv(s.mounts, helperCommands),
+		distros.StepEnv(mounts, helperCommands),
 		llbgen.Tmpfs("/tmp"),
 		llbgen.ReadOnly(distros.InputsDir, inputs),
 		llbgen.Tmpfs("/var/log"),
-		llbgen.CacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+cacheKey),
-		llbgen.CacheDir("/var/cache/apt", s.cachePrefix+"-archives-"+cacheKey),
-		llb.WithCustomName(req.StepPrefix + distros.StepName(s.tool, req.Plan)),
+	}
+	opts = append(opts, s.caches(req, rel, sources, extra, mounts.Shared != "")...)
+	opts = append(opts,
+		llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)),
 		// Credentials and CAs, when the build has them: files on the
 		// step's /tmp, never in the image, the cache key or the log.
 		llb.AddEnv(distros.EnvSecrets, distros.SecretsDir),
 		llb.AddEnv(distros.EnvAuthSecret, SecretAuth),
 		llbgen.Secret(distros.SecretPath(SecretAuth), SecretAuth),
-		llbgen.Secret(distros.SecretPath(distros.SecretCA), distros.SecretCA),
-	}
+		llbgen.Secret(distros.SecretPath(distros.SecretCA), distros.SecretCA))
 	if src := req.Sources; src != nil {
 		mode := "replace"
 		if src.Add {
@@ -129,6 +138,52 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		opts = append(opts, c)
 	}
 	return opts
+}
+
+// aptCacheDir is apt's cache directory: its binary caches, and the
+// downloads.
+const aptCacheDir = "/var/cache/apt"
+
+// caches are the cache mounts of an apt step, per release and platform:
+// apt's lists, and its cache directory.
+//
+// Shared, they are also per set of sources (sourcesKey), so that every
+// step that mounts them reads and writes the same lists: apt-get update
+// deletes the lists its sources do not name, and the lists of other
+// sources under one release are other files. apt's binary caches there
+// are shared too: apt writes them to a new file and renames it into
+// place, so a step never reads another's half-written one, and the cache
+// of the lists is built once. The downloads are in a directory of their
+// own (the script's copa-archives), from which each step copies what it
+// installs: apt locks the archive it installs from for the whole install,
+// and the cleanup hook of the official images deletes what it finds in
+// /var/cache/apt/archives.
+//
+// Locked, one step at a time has them whole, as apt expects.
+func (s aptStep) caches(req distros.PatchRequest, rel Release, sources map[string][]byte, extra string, shared bool) []llb.RunOption {
+	key := rel.CacheKey + "-" + strings.ReplaceAll(platformString(req), "/", "-")
+	cacheDir := llbgen.CacheDir
+	if shared {
+		key += "-" + sourcesKey(sources, extra)
+		cacheDir = llbgen.SharedCacheDir
+	}
+	return []llb.RunOption{
+		cacheDir("/var/lib/apt/lists", s.cachePrefix+"-lists-"+key),
+		cacheDir(aptCacheDir, s.cachePrefix+"-archives-"+key),
+	}
+}
+
+// sourcesKey names a set of apt sources in cache IDs: a hash of the
+// sources files, by name and content, and of the entries the step adds
+// when they lack a fixed version.
+func sourcesKey(sources map[string][]byte, extra string) string {
+	h := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(sources[name]))
+		h.Write(sources[name])
+	}
+	fmt.Fprintf(h, "extra\x00%d\x00%s", len(extra), extra)
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 func platformString(req distros.PatchRequest) string {

@@ -42,7 +42,7 @@ for tool in apt-get apt-cache dpkg-deb; do
 done
 
 echo "copa: reading the package lists of the tooling image's apt sources" >&2
-apt_update
+update_lists
 
 if [ "$mode" = all ]; then
 	names=""
@@ -81,7 +81,7 @@ mkdir -p "$work/debs" "$work/staging"
 cd "$work/debs"
 echo "copa: downloading$pins" >&2
 # shellcheck disable=SC2086 # NAME=VERSION words, both validated or from apt
-apt_run -o APT::Sandbox::User=root download $pins
+download_debs $pins
 for deb in "$work"/debs/*.deb; do
 	pkg=$(dpkg-deb -f "$deb" Package)
 	dpkg-deb -R "$deb" "$work/staging/$pkg"

@@ -484,15 +484,28 @@ func TestExamples(t *testing.T) {
 	if err != nil || len(files) < 2 {
 		t.Fatalf("examples: %v %v", files, err)
 	}
+	// The bake's Patchfile takes what each target passes.
+	files = append(files, "../../examples/bake/Patchfile")
+	bakeArgs := map[string]string{"IMAGE": "registry.example.com/acme/web:1.4.2", "REPORT": "reports/web-1.4.2.json"}
 	for _, f := range files {
 		dt, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pf, err := Parse(dt, nil)
+		var args map[string]string
+		if strings.Contains(f, "/bake/") {
+			args = bakeArgs
+			if _, err := Parse(dt, nil); err == nil || !strings.Contains(err.Error(), "the bake passes IMAGE") {
+				t.Errorf("%s without IMAGE: %v", f, err)
+			}
+		}
+		pf, err := Parse(dt, args)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
+		}
+		if args != nil && (pf.Image.Value != bakeArgs["IMAGE"] || pf.Reports[0].Value != bakeArgs["REPORT"]) {
+			t.Errorf("%s: PATCH %q REPORT %q, want the bake's args", f, pf.Image.Value, pf.Reports[0].Value)
 		}
 		if want := map[bool]int{true: 2, false: 1}[strings.HasPrefix(filepath.Base(f), "multiplatform")]; len(pf.Reports) != want {
 			t.Errorf("%s: %d REPORTs, want %d", f, len(pf.Reports), want)

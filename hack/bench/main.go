@@ -12,8 +12,11 @@
 // -image copa-test/debian:12-stale-multi, patching the two-platform index
 // under emulation and natively (see benchMultiPlatform); with
 // -image copa-test/el:9-dnf, an rpm image with dnf against a dnf rebuild
-// (see benchRPM). With -scale 1000,100000, the frontend's in-process cost
-// on large synthetic reports, without BuildKit (see scale.go).
+// (see benchRPM); with -image copa-test/debian:12-stale-bake, one of the
+// harness's bulk-patching images against a bake of all of them (see
+// benchBake; -runs 3 is the method of docs/benchmarks.md). With
+// -scale 1000,100000, the frontend's in-process cost on large synthetic
+// reports, without BuildKit (see scale.go).
 //
 //	eval "$(hack/harness.sh env)"; go run ./hack/bench -runs 5
 package main
@@ -61,6 +64,7 @@ func main() {
 	flag.IntVar(&c.runs, "runs", 5, "builds per case")
 	flag.StringVar(&c.image, "image", "copa-test/debian:12-stale", "image to patch, REPO:TAG in the loopback registry")
 	tooling := flag.String("tooling", "", "tooling image for distroless images, REPO:TAG in the loopback registry (default: the harness's image of the release)")
+	bakeImages := flag.Int("bake-images", 10, "with an -image tag ending in -bake: how many of the harness's bake images (TAG-01, TAG-02, …) the bake patches")
 	flag.Parse()
 	if runScale(c.runs) { // -scale: no BuildKit, see scale.go
 		return
@@ -78,6 +82,10 @@ func main() {
 		fail(fmt.Errorf("buildctl not on PATH: eval \"$(hack/harness.sh env)\" puts it there"))
 	}
 
+	if strings.HasSuffix(c.image, "-bake") {
+		benchBake(c, *bakeImages)
+		return
+	}
 	if strings.HasSuffix(c.image, "-multi") {
 		benchMultiPlatform(c)
 		return

@@ -383,6 +383,8 @@ cmd_images() {
 	build_image "$STALE_IMAGE-both" sources_full image_dockerfile rootfs_both
 	build_distroless "$DISTROLESS_IMAGE" "${DISTROLESS_PKGS_11[@]}"
 	make_report
+	# The bulk-patching images, of 12-stale (bake-images.sh).
+	cmd_bake_images
 	# The RPM-family images (rpm-images.sh).
 	cmd_rpm_images
 	make_rpmdbs
