@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client/llb"
+
+	"github.com/copa/frontend/llbgen"
 )
 
 // Sources is what a Patchfile's SOURCES instruction gives: a package
@@ -72,6 +74,38 @@ func NetworkEnv(n Network) []llb.RunOption {
 		llb.AddEnv(EnvNetTimeout, strconv.Itoa(int((n.Timeout+time.Second-1)/time.Second))),
 		llb.AddEnv(EnvNetRetries, strconv.Itoa(n.Retries)),
 	}
+}
+
+// StepAccess is what every format's patch step is given to reach the
+// package sources: the build's secrets (optional mounts on the step's
+// /tmp, never in the image, the cache key or the log; authSecret is the
+// format's credentials id), the SOURCES environment, the network bounds,
+// and IgnoreCache when the frontend runs a failed step again.
+func StepAccess(req PatchRequest, authSecret string) []llb.RunOption {
+	opts := []llb.RunOption{
+		llb.AddEnv(EnvSecrets, SecretsDir),
+		llb.AddEnv(EnvAuthSecret, authSecret),
+		llbgen.Secret(SecretPath(authSecret), authSecret),
+		llbgen.Secret(SecretPath(SecretCA), SecretCA),
+	}
+	if src := req.Sources; src != nil {
+		mode := "replace"
+		if src.Add {
+			mode = "add"
+		}
+		opts = append(opts, llb.AddEnv(EnvSourcesName, src.Name), llb.AddEnv(EnvSourcesMode, mode))
+		if src.Keep {
+			opts = append(opts, llb.AddEnv(EnvSourcesKeep, "keep"))
+		}
+		if src.Only {
+			opts = append(opts, llb.AddEnv(EnvSourcesOnly, "only"))
+		}
+	}
+	opts = append(opts, NetworkEnv(req.Network)...)
+	if req.IgnoreCache {
+		opts = append(opts, llb.IgnoreCache)
+	}
+	return opts
 }
 
 // SourcesInput is the name of the SOURCES file in a step's inputs.

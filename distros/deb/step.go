@@ -102,31 +102,8 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		llbgen.Tmpfs("/var/log"),
 	}
 	opts = append(opts, s.caches(req, rel, sources, extra, mounts.Shared != "")...)
-	opts = append(opts,
-		llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)),
-		// Credentials and CAs, when the build has them: files on the
-		// step's /tmp, never in the image, the cache key or the log.
-		llb.AddEnv(distros.EnvSecrets, distros.SecretsDir),
-		llb.AddEnv(distros.EnvAuthSecret, SecretAuth),
-		llbgen.Secret(distros.SecretPath(SecretAuth), SecretAuth),
-		llbgen.Secret(distros.SecretPath(distros.SecretCA), distros.SecretCA))
-	if src := req.Sources; src != nil {
-		mode := "replace"
-		if src.Add {
-			mode = "add"
-		}
-		opts = append(opts, llb.AddEnv(distros.EnvSourcesName, src.Name), llb.AddEnv(distros.EnvSourcesMode, mode))
-		if src.Keep {
-			opts = append(opts, llb.AddEnv(distros.EnvSourcesKeep, "keep"))
-		}
-		if src.Only {
-			opts = append(opts, llb.AddEnv(distros.EnvSourcesOnly, "only"))
-		}
-	}
-	opts = append(opts, distros.NetworkEnv(req.Network)...)
-	if req.IgnoreCache {
-		opts = append(opts, llb.IgnoreCache)
-	}
+	opts = append(opts, llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)))
+	opts = append(opts, distros.StepAccess(req, SecretAuth)...)
 	if e := req.SourceDateEpoch; e != nil {
 		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
 	}

@@ -137,30 +137,8 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		// at the start of the step (rpmstep.Snapshot).
 		llbgen.ReadOnly(llbgen.HelperDir, *req.Helper),
 		llb.WithCustomName(req.StepPrefix + distros.StepName(s.tool, req.Plan)),
-		// Credentials and CAs, when the build has them: files on the
-		// step's /tmp, never in the image, the cache key or the log.
-		llb.AddEnv(distros.EnvSecrets, distros.SecretsDir),
-		llb.AddEnv(distros.EnvAuthSecret, SecretAuth),
-		llbgen.Secret(distros.SecretPath(SecretAuth), SecretAuth),
-		llbgen.Secret(distros.SecretPath(distros.SecretCA), distros.SecretCA),
 	}
-	if src := req.Sources; src != nil {
-		mode := "replace"
-		if src.Add {
-			mode = "add"
-		}
-		opts = append(opts, llb.AddEnv(distros.EnvSourcesName, src.Name), llb.AddEnv(distros.EnvSourcesMode, mode))
-		if src.Keep {
-			opts = append(opts, llb.AddEnv(distros.EnvSourcesKeep, "keep"))
-		}
-		if src.Only {
-			opts = append(opts, llb.AddEnv(distros.EnvSourcesOnly, "only"))
-		}
-	}
-	opts = append(opts, distros.NetworkEnv(req.Network)...)
-	if req.IgnoreCache {
-		opts = append(opts, llb.IgnoreCache)
-	}
+	opts = append(opts, distros.StepAccess(req, SecretAuth)...)
 	root := "/"
 	if s.tooling {
 		root = distros.TargetDir
