@@ -113,10 +113,11 @@ func TestDropPrivileges(t *testing.T) {
 }
 
 // TestDropPrivilegesChild is the child of TestDropPrivileges; on its own
-// it does nothing.
+// it does nothing, and passes rather than skips, so that a run of the
+// whole suite shows no skipped test.
 func TestDropPrivilegesChild(t *testing.T) {
 	if os.Getenv(envDropChild) == "" {
-		t.Skip("only run by TestDropPrivileges")
+		return
 	}
 	wasRoot := os.Geteuid() == 0
 	did, err := dropPrivileges()
