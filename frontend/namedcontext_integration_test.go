@@ -285,11 +285,8 @@ func TestPatchNamedContextInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// An epoch of this test's own: BuildKit's cache keys a step on
-		// the contents of the image it reads, so a patch of an image
-		// with the same files but other layers (another test's, or the
-		// bake test's with an empty layer) would answer this one, with
-		// that image's layers.
+		// An epoch of this test's own, so that its patch steps run
+		// rather than being answered from another test's.
 		return map[string]string{"context:app": "input:app", "input-metadata:app": string(md), "SOURCE_DATE_EPOCH": "1764028801"},
 			func(o *client.SolveOpt) { o.FrontendInputs = map[string]llb.State{"app": llb.Image(ref)} }
 	}

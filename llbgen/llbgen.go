@@ -88,10 +88,23 @@ const (
 const HelperImageBinary = "/bin/frontend"
 
 // MountHelper mounts the frontend image and the original image read-only
-// where helper commands expect them.
+// where helper commands expect them. The original is keyed by its layers,
+// not its files (ByLayers).
 func MountHelper(helper, original llb.State) llb.RunOption {
-	return runOptions{ReadOnly(HelperDir, helper), ReadOnly(OriginalDir, original)}
+	return runOptions{ReadOnly(HelperDir, helper), llb.AddMount(OriginalDir, original, llb.Readonly, ByLayers)}
 }
+
+// ByLayers is the mount option for every mount of the image a step
+// patches. BuildKit keys a step on the contents of its read-only mounts
+// and of its writable mounts of a whole state, so that steps reading the
+// same files share a result; a patch step's result is the image's layers
+// plus the patch, so another image with the same files on other layers
+// (the same rootfs with an extra empty layer, or flattened) would be
+// answered with the first image's layers. Turning content keys off for the
+// image keys the step on the image itself: its layers, as llb.Image names
+// them. (When the image is also the step's root, the mount shares its
+// input, and BuildKit applies the last mount's choice to the input.)
+var ByLayers = llb.ContentCache(llb.MountContentCacheOff)
 
 type runOptions []llb.RunOption
 

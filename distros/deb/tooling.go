@@ -129,7 +129,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 		opts.tool = "dpkg (native, " + platformString(req) + " packages) with tooling image " + req.Tooling.Name
 	}
 	run := req.Tooling.State.Run(opts.options(req, rel, sources, mode, specs, more...)...)
-	target := run.AddMount(distros.TargetDir, req.Image)
+	target := run.AddMount(distros.TargetDir, req.Image, llbgen.ByLayers)
 	notes := run.AddMount(distros.NotesDir, llb.Scratch())
 	return &distros.Patch{Root: target, Notes: notes}, nil
 }

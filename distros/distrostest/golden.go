@@ -80,6 +80,9 @@ func RenderExec(t testing.TB, st llb.State, own ...string) string {
 			if m.Output >= 0 {
 				fmt.Fprintf(&b, " output")
 			}
+			if m.ContentCache != pb.MountContentCache_DEFAULT {
+				fmt.Fprintf(&b, " content-cache=%s", m.ContentCache)
+			}
 			b.WriteString("\n")
 			if m.Readonly && m.Input >= 0 {
 				renderFiles(&b, ops[string(ops[d].Inputs[m.Input].Digest)], own)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/rpm/rpmdb"
+	"github.com/copa/frontend/llbgen"
 )
 
 // shellPath is what a patch step and rpm's install scripts run.
@@ -204,7 +205,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 		return nil, err
 	}
 	run := req.Tooling.State.Run(opts...)
-	target := run.AddMount(distros.TargetDir, req.Image)
+	target := run.AddMount(distros.TargetDir, req.Image, llbgen.ByLayers)
 	notes := run.AddMount(distros.NotesDir, llb.Scratch())
 	return &distros.Patch{Root: target, Notes: notes}, nil
 }
