@@ -28,7 +28,7 @@ func pushWithExtraLayer(t *testing.T, env testEnv, from, ref string) {
 		t.Fatal(err)
 	}
 	build := func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
-		st := llb.Image(env.registry+"/"+from).File(llb.Mkdir("/etc", 0o755, llb.WithParents(true)))
+		st := llb.Image(env.registry + "/" + from).File(llb.Mkdir("/etc", 0o755, llb.WithParents(true)))
 		def, err := st.Marshal(ctx)
 		if err != nil {
 			return nil, err
