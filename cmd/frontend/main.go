@@ -10,6 +10,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
@@ -28,8 +29,17 @@ func main() {
 	if _, err := dropPrivileges(); err != nil {
 		fmt.Fprintf(os.Stderr, "copa/frontend: still running as root: %v\n", err)
 	}
+	setMemoryLimit()
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 		fmt.Fprintf(os.Stderr, "copa/frontend: %v\n", err)
 		os.Exit(1)
+	}
+}
+
+// setMemoryLimit sets frontend.MemoryLimit as the soft memory limit,
+// unless GOMEMLIMIT sets another.
+func setMemoryLimit() {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(frontend.MemoryLimit)
 	}
 }

@@ -41,7 +41,10 @@ package vex
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -212,17 +215,93 @@ func statement(v summary.Vulnerability, product string, purl func(name, version 
 	return st, true, nil
 }
 
-// Marshal encodes the document as indented JSON with a final newline,
-// through go-vex's own encoder, which writes timestamps in UTC. go-vex
-// escapes '&', '<' and '>' for HTML, which turns every purl's qualifier
-// separator into \u0026; Marshal writes them plainly, because people read
-// and grep these files and JSON needs no such escape.
+// Marshal encodes the document as indented JSON with a final newline, as
+// go-vex's ToJSON does (timestamps in UTC), but without HTML escapes and
+// into one buffer of the exact size: go-vex's encoder escapes '&', '<' and
+// '>', which turns every purl's qualifier separator into \u0026, and it
+// builds the document three times over (compact, indented, buffered),
+// which for a document of tens of megabytes is most of the frontend's
+// memory. Marshal encodes it twice instead, first only to count its bytes.
 func Marshal(doc *govex.VEX) ([]byte, error) {
-	var b bytes.Buffer
-	if err := doc.ToJSON(&b); err != nil {
+	var n counter
+	if err := Encode(&n, doc); err != nil {
 		return nil, err
 	}
-	return unescapeHTML(b.Bytes()), nil
+	b := bytes.NewBuffer(make([]byte, 0, int(n)))
+	if err := Encode(b, doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Encode writes what Marshal returns to w, one statement at a time, so
+// that only one statement is ever encoded in memory.
+func Encode(w io.Writer, doc *govex.VEX) error {
+	head := *doc
+	head.Statements = nil
+	dt, err := json.Marshal(&head)
+	if err != nil {
+		return fmt.Errorf("encoding the VEX document: %w", err)
+	}
+	var ind bytes.Buffer
+	if err := json.Indent(&ind, unescapeHTML(dt), "", "  "); err != nil {
+		return err
+	}
+	// The document's last member is its statements; JSON strings escape
+	// every quote, so the key's quote-colon sequence occurs only as the
+	// key itself.
+	dt = ind.Bytes()
+	i := bytes.LastIndex(dt, []byte(`"statements": null`))
+	if i < 0 {
+		return errors.New("encoding the VEX document: no statements member")
+	}
+	rest := dt[i+len(`"statements": null`):]
+	if _, err := w.Write(dt[:i+len(`"statements": `)]); err != nil {
+		return err
+	}
+	if len(doc.Statements) == 0 {
+		if _, err := io.WriteString(w, "[]"); err != nil {
+			return err
+		}
+	} else {
+		if _, err := io.WriteString(w, "[\n    "); err != nil {
+			return err
+		}
+		for k := range doc.Statements {
+			if k > 0 {
+				if _, err := io.WriteString(w, ",\n    "); err != nil {
+					return err
+				}
+			}
+			st, err := json.Marshal(&doc.Statements[k])
+			if err != nil {
+				return fmt.Errorf("encoding VEX statement %d: %w", k, err)
+			}
+			ind.Reset()
+			if err := json.Indent(&ind, unescapeHTML(st), "    ", "  "); err != nil {
+				return err
+			}
+			if _, err := w.Write(ind.Bytes()); err != nil {
+				return err
+			}
+		}
+		if _, err := io.WriteString(w, "\n  ]"); err != nil {
+			return err
+		}
+	}
+	if _, err := w.Write(rest); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n")
+	return err
+}
+
+// counter is an io.Writer that only counts.
+type counter int
+
+func (c *counter) Write(p []byte) (int, error) {
+	*c += counter(len(p))
+	return len(p), nil
 }
 
 // unescapeHTML undoes encoding/json's HTML escapes. It steps over every

@@ -354,3 +354,38 @@ func TestMarshalKeepsText(t *testing.T) {
 		t.Errorf("text changed: %q / %q", back.Statements[0].ActionStatement, back.Statements[0].Products[0].ID)
 	}
 }
+
+// TestEncodeAsGoVEX checks that Marshal, which encodes one statement at a
+// time, writes the bytes go-vex's own encoder writes with its HTML escapes
+// undone, for a document with odd text, one with many statements and one
+// with none.
+func TestEncodeAsGoVEX(t *testing.T) {
+	odd := bookworm()
+	odd.Entries[0].Package = `odd\u0026<name>&"quoted": null`
+	docs := map[string]*summary.Summary{"bookworm": bookworm(), "odd": odd, "large": largeSummary(2000), "empty": {Platform: "linux/amd64", OS: summary.OS{ID: "debian", Version: "12"}}}
+	for name, s := range docs {
+		t.Run(name, func(t *testing.T) {
+			doc, err := Document(s, Options{PackageURL: purlsOf(s), Product: product + `&x="statements": null`, Author: `a "statements": null author`, Timestamp: epoch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.Statements == nil {
+				doc.Statements = []govex.Statement{} // go-vex writes nil as null, Marshal always as []
+			}
+			var want bytes.Buffer
+			if err := doc.ToJSON(&want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := unescapeHTML(want.Bytes()); !bytes.Equal(got, w) {
+				t.Errorf("Marshal differs from go-vex's encoding:\n got %.600s\nwant %.600s", got, w)
+			}
+			if cap(got) != len(got) {
+				t.Errorf("the buffer has %d bytes of room past the document", cap(got)-len(got))
+			}
+		})
+	}
+}

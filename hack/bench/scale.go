@@ -19,6 +19,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -34,10 +36,14 @@ import (
 	"time"
 
 	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/all"
 	"github.com/copa/frontend/distros/deb"
+	"github.com/copa/frontend/frontend"
 	"github.com/copa/frontend/frontend/report"
 	"github.com/copa/frontend/frontend/summary"
 	"github.com/copa/frontend/frontend/vex"
@@ -61,7 +67,7 @@ const (
 type scaleTimes struct {
 	Read, Parse, Plan, Summary, VEX, Total float64
 	Statements, Updates                    int
-	ReportBytes                            int64
+	ReportBytes, SummaryBytes, VEXBytes    int64
 }
 
 // runScale runs the -scale mode or a child of it; it reports whether it
@@ -150,6 +156,7 @@ func scaleBench(sizes string, runs int) {
 
 // scaleMeasure is one child run; it prints its scaleTimes as JSON.
 func scaleMeasure(path string, n int) {
+	debug.SetMemoryLimit(frontend.MemoryLimit) // as cmd/frontend does
 	if *scaleProf != "" {
 		f := must(os.Create(filepath.Join(*scaleProf, "cpu.pprof")))
 		must(0, pprof.StartCPUProfile(f))
@@ -211,9 +218,11 @@ func scaleMeasure(path string, n int) {
 		OS: summary.OS{ID: "debian", Version: "12", Manager: "apt"}, Reports: []string{"report.json"},
 		Plan: plan, After: after, Versioning: v,
 	})
-	// The frontend writes summary.json; the table is printed by the
-	// helper, in a build step, from that file, so it is not counted.
-	sum := must(json.Marshal(s))
+	// The frontend writes summary.json (indented) into a step's input,
+	// for the step that prints the table; the table is printed by the
+	// helper, in that step, so it is not counted.
+	sum := must(json.MarshalIndent(s, "", "  "))
+	sent := sendFile("summary.json", sum)
 	lap(&t.Summary)
 
 	f, _, ok := all.Registry.ForOS(osr)
@@ -228,11 +237,27 @@ func scaleMeasure(path string, n int) {
 			return f.PackageURL(target, distros.Package{Name: name, Version: version, Arch: "amd64"})
 		},
 	}))
+	t.SummaryBytes = int64(len(sum))
+	sum = nil // the frontend drops it before the VEX document
 	out := must(vex.Marshal(doc))
+	// What is counted is read first: the frontend drops the document and
+	// its bytes as soon as the solve request holds them.
+	t.Statements, t.Updates, t.VEXBytes = len(doc.Statements), len(plan.Updates), int64(len(out))
+	doc = nil
+	sent += sendFile("vex.json", out)
 	lap(&t.VEX)
-	t.Statements, t.Updates = len(doc.Statements), len(plan.Updates)
-	_, _ = len(sum), len(out)
+	_ = sent
 	must(0, json.NewEncoder(os.Stdout).Encode(t))
+}
+
+// sendFile does with a file's bytes what the frontend does with summary.json
+// and the VEX document: a scratch state with the file (llb.Mkfile), its
+// definition, and the gateway's solve request holding it, marshalled as
+// gRPC sends it. Each holds a copy of the file while the request is sent.
+func sendFile(name string, data []byte) int {
+	def := must(llb.Scratch().File(llb.Mkfile("/"+name, 0o644, data)).Marshal(context.Background()))
+	req := &gwpb.SolveRequest{Definition: def.ToPB()}
+	return len(must(proto.Marshal(req)))
 }
 
 // scaleFinding is entry k's package, vulnerability and fixed version:
