@@ -205,6 +205,24 @@ type probe struct {
 
 const expectReport = "expected Trivy JSON, SchemaVersion 2, as written by `trivy image -f json -o report.json <image>`, or Grype JSON from `grype <image> -o json --file report.json`"
 
+// legacyTrivy reports whether a JSON array is a Trivy report of before
+// v0.20: a list of results, each with a Target and, for OS packages, a
+// Type and Vulnerabilities. Only the first element is decoded.
+func legacyTrivy(array []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(array))
+	if _, err := dec.Token(); err != nil || !dec.More() {
+		return false
+	}
+	var first map[string]json.RawMessage
+	if err := dec.Decode(&first); err != nil {
+		return false
+	}
+	_, target := first["Target"]
+	_, vulns := first["Vulnerabilities"]
+	_, typ := first["Type"]
+	return target && (vulns || typ)
+}
+
 // detect returns the report format, or an error that tells the user what to
 // produce instead.
 func detect(data []byte) (string, error) {
@@ -224,7 +242,10 @@ func detect(data []byte) (string, error) {
 		if !json.Valid(data) {
 			return "", syntaxError(data)
 		}
-		return "", errors.New("Trivy report from before v0.20 (SchemaVersion 1) is not supported; rescan with Trivy ≥ 0.20 (`trivy image -f json`)")
+		if legacyTrivy(trimmed) {
+			return "", errors.New("Trivy report from before v0.20 (SchemaVersion 1) is not supported; rescan with Trivy ≥ 0.20 (`trivy image -f json`)")
+		}
+		return "", fmt.Errorf("not a recognised scanner report: a JSON array, whose first element is not a Trivy result (%s)", expectReport)
 	}
 
 	// Unmarshal checks the syntax of the whole document before decoding, so
