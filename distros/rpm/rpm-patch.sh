@@ -164,13 +164,33 @@ logged() {
 	return "$(cat "$work/logged.rc")"
 }
 
-# tried_repos prints the URLs of the repositories the manager was given.
+# tried_repos prints the URLs of the enabled repositories the manager was
+# given (a section with enabled=0 is not read, so it was not tried). Plain
+# sh, as the image may have neither awk nor more than busybox.
 tried_repos() {
 	dir=${repos:-$root$pm_repos_dir}
 	for f in "$dir"/*.repo; do
-		if [ -f "$f" ]; then
-			sed -n 's/^ *\(baseurl\|mirrorlist\|metalink\) *= *\([^ ]*\).*/\2/p' "$f"
-		fi
+		[ -f "$f" ] || continue
+		enabled=1 urls=""
+		while IFS= read -r line || [ -n "$line" ]; do
+			line=${line#"${line%%[![:space:]]*}"}
+			value=${line#*=}
+			value=${value#"${value%%[![:space:]]*}"}
+			case $line in
+			\[*)
+				[ "$enabled" = 0 ] || printf '%s' "$urls"
+				enabled=1 urls=""
+				;;
+			enabled=* | enabled[[:space:]]*=*)
+				case $value in 0* | [Ff]alse* | [Nn]o* | [Oo]ff*) enabled=0 ;; esac
+				;;
+			baseurl=* | baseurl[[:space:]]*=* | mirrorlist=* | mirrorlist[[:space:]]*=* | metalink=* | metalink[[:space:]]*=*)
+				[ -z "$value" ] || urls="$urls${value%%[[:space:]]*}
+"
+				;;
+			esac
+		done <"$f"
+		[ "$enabled" = 0 ] || printf '%s' "$urls"
 	done | sort -u
 }
 

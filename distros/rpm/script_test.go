@@ -154,3 +154,42 @@ func TestScriptCommandsGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestTriedRepos runs rpm-patch.sh's tried_repos, which names the
+// repositories of a failed patch's note: only enabled ones, with their
+// first URL, whatever the spacing.
+func TestTriedRepos(t *testing.T) {
+	script := string(patchScript)
+	start := strings.Index(script, "tried_repos() {")
+	end := strings.Index(script[start:], "\n}\n")
+	if start < 0 || end < 0 {
+		t.Fatal("rpm-patch.sh has no tried_repos function")
+	}
+	fn := script[start : start+end+3]
+	tests := []struct {
+		name, repo, want string
+	}{
+		{"enabled by default", "[a]\nbaseurl=http://a.example/el9\n", "http://a.example/el9\n"},
+		{"disabled", "[a]\nbaseurl=http://a.example/\nenabled=0\n[b]\nbaseurl = http://b.example/ http://b2.example/\nenabled = 1\n", "http://b.example/\n"},
+		{"disabled before the URL", "[a]\nenabled = false\nmirrorlist=http://a.example/ml\n", ""},
+		{"not enabled_metadata", "[a]\nenabled_metadata=0\n  metalink=http://a.example/ml\n", "http://a.example/ml\n"},
+		{"last section without newline", "[a]\nbaseurl=http://a.example/\n[b]\nbaseurl=http://b.example/\nenabled=0", "http://a.example/\n"},
+		{"no URL", "[a]\nname=A\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "x.repo"), []byte(tt.repo), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("/bin/sh", "-c", "set -eu\n"+fn+"\nrepos=$1\ntried_repos", "sh", dir)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if string(out) != tt.want {
+				t.Errorf("got %q, want %q", out, tt.want)
+			}
+		})
+	}
+}
