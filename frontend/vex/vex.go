@@ -176,7 +176,11 @@ func statement(v summary.Vulnerability, product string, purl func(name, version 
 		if e.Package == "" {
 			return st, false, fmt.Errorf("vex: an entry of %s has no package name", v.ID)
 		}
-		listed = append(listed, purl(e.Package, version))
+		p := purl(e.Package, version)
+		if p == "" {
+			return st, false, fmt.Errorf("vex: no package URL for %s %s (%s)", e.Package, version, v.ID)
+		}
+		listed = append(listed, p)
 		switch e.Status {
 		case summary.Patched:
 			notes = append(notes, fmt.Sprintf("%s upgraded from %s to %s", e.Package, e.Installed, version))
@@ -267,6 +271,7 @@ func Encode(w io.Writer, doc *govex.VEX) error {
 		if _, err := io.WriteString(w, "[\n    "); err != nil {
 			return err
 		}
+		var sb bytes.Buffer
 		for k := range doc.Statements {
 			if k > 0 {
 				if _, err := io.WriteString(w, ",\n    "); err != nil {
@@ -277,11 +282,12 @@ func Encode(w io.Writer, doc *govex.VEX) error {
 			if err != nil {
 				return fmt.Errorf("encoding VEX statement %d: %w", k, err)
 			}
-			ind.Reset()
-			if err := json.Indent(&ind, unescapeHTML(st), "    ", "  "); err != nil {
+			// Its own buffer: rest is still in ind's.
+			sb.Reset()
+			if err := json.Indent(&sb, unescapeHTML(st), "    ", "  "); err != nil {
 				return err
 			}
-			if _, err := w.Write(ind.Bytes()); err != nil {
+			if _, err := w.Write(sb.Bytes()); err != nil {
 				return err
 			}
 		}

@@ -389,3 +389,31 @@ func TestEncodeAsGoVEX(t *testing.T) {
 		})
 	}
 }
+
+// TestEncodeSmallStatements encodes documents whose statements are smaller
+// than their header, with headers of many sizes: Encode once wrote the
+// statements into the buffer that still held the header's end, and such a
+// document came out corrupt (BuildKit refused it as an attestation).
+func TestEncodeSmallStatements(t *testing.T) {
+	s := &summary.Summary{Platform: "linux/amd64", OS: summary.OS{ID: "debian", Version: "12"}, Entries: []summary.Entry{
+		{Vulnerability: "CVE-2025-1", Package: "a", Status: summary.Patched, Installed: "1", Fixed: "2", After: "2"},
+		{Vulnerability: "CVE-2025-2", Package: "b", Status: summary.AlreadyFixed, Installed: "2", Fixed: "1", After: "2"},
+	}}
+	for n := 0; n < 1200; n += 23 {
+		doc, err := Document(s, Options{PackageURL: purlsOf(s), Product: product, Author: strings.Repeat("x", n), Timestamp: epoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := doc.ToJSON(&want); err != nil {
+			t.Fatal(err)
+		}
+		if w := unescapeHTML(want.Bytes()); !json.Valid(got) || !bytes.Equal(got, w) {
+			t.Fatalf("author of %d bytes: Marshal differs from go-vex's encoding:\n got %s\nwant %s", n, got, w)
+		}
+	}
+}
