@@ -166,7 +166,7 @@ func (b *builder) assemble(ctx context.Context, target string, src *source, resu
 		if target != TargetImage && r.Summary == nil {
 			continue // carried platforms have no summary
 		}
-		ref, config, err := b.output(ctx, target, r)
+		ref, vexRef, config, err := b.output(ctx, target, r)
 		if err != nil {
 			return nil, err
 		}
@@ -192,8 +192,8 @@ func (b *builder) assemble(ctx context.Context, target string, src *source, resu
 				res.AddMeta(exptypes.AnnotationManifestDescriptorKey(&p.Platform, k), []byte(v))
 			}
 		}
-		if err := b.attachVEX(ctx, res, p, r); err != nil {
-			return nil, err
+		if vexRef != nil {
+			attachVEX(res, p, vexRef)
 		}
 	}
 	if len(exp.Platforms) == 0 {
@@ -212,57 +212,55 @@ func (b *builder) assemble(ctx context.Context, target string, src *source, resu
 	return res, nil
 }
 
-// output is one platform's ref and config for the target, and shows the
-// patch summary in the build progress.
-func (b *builder) output(ctx context.Context, target string, r *platformResult) (client.Reference, []byte, error) {
+// output is one platform's ref and config for the target, and its VEX
+// document's ref (nil without statements) for the image target. It shows
+// the patch summary in the build progress.
+func (b *builder) output(ctx context.Context, target string, r *platformResult) (ref, vexRef client.Reference, config []byte, err error) {
 	if r.Summary == nil {
-		return r.Ref, r.Config, nil
+		return r.Ref, nil, r.Config, nil
 	}
-	sum, err := json.MarshalIndent(r.Summary, "", "  ")
+	// Compact: the steps' input is held three times over while it is
+	// sent (the state, the definition, the request), and the indented
+	// form of a large summary is twice the size.
+	sum, err := json.Marshal(r.Summary)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if err := b.showSummary(ctx, r, sum); err != nil {
-		return nil, nil, err
+	in, statements, err := b.outputInput(r, sum)
+	sum = nil
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	var file string
-	var data []byte
+	if err := b.showSummary(ctx, r, in); err != nil {
+		return nil, nil, nil, err
+	}
 	switch target {
 	case TargetImage:
-		return r.Ref, r.Config, nil
-	case TargetSummary:
-		file, data = SummaryFile, sum
-	case TargetVEX:
-		file = VEXFile
-		if data, _, err = b.vexDocument(r); err != nil {
-			return nil, nil, err
+		if statements > 0 {
+			if vexRef, err = b.vexDocument(ctx, r, in, statements); err != nil {
+				return nil, nil, nil, err
+			}
 		}
+		return r.Ref, vexRef, r.Config, nil
+	case TargetVEX:
+		ref, err = b.vexDocument(ctx, r, in, statements)
+		return ref, nil, nil, err
 	}
-	ref, err := b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+file, 0o644, data), llb.WithCustomName(stepPrefix(r.Platform)+"write "+file)))
-	return ref, nil, err
+	if sum, err = json.MarshalIndent(r.Summary, "", "  "); err != nil {
+		return nil, nil, nil, err
+	}
+	ref, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName(stepPrefix(r.Platform)+"write "+SummaryFile)))
+	return ref, nil, nil, err
 }
 
 // attachVEX adds a patched platform's VEX document to the image as an
 // in-toto attestation. The document must come from a solved ref: content
 // functions are refused across the gateway.
-func (b *builder) attachVEX(ctx context.Context, res *client.Result, p exptypes.Platform, r *platformResult) error {
-	if r.Summary == nil {
-		return nil
-	}
-	doc, statements, err := b.vexDocument(r)
-	if err != nil || statements == 0 {
-		return err
-	}
-	st := llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, doc), llb.WithCustomName(stepPrefix(p.Platform)+"VEX attestation"))
-	ref, err := b.solve(ctx, st)
-	if err != nil {
-		return err
-	}
+func attachVEX(res *client.Result, p exptypes.Platform, ref client.Reference) {
 	res.AddAttestation(p.ID, client.Attestation{
 		Kind:   gwpb.AttestationKind_InToto,
 		Ref:    ref,
 		Path:   "/" + VEXFile,
 		InToto: result.InTotoAttestation{PredicateType: PredicateTypeOpenVEX},
 	})
-	return nil
 }

@@ -22,15 +22,16 @@ import (
 )
 
 // MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) the
-// frontend's binary runs with unless GOMEMLIMIT sets another. A build
-// holds its report, summary and VEX document a few times over, up to
-// about 80 MiB live for a report of 100,000 entries (docs/benchmarks.md);
-// without a limit the collector lets the heap grow to twice what is live,
-// and such a build peaked at 240 MiB. With it the collector runs as the
-// heap nears the limit, and the peak stays near 150 MiB for some more CPU.
-// It is soft: a build that needs more gets it, the collector taking at most
-// half of the CPU.
-const MemoryLimit = 128 << 20
+// frontend's binary runs with, unless GOMEMLIMIT sets another. The
+// frontend's memory goes with the report: reading a report of 100,000
+// entries (42 MB) holds about 100 MiB live for a moment, and what comes
+// after (the plan, the summary and its copies in the solve requests) much
+// less. Without a limit the collector lets the heap grow to twice what is
+// live; with it the collector runs as the heap nears the limit, and such a
+// build peaks near 120 MiB, under 3× its report, for some more CPU
+// (docs/benchmarks.md). It is soft: a build that needs more gets it, the
+// collector taking at most half of the CPU.
+const MemoryLimit = 96 << 20
 
 // Build is the gateway build function. BuildKit calls it with the build's
 // options; it returns one patched image per target platform.

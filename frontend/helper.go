@@ -13,6 +13,7 @@ import (
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/frontend/summary"
+	"github.com/copa/frontend/frontend/vex"
 )
 
 // keySource is the option in which BuildKit names the frontend image it
@@ -60,10 +61,38 @@ func (b *builder) helperImage(ctx context.Context) (*llb.State, error) {
 // in the build progress.
 const HelperPrintSummary = "print-summary"
 
+// HelperWriteVEX SUMMARY REQUEST OUT writes the OpenVEX document of a
+// summary.json and a vex.Request to OUT: the step that makes the VEX
+// attestation, so the frontend never holds the document.
+const HelperWriteVEX = "write-vex"
+
 // HelperCommands are the frontend's own helper commands; the registry's
 // methods bring the others.
 func HelperCommands() []distros.HelperCommand {
-	return []distros.HelperCommand{{Name: HelperPrintSummary, Usage: "SUMMARY.json", Args: 1, Run: printSummary}}
+	return []distros.HelperCommand{
+		{Name: HelperPrintSummary, Usage: "SUMMARY.json", Args: 1, Run: printSummary},
+		{Name: HelperWriteVEX, Usage: "SUMMARY.json REQUEST.json OUT.json", Args: 3, Run: writeVEX},
+	}
+}
+
+func writeVEX(args []string) error {
+	sum, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	req, err := os.ReadFile(args[1])
+	if err != nil {
+		return err
+	}
+	doc, err := vex.Write(sum, req)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(args[2], doc, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes)\n", args[2], len(doc))
+	return nil
 }
 
 func printSummary(args []string) error {

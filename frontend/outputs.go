@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/package-url/packageurl-go"
@@ -62,34 +63,93 @@ func listTargets(_ context.Context) (*targets.List, error) {
 	return &targets.List{Targets: targetList}, nil
 }
 
-// vexDocument is the OpenVEX document of one platform's patch, and how many
-// statements it makes.
-func (b *builder) vexDocument(pr *platformResult) ([]byte, int, error) {
-	if pr.VEX != nil {
-		var doc struct {
-			Statements []json.RawMessage `json:"statements"`
-		}
-		if err := json.Unmarshal(pr.VEX, &doc); err != nil {
-			return nil, 0, errors.Wrap(err, "reading the earlier VEX document")
-		}
-		return pr.VEX, len(doc.Statements), nil
-	}
+// vexRequestFile is the VEX step's input beside summary.json: the
+// document's options with the package URLs resolved (vex.Request).
+const vexRequestFile = "vex-request.json"
+
+// vexOptions are the build's VEX document options for one platform.
+func (b *builder) vexOptions(pr *platformResult) vex.Options {
 	product := b.opts.vex.product
 	if product == "" {
 		product = defaultProduct(pr.Base.Name)
 	}
-	doc, err := vex.Document(pr.Summary, vex.Options{
+	return vex.Options{
 		Product:    product,
 		Author:     b.opts.vex.author,
 		AuthorRole: b.opts.vex.authorRole,
 		Timestamp:  b.opts.created,
 		PackageURL: pr.PackageURL,
-	})
-	if err != nil {
-		return nil, 0, errors.Wrap(err, "writing the VEX document")
 	}
-	dt, err := vex.Marshal(doc)
-	return dt, len(doc.Statements), err
+}
+
+// outputInput is the input of the steps that show the summary and write
+// the VEX document: summary.json and vex-request.json. It counts the
+// statements the document will make (those of an earlier patch's
+// document when the platform carries one).
+func (b *builder) outputInput(pr *platformResult, sum []byte) (llb.State, int, error) {
+	var statements int
+	var req []byte
+	if pr.VEX != nil {
+		var doc struct {
+			Statements []json.RawMessage `json:"statements"`
+		}
+		if err := json.Unmarshal(pr.VEX, &doc); err != nil {
+			return llb.State{}, 0, errors.Wrap(err, "reading the earlier VEX document")
+		}
+		statements = len(doc.Statements)
+	} else {
+		r, n, err := vex.NewRequest(pr.Summary, b.vexOptions(pr))
+		if err != nil {
+			return llb.State{}, 0, errors.Wrap(err, "writing the VEX document")
+		}
+		if req, err = json.Marshal(r); err != nil {
+			return llb.State{}, 0, err
+		}
+		statements = n
+	}
+	fa := llb.Mkfile("/"+SummaryFile, 0o644, sum)
+	if req != nil {
+		fa = fa.Mkfile("/"+vexRequestFile, 0o644, req)
+	}
+	return llb.Scratch().File(fa, llb.WithCustomName(stepPrefix(pr.Platform)+"[internal] summary.json")), statements, nil
+}
+
+// vexDocument solves one platform's OpenVEX document, /vex.json. A step
+// of the helper writes it from the summary and the request in `in`, so
+// that the frontend never holds a document of tens of megabytes nor the
+// copies a solve request makes of it; an earlier patch's document, and a
+// frontend run without its image (in process, in tests), are written by
+// the frontend itself.
+func (b *builder) vexDocument(ctx context.Context, pr *platformResult, in llb.State, statements int) (client.Reference, error) {
+	name := fmt.Sprintf("%sVEX attestation: %d statement(s)", stepPrefix(pr.Platform), statements)
+	helper, err := b.helperImage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pr.VEX != nil || helper == nil {
+		dt := pr.VEX
+		if dt == nil {
+			doc, err := vex.Document(pr.Summary, b.vexOptions(pr))
+			if err != nil {
+				return nil, errors.Wrap(err, "writing the VEX document")
+			}
+			if dt, err = vex.Marshal(doc); err != nil {
+				return nil, err
+			}
+		}
+		return b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, dt), llb.WithCustomName(name)))
+	}
+	run := helper.Run(
+		llb.Args([]string{llbgen.HelperImageBinary, HelperWriteVEX, "/in/" + SummaryFile, "/in/" + vexRequestFile, "/out/" + VEXFile}),
+		llb.AddMount("/in", in, llb.Readonly),
+		llb.Network(llb.NetModeNone),
+		llb.WithCustomName(name),
+	)
+	ref, err := b.solve(ctx, run.AddMount("/out", llb.Scratch()))
+	if err != nil {
+		return nil, withContext(err, "writing the VEX document of %s", platforms.Format(pr.Platform))
+	}
+	return ref, nil
 }
 
 // defaultProduct names the patched image when the build does not: the
@@ -110,13 +170,12 @@ func defaultProduct(image string) string {
 // showSummary prints the summary table in the build progress, as the log
 // of a step that runs the frontend's helper (a frontend has no other way to
 // write to the progress). The step always runs, so the table shows on
-// cached builds too.
-func (b *builder) showSummary(ctx context.Context, pr *platformResult, sum []byte) error {
+// cached builds too. in holds summary.json (outputInput).
+func (b *builder) showSummary(ctx context.Context, pr *platformResult, in llb.State) error {
 	helper, err := b.helperImage(ctx)
 	if err != nil || helper == nil {
 		return err
 	}
-	in := llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName(stepPrefix(pr.Platform)+"[internal] summary.json"))
 	c := pr.Summary.Tally()
 	name := fmt.Sprintf("%ssummary: %d vulnerabilities, %d patched, %d not fixable, %d failed",
 		stepPrefix(pr.Platform), c.Vulnerabilities, c.Patched, c.NotFixable, c.Failed)

@@ -3,8 +3,10 @@ package main
 // The -scale mode measures what a build spends inside the frontend on a
 // large report, without BuildKit: reading a synthetic Trivy report, planning
 // it against a synthetic Debian package set, the summary and the VEX
-// document, in a child process per run so that its peak memory (max RSS,
-// from getrusage) is the work's alone.
+// request, in a child process per run so that its peak memory (max RSS,
+// from getrusage) is the work's alone. The VEX document itself is written
+// by a build step of the helper (frontend.HelperWriteVEX); its own child
+// measures that step's command on the files the frontend's child sent.
 //
 //	go run ./hack/bench -scale 1000,10000,100000,1000000 -runs 5
 //
@@ -23,6 +25,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +59,9 @@ var (
 	scaleKeep  = flag.String("scale-keep", "", "with -scale: write the synthetic reports to this directory and keep them")
 	scaleRead  = flag.Bool("scale-read-only", false, "internal: stop the -scale-child measurement after reading the report")
 	scaleProf  = flag.String("scale-profile", "", "with -scale-child: write CPU and allocation profiles to this directory")
+	// The VEX document is written by a build step of the helper
+	// (frontend.HelperWriteVEX), not by the frontend: measured apart.
+	scaleStepDir = flag.String("scale-step-dir", "", "internal: with -scale-child, leave the VEX step's input here; alone, run the VEX step on it")
 )
 
 const (
@@ -77,6 +83,9 @@ func runScale(runs int) bool {
 	case *scaleChild != "":
 		scaleMeasure(*scaleChild, *scaleN)
 		return true
+	case *scaleStepDir != "":
+		scaleVEXStep(*scaleStepDir)
+		return true
 	case *scaleSizes != "":
 		scaleBench(*scaleSizes, runs)
 		return true
@@ -91,7 +100,7 @@ func scaleBench(sizes string, runs int) {
 		defer os.RemoveAll(dir)
 	}
 	self := must(os.Executable())
-	fmt.Printf("| entries | report | read+parse | plan | summary | VEX | frontend time | child CPU | peak RSS, reading | peak RSS, all | RSS / report (reading / all) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| entries | report | read+parse | plan | summary + VEX request | frontend time | CPU | peak RSS, reading | peak RSS, all | RSS / report (reading / all) | VEX step | VEX step peak RSS |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range strings.Split(sizes, ",") {
 		n := must(strconv.Atoi(strings.TrimSpace(s)))
 		path := "-"
@@ -101,7 +110,8 @@ func scaleBench(sizes string, runs int) {
 		}
 		var ts []scaleTimes
 		var rss, readRSS []int64
-		var cpu []float64
+		var cpu, stepTime []float64
+		var stepRSS []int64
 		for range runs {
 			if path != "-" {
 				// The reading alone, for the bound on a report's copies.
@@ -112,7 +122,8 @@ func scaleBench(sizes string, runs int) {
 				}
 				readRSS = append(readRSS, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss<<10)
 			}
-			cmd := exec.Command(self, "-scale-child", path, "-scale-n", strconv.Itoa(n))
+			stepDir := must(os.MkdirTemp(dir, "step"))
+			cmd := exec.Command(self, "-scale-child", path, "-scale-n", strconv.Itoa(n), "-scale-step-dir", stepDir)
 			cmd.Stderr = os.Stderr
 			out, err := cmd.Output()
 			if err != nil {
@@ -127,6 +138,21 @@ func scaleBench(sizes string, runs int) {
 			rss = append(rss, ru.Maxrss<<10) // KiB on Linux
 			// CPU time too: on a loaded machine wall time mostly waits.
 			cpu = append(cpu, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds())
+
+			step := exec.Command(self, "-scale-step-dir", stepDir)
+			step.Stderr = os.Stderr
+			out, err = step.Output()
+			if err != nil {
+				fail(fmt.Errorf("VEX step for %d entries: %w", n, err))
+			}
+			var st scaleTimes
+			if err := json.Unmarshal(out, &st); err != nil {
+				fail(err)
+			}
+			stepTime = append(stepTime, st.VEX)
+			stepRSS = append(stepRSS, step.ProcessState.SysUsage().(*syscall.Rusage).Maxrss<<10)
+			ts[len(ts)-1].VEXBytes = st.VEXBytes
+			must(0, os.RemoveAll(stepDir))
 		}
 		med := func(f func(scaleTimes) float64) string {
 			v := make([]float64, len(ts))
@@ -146,17 +172,22 @@ func scaleBench(sizes string, runs int) {
 			size, readPeak = mib(b), mib(r)
 			ratio = fmt.Sprintf("%.2f× / %.2f×", float64(r)/float64(b), float64(peak)/float64(b))
 		}
-		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %.3f s | %s | %s | %s |\n", n, size,
+		slices.Sort(stepTime)
+		slices.Sort(stepRSS)
+		fmt.Printf("| %d | %s | %s | %s | %s | %s | %.3f s | %s | %s | %s | %.3f s | %s |\n", n, size,
 			med(func(t scaleTimes) float64 { return t.Read + t.Parse }), med(func(t scaleTimes) float64 { return t.Plan }),
-			med(func(t scaleTimes) float64 { return t.Summary }), med(func(t scaleTimes) float64 { return t.VEX }),
-			med(func(t scaleTimes) float64 { return t.Total }), cpu[len(cpu)/2], readPeak, mib(peak), ratio)
-		fmt.Fprintf(os.Stderr, "bench: %d entries: %d statements, %d updates\n", n, ts[0].Statements, ts[0].Updates)
+			med(func(t scaleTimes) float64 { return t.Summary }),
+			med(func(t scaleTimes) float64 { return t.Total }), cpu[len(cpu)/2], readPeak, mib(peak), ratio,
+			stepTime[len(stepTime)/2], mib(stepRSS[len(stepRSS)/2]))
+		fmt.Fprintf(os.Stderr, "bench: %d entries: %d statements, %d updates, summary %s, VEX document %s\n", n, ts[0].Statements, ts[0].Updates, mib(ts[0].SummaryBytes), mib(ts[0].VEXBytes))
 	}
 }
 
 // scaleMeasure is one child run; it prints its scaleTimes as JSON.
 func scaleMeasure(path string, n int) {
-	debug.SetMemoryLimit(frontend.MemoryLimit) // as cmd/frontend does
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(frontend.MemoryLimit) // as cmd/frontend does
+	}
 	if *scaleProf != "" {
 		f := must(os.Create(filepath.Join(*scaleProf, "cpu.pprof")))
 		must(0, pprof.StartCPUProfile(f))
@@ -218,44 +249,79 @@ func scaleMeasure(path string, n int) {
 		OS: summary.OS{ID: "debian", Version: "12", Manager: "apt"}, Reports: []string{"report.json"},
 		Plan: plan, After: after, Versioning: v,
 	})
-	// The frontend writes summary.json (indented) into a step's input,
-	// for the step that prints the table; the table is printed by the
-	// helper, in that step, so it is not counted.
-	sum := must(json.MarshalIndent(s, "", "  "))
-	sent := sendFile("summary.json", sum)
-	lap(&t.Summary)
+	// The frontend writes summary.json (compact) into the steps' input,
+	// for the step that prints the table and the one that writes the VEX
+	// document; both run the helper, in their steps, so neither is
+	// counted here.
+	sum := must(json.Marshal(s))
 
 	f, _, ok := all.Registry.ForOS(osr)
 	if !ok {
 		fail(fmt.Errorf("no format for %s", osr))
 	}
 	target := distros.PURLTarget{OS: osr, Platform: platforms.MustParse("linux/amd64")}
-	doc := must(vex.Document(s, vex.Options{
+	opts := vex.Options{
 		Product:   "pkg:oci/debian?repository_url=localhost:5000/copa-test/debian&tag=12-patched",
 		Timestamp: time.Unix(1764028800, 0),
 		PackageURL: func(name, version string) string {
 			return f.PackageURL(target, distros.Package{Name: name, Version: version, Arch: "amd64"})
 		},
-	}))
-	t.SummaryBytes = int64(len(sum))
-	sum = nil // the frontend drops it before the VEX document
-	out := must(vex.Marshal(doc))
-	// What is counted is read first: the frontend drops the document and
-	// its bytes as soon as the solve request holds them.
-	t.Statements, t.Updates, t.VEXBytes = len(doc.Statements), len(plan.Updates), int64(len(out))
-	doc = nil
-	sent += sendFile("vex.json", out)
-	lap(&t.VEX)
+	}
+	// As frontend/outputs.go does: the request beside summary.json in
+	// the steps' input, whose bytes the definition and the request hold.
+	req, statements := must2(vex.NewRequest(s, opts))
+	reqJSON := must(json.Marshal(req))
+	sent := sendFiles(map[string][]byte{"summary.json": sum, "vex-request.json": reqJSON})
+	t.SummaryBytes, t.Statements, t.Updates = int64(len(sum)), statements, len(plan.Updates)
+	lap(&t.Summary)
+	if *scaleStepDir != "" {
+		// For the VEX step's own measurement (not counted here).
+		must(0, os.WriteFile(filepath.Join(*scaleStepDir, "summary.json"), sum, 0o644))
+		must(0, os.WriteFile(filepath.Join(*scaleStepDir, "vex-request.json"), reqJSON, 0o644))
+	}
 	_ = sent
 	must(0, json.NewEncoder(os.Stdout).Encode(t))
 }
 
-// sendFile does with a file's bytes what the frontend does with summary.json
-// and the VEX document: a scratch state with the file (llb.Mkfile), its
-// definition, and the gateway's solve request holding it, marshalled as
-// gRPC sends it. Each holds a copy of the file while the request is sent.
-func sendFile(name string, data []byte) int {
-	def := must(llb.Scratch().File(llb.Mkfile("/"+name, 0o644, data)).Marshal(context.Background()))
+// scaleVEXStep runs the helper command of the step that writes the VEX
+// document, on the files a -scale-child left in dir; it prints the
+// document's size and the time, as JSON.
+func scaleVEXStep(dir string) {
+	start := time.Now()
+	var run func([]string) error
+	for _, c := range frontend.HelperCommands() {
+		if c.Name == frontend.HelperWriteVEX {
+			run = c.Run
+		}
+	}
+	out := filepath.Join(dir, "vex.json")
+	must(0, run([]string{filepath.Join(dir, "summary.json"), filepath.Join(dir, "vex-request.json"), out}))
+	t := scaleTimes{VEX: time.Since(start).Seconds(), VEXBytes: must(os.Stat(out)).Size()}
+	must(0, json.NewEncoder(os.Stdout).Encode(t))
+}
+
+func must2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		fail(err)
+	}
+	return a, b
+}
+
+// sendFiles does with files what the frontend does with the steps' input
+// (summary.json and the VEX request): a scratch state with the files
+// (llb.Mkfile), its definition, and the gateway's solve request holding it,
+// marshalled as gRPC sends it. Each holds a copy of the files while the
+// request is sent.
+func sendFiles(files map[string][]byte) int {
+	var fa *llb.FileAction
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if fa == nil {
+			fa = llb.Mkfile("/"+name, 0o644, files[name])
+		} else {
+			fa = fa.Mkfile("/"+name, 0o644, files[name])
+		}
+	}
+	def := must(llb.Scratch().File(fa).Marshal(context.Background()))
 	req := &gwpb.SolveRequest{Definition: def.ToPB()}
 	return len(must(proto.Marshal(req)))
 }
