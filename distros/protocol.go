@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 
@@ -99,6 +100,10 @@ const (
 	// NoteSourcesTried: "URL [SUITE...]", a package source the step read,
 	// for the message of a failure.
 	NoteSourcesTried = "sources-tried"
+	// NoteFailedAt: when a step that wrote NoteFailed ended, in Unix
+	// seconds, so the frontend can tell a failure of this build from an
+	// earlier build's, cached, and run only the latter again.
+	NoteFailedAt = "failed-at"
 )
 
 // StepMounts says what a step has mounted besides its inputs and notes.
@@ -161,6 +166,9 @@ type Outcome struct {
 	// SourcesTried are the package sources the step read, when it failed
 	// for want of a fixed version.
 	SourcesTried []string
+	// FailedAt is when the step ended, if it failed (zero when it did not
+	// say).
+	FailedAt time.Time
 }
 
 // Kinds of Failure.
@@ -240,7 +248,7 @@ const maxNotes = 4 << 20
 // a step that ran the image's own tools.
 func ReadNotes(ctx context.Context, notes FS, v Versioning) (*Outcome, error) {
 	o := &Outcome{}
-	for _, name := range []string{NoteAddedSources, NoteUnresolved, NoteUpgrades, NoteInstall, NoteFailed, NoteSourcesTried} {
+	for _, name := range []string{NoteAddedSources, NoteUnresolved, NoteUpgrades, NoteInstall, NoteFailed, NoteSourcesTried, NoteFailedAt} {
 		rows, err := readRows(ctx, notes, name)
 		if err != nil {
 			return nil, err
@@ -306,7 +314,17 @@ func (o *Outcome) add(note string, r []string, v Versioning) error {
 			return fmt.Errorf("want fetch SECRET URL REASON, unresolved, or step EXIT MESSAGE")
 		}
 	case NoteSourcesTried:
-		o.SourcesTried = append(o.SourcesTried, Clip(withoutUserinfo(r[0]))+" "+Clip(strings.Join(r[1:], " ")))
+		src := Clip(withoutUserinfo(r[0]))
+		if len(r) > 1 { // the suites and components of an apt source
+			src += " " + Clip(strings.Join(r[1:], " "))
+		}
+		o.SourcesTried = append(o.SourcesTried, src)
+	case NoteFailedAt:
+		sec, err := strconv.ParseInt(r[0], 10, 64)
+		if len(r) != 1 || err != nil || sec < 0 {
+			return fmt.Errorf("want UNIX-SECONDS")
+		}
+		o.FailedAt = time.Unix(sec, 0)
 	}
 	return nil
 }

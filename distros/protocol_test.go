@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/deb"
@@ -23,6 +24,7 @@ func TestReadNotes(t *testing.T) {
 		"/" + distros.NoteUpgrades:     "libssl3 3.0.15-1~deb12u1\n",
 		"/" + distros.NoteInstall:      "scripts tzdata postinst,postrm\nconfig-kept base-files /etc/issue\n",
 		"/" + distros.NoteFailed:       "fetch apt-auth http://u:secret@mirror.example:8080/debian/dists/bookworm/InRelease 401  Unauthorized\n",
+		"/" + distros.NoteSourcesTried: "http://deb.debian.org/debian bookworm/main\nhttp://127.0.0.1:8089/el9\n",
 	}
 	o, err := distros.ReadNotes(context.Background(), notes, deb.Versioning{})
 	if err != nil {
@@ -35,6 +37,7 @@ func TestReadNotes(t *testing.T) {
 		SkippedScripts: []distros.PackageNote{{Package: "tzdata", Items: []string{"postinst", "postrm"}}},
 		KeptConfig:     []distros.PackageNote{{Package: "base-files", Items: []string{"/etc/issue"}}},
 		Failed:         []distros.Failure{{Kind: distros.FailFetch, Secret: "apt-auth", URL: "http://mirror.example:8080/debian/dists/bookworm/InRelease", Reason: "401 Unauthorized"}},
+		SourcesTried:   []string{"http://deb.debian.org/debian bookworm/main", "http://127.0.0.1:8089/el9"}, // an rpm repository has no suites
 	}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("ReadNotes\n got %+v\nwant %+v", o, want)
@@ -42,6 +45,9 @@ func TestReadNotes(t *testing.T) {
 	w := o.Warnings()
 	if len(w) != 2 || !strings.Contains(w[0], "tzdata (postinst, postrm)") || !strings.Contains(w[1], "/etc/issue of base-files") {
 		t.Errorf("warnings %q", w)
+	}
+	if o, err := distros.ReadNotes(context.Background(), distrostest.MapFS{"/" + distros.NoteFailed: "unresolved\n", "/" + distros.NoteFailedAt: "1764633600\n"}, deb.Versioning{}); err != nil || !o.FailedAt.Equal(time.Unix(1764633600, 0)) {
+		t.Errorf("failed-at: %+v, %v", o, err)
 	}
 	if o, err := distros.ReadNotes(context.Background(), distrostest.MapFS{}, deb.Versioning{}); err != nil || !reflect.DeepEqual(o, &distros.Outcome{}) {
 		t.Errorf("no notes: %+v, %v", o, err)
@@ -51,6 +57,7 @@ func TestReadNotes(t *testing.T) {
 		distros.NoteUnresolved: "tzdata 1\n",
 		distros.NoteInstall:    "reboot now please\n",
 		distros.NoteFailed:     "fetch apt-auth\n",
+		distros.NoteFailedAt:   "yesterday\n",
 	} {
 		if _, err := distros.ReadNotes(context.Background(), distrostest.MapFS{"/" + name: bad}, deb.Versioning{}); err == nil || !strings.Contains(err.Error(), "malformed "+name+" note") {
 			t.Errorf("%s %q: error %v", name, bad, err)
@@ -66,7 +73,7 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 	if err != nil || len(scripts) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
-	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall, distros.NoteFailed, distros.NoteSourcesTried}
+	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall, distros.NoteFailed, distros.NoteSourcesTried, distros.NoteFailedAt}
 	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch,
 		distros.EnvSecrets, distros.EnvAuthSecret, distros.EnvNetTimeout, distros.EnvNetRetries, distros.EnvSourcesName, distros.EnvSourcesMode, distros.EnvSourcesKeep, distros.EnvSourcesOnly, distros.EnvShared}
 	// What a format's steps set besides the protocol (distros/rpm/step.go).

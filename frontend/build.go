@@ -130,7 +130,7 @@ func newBuilder(c client.Client, bc *dockerui.Client, src *dockerui.Source, reg 
 	if err != nil {
 		return nil, err
 	}
-	return &builder{c: c, bc: bc, src: src, pf: pf, reg: reg, opts: opts}, nil
+	return &builder{c: c, bc: bc, src: src, pf: pf, reg: reg, opts: opts, started: time.Now()}, nil
 }
 
 // builder carries what every platform's patch shares.
@@ -144,6 +144,10 @@ type builder struct {
 	reports []loadedReport
 	// sources is the SOURCES file, nil without one.
 	sources *distros.Sources
+
+	// started is when the build began: a step's failure from before it
+	// is an earlier build's, answered from the cache.
+	started time.Time
 
 	helperOnce sync.Once
 	helper     *llb.State

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
@@ -70,6 +71,14 @@ type ran struct {
 	Notes *distros.Outcome
 }
 
+// ranInThisBuild reports whether a failed step's notes are this build's:
+// it ended after the build began (the step and the frontend read one
+// host's clock; a second's slack for the notes' whole seconds). Without
+// the date, or with clocks apart, the step is taken to be cached.
+func (b *builder) ranInThisBuild(notes *distros.Outcome) bool {
+	return !notes.FailedAt.IsZero() && !b.started.IsZero() && !notes.FailedAt.Before(b.started.Truncate(time.Second))
+}
+
 // run builds and solves the patch step, reads its notes and turns them
 // into warnings.
 func (b *builder) run(ctx context.Context, in *inspection, root distros.FS, req distros.PatchRequest) (*ran, error) {
@@ -88,11 +97,11 @@ func (b *builder) run(ctx context.Context, in *inspection, root distros.FS, req 
 		return nil, atLine(errors.Wrapf(err, "PATCH %s", name), loc)
 	}
 	if len(notes.Failed) > 0 {
-		if !req.IgnoreCache {
+		if !req.IgnoreCache && !b.ranInThisBuild(notes) {
 			// The step's result may be an earlier build's, cached: a
 			// mirror back up, or a secret given this time (secrets are
 			// never part of the cache key), would not be seen. It runs
-			// once more, whatever BuildKit has.
+			// once more, unless it says it failed during this build.
 			req.IgnoreCache = true
 			return b.run(ctx, in, root, req)
 		}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
@@ -182,5 +183,29 @@ func TestDescribePatch(t *testing.T) {
 		if got := describePatch("apt", tt.tooling, tt.native, ups, tt.all); got != tt.want {
 			t.Errorf("describePatch = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestRanInThisBuild: a failed step is run again only when its failure
+// may be an earlier build's, answered from the cache.
+func TestRanInThisBuild(t *testing.T) {
+	started := time.Date(2026, 12, 2, 15, 0, 0, 700_000_000, time.UTC)
+	for _, tt := range []struct {
+		name     string
+		failedAt time.Time
+		want     bool
+	}{
+		{"no date (an older step)", time.Time{}, false},
+		{"an earlier build", started.Add(-time.Hour), false},
+		{"the second before the build began", started.Truncate(time.Second).Add(-time.Second), false},
+		{"the second the build began (whole seconds)", started.Truncate(time.Second), true},
+		{"during the build", started.Add(61 * time.Second), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &builder{started: started}
+			if got := b.ranInThisBuild(&distros.Outcome{FailedAt: tt.failedAt}); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -104,6 +104,10 @@ on_exit() {
 		fi
 		echo "copa: the step failed (exit $rc); the image is not changed" >&2
 	fi
+	# When: a failure of this build is not run again (distros.NoteFailedAt).
+	if [ -s "$out/failed" ]; then
+		date +%s >"$out/failed-at" 2>/dev/null || rm -f "$out/failed-at"
+	fi
 	exit 0
 }
 trap on_exit EXIT
