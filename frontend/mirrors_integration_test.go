@@ -135,6 +135,21 @@ func TestPatchThroughPrivateMirror(t *testing.T) {
 		}
 	})
 
+	// Secrets are not in the cache key: a build that gives the secret
+	// after one that failed without it is answered with the cached
+	// failure, which must be run again rather than reported.
+	t.Run("a cached failure is run again", func(t *testing.T) {
+		args := freshStep()
+		if res := patchWithSecrets(t, env, files, args, map[string][]byte{"ca": m.ca}); res.err == nil {
+			t.Fatal("a mirror that wants credentials patched without them")
+		}
+		res := patchWithSecrets(t, env, files, args, secrets)
+		if res.err != nil {
+			t.Fatalf("the earlier build's failure, from the cache, was not run again with the secret: %v\n%s", res.err, res.logs)
+		}
+		checkPatched(t, baseImage(t, env, "12-stale-unreachable"), res.image, trivyFixes(t, report))
+	})
+
 	t.Run("without the CA", func(t *testing.T) {
 		res := patchWithSecrets(t, env, files, freshStep(), map[string][]byte{"apt-auth": m.authConf(m.https)})
 		if res.err == nil {

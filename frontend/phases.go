@@ -72,11 +72,12 @@ type ran struct {
 }
 
 // ranInThisBuild reports whether a failed step's notes are this build's:
-// it ended after the build began (the step and the frontend read one
-// host's clock; a second's slack for the notes' whole seconds). Without
-// the date, or with clocks apart, the step is taken to be cached.
+// it ended in a later second than the one the build began in (the step
+// and the frontend read one host's clock, the notes in whole seconds).
+// In doubt (the same second, no date, clocks apart) the step is taken to
+// be cached, and runs again.
 func (b *builder) ranInThisBuild(notes *distros.Outcome) bool {
-	return !notes.FailedAt.IsZero() && !b.started.IsZero() && !notes.FailedAt.Before(b.started.Truncate(time.Second))
+	return !notes.FailedAt.IsZero() && !b.started.IsZero() && notes.FailedAt.After(b.started.Truncate(time.Second))
 }
 
 // run builds and solves the patch step, reads its notes and turns them

@@ -198,7 +198,8 @@ func TestRanInThisBuild(t *testing.T) {
 		{"no date (an older step)", time.Time{}, false},
 		{"an earlier build", started.Add(-time.Hour), false},
 		{"the second before the build began", started.Truncate(time.Second).Add(-time.Second), false},
-		{"the second the build began (whole seconds)", started.Truncate(time.Second), true},
+		{"the second the build began (in doubt: cached)", started.Truncate(time.Second), false},
+		{"the second after", started.Truncate(time.Second).Add(time.Second), true},
 		{"during the build", started.Add(61 * time.Second), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
