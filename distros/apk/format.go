@@ -6,8 +6,10 @@ import (
 	"github.com/copa/frontend/distros"
 )
 
-// Format is the apk package format. Its reports are read and planned; no
-// method patches its images yet, so it is not a distros.PatchFormat.
+// Format is the apk package format. Its reports are read and planned, and
+// it reads the installed packages (Installed); no method patches its
+// images yet, and it knows no releases or sources files, so it is not a
+// distros.PatchFormat.
 type Format struct{}
 
 var _ distros.Format = Format{}

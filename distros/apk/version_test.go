@@ -69,6 +69,58 @@ func TestValidName(t *testing.T) {
 		{"fü", false},
 		{strings.Repeat("a", 257), false},
 		{"", false},
+		{strings.Repeat("a", 256), true},
+		{"ssl_client", true},
+		{"a..b", true}, // no '/', so no path
+
+		// Options of apk (and of the shell's tools).
+		{"-x", false},
+		{"-", false},
+		{"--", false},
+		{"--force-broken-world", false},
+		// Dependency constraints: apk add reads "name<op>version" as one.
+		{"foo>=0", false},
+		{"foo>1", false},
+		{"foo<1", false},
+		{"foo<=1", false},
+		{"foo=1", false},
+		{"foo~1", false},
+		{"foo=~1", false},
+		{"foo><1", false},
+		{"!foo", false}, // a conflict
+		// Paths: apk add reads them as .apk files.
+		{"./x", false},
+		{"../x", false},
+		{".", false},
+		{"..", false},
+		{".x", false},
+		{"a/b", false},
+		{"/x", false},
+		{"x.apk/", false},
+		// Repository tags: apk add pins "name@tag" to a tagged repository.
+		{"foo@edge", false},
+		{"foo@", false},
+		{"@edge", false},
+		// Shell words.
+		{"a;b", false},
+		{"$(x)", false},
+		{"`x`", false},
+		{"${x}", false},
+		{"a b", false},
+		{" a", false},
+		{"a\tb", false},
+		{"a\nb", false},
+		{"'a'", false},
+		{`"a"`, false},
+		{"a|b", false},
+		{"a&b", false},
+		{"a>b", false},
+		{"a*", false},
+		{"a?", false},
+		{"a#b", false},
+		{"a\\b", false},
+		{"a,b", false},
+		{"a\x00", false},
 	}
 	for _, tt := range tests {
 		err := (Versioning{}).ValidName(tt.name)
