@@ -219,15 +219,7 @@ func (b *builder) output(ctx context.Context, target string, r *platformResult) 
 	if r.Summary == nil {
 		return r.Ref, nil, r.Config, nil
 	}
-	// Compact: the steps' input is held three times over while it is
-	// sent (the state, the definition, the request), and the indented
-	// form of a large summary is twice the size.
-	sum, err := json.Marshal(r.Summary)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	in, statements, err := b.outputInput(r, sum)
-	sum = nil
+	in, statements, err := b.outputInput(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -246,7 +238,8 @@ func (b *builder) output(ctx context.Context, target string, r *platformResult) 
 		ref, err = b.vexDocument(ctx, r, in, statements)
 		return ref, nil, nil, err
 	}
-	if sum, err = json.MarshalIndent(r.Summary, "", "  "); err != nil {
+	sum, err := json.MarshalIndent(r.Summary, "", "  ")
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	ref, err = b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+SummaryFile, 0o644, sum), llb.WithCustomName(stepPrefix(r.Platform)+"write "+SummaryFile)))

@@ -1,10 +1,13 @@
 package frontend
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
@@ -56,13 +59,15 @@ func (b *builder) helperImage(ctx context.Context) (*llb.State, error) {
 	return b.helper, b.helperErr
 }
 
-// HelperPrintSummary FILE prints a summary.json as a table: the
+// HelperPrintSummary FILE prints a summary.json (gzipped when its name
+// ends in .gz) as a table: the
 // frontend's own helper command, run by the step that shows the summary
 // in the build progress.
 const HelperPrintSummary = "print-summary"
 
 // HelperWriteVEX SUMMARY REQUEST OUT writes the OpenVEX document of a
-// summary.json and a vex.Request to OUT: the step that makes the VEX
+// summary.json (gzipped when its name ends in .gz) and a vex.Request to
+// OUT: the step that makes the VEX
 // attestation, so the frontend never holds the document.
 const HelperWriteVEX = "write-vex"
 
@@ -70,13 +75,42 @@ const HelperWriteVEX = "write-vex"
 // methods bring the others.
 func HelperCommands() []distros.HelperCommand {
 	return []distros.HelperCommand{
-		{Name: HelperPrintSummary, Usage: "SUMMARY.json", Args: 1, Run: printSummary},
-		{Name: HelperWriteVEX, Usage: "SUMMARY.json REQUEST.json OUT.json", Args: 3, Run: writeVEX},
+		{Name: HelperPrintSummary, Usage: "SUMMARY.json[.gz]", Args: 1, Run: printSummary},
+		{Name: HelperWriteVEX, Usage: "SUMMARY.json[.gz] REQUEST.json OUT.json", Args: 3, Run: writeVEX},
 	}
 }
 
+// maxStepSummary bounds a summary a helper step reads, gzipped or not:
+// the frontend writes it, but a file that grows without end when
+// decompressed is refused rather than read.
+const maxStepSummary = 1 << 30
+
+// readSummaryFile reads a summary.json, decompressing a .gz one.
+func readSummaryFile(p string) ([]byte, error) {
+	if !strings.HasSuffix(p, ".gz") {
+		return os.ReadFile(p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	dt, err := io.ReadAll(io.LimitReader(zr, maxStepSummary+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if len(dt) > maxStepSummary {
+		return nil, fmt.Errorf("%s: more than %d bytes decompressed", p, maxStepSummary)
+	}
+	return dt, nil
+}
+
 func writeVEX(args []string) error {
-	sum, err := os.ReadFile(args[0])
+	sum, err := readSummaryFile(args[0])
 	if err != nil {
 		return err
 	}
@@ -96,7 +130,7 @@ func writeVEX(args []string) error {
 }
 
 func printSummary(args []string) error {
-	dt, err := os.ReadFile(args[0])
+	dt, err := readSummaryFile(args[0])
 	if err != nil {
 		return err
 	}

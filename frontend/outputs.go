@@ -1,6 +1,8 @@
 package frontend
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,9 +65,12 @@ func listTargets(_ context.Context) (*targets.List, error) {
 	return &targets.List{Targets: targetList}, nil
 }
 
-// vexRequestFile is the VEX step's input beside summary.json: the
-// document's options with the package URLs resolved (vex.Request).
-const vexRequestFile = "vex-request.json"
+// Files of the steps' input (outputInput): the summary, gzipped, and the
+// VEX document's options with the package URLs resolved (vex.Request).
+const (
+	stepSummaryFile = SummaryFile + ".gz"
+	vexRequestFile  = "vex-request.json"
+)
 
 // vexOptions are the build's VEX document options for one platform.
 func (b *builder) vexOptions(pr *platformResult) vex.Options {
@@ -83,10 +88,20 @@ func (b *builder) vexOptions(pr *platformResult) vex.Options {
 }
 
 // outputInput is the input of the steps that show the summary and write
-// the VEX document: summary.json and vex-request.json. It counts the
+// the VEX document: summary.json.gz and vex-request.json. It counts the
 // statements the document will make (those of an earlier patch's
 // document when the platform carries one).
-func (b *builder) outputInput(pr *platformResult, sum []byte) (llb.State, int, error) {
+//
+// The summary is gzipped because what the frontend sends is held several
+// times over while it is sent (the state, the definition, the marshalled
+// request, gRPC's buffers): for a report of 100,000 entries, 15 MB of JSON
+// five times was most of the frontend's memory; gzipped it is about a
+// twentieth of that.
+func (b *builder) outputInput(pr *platformResult) (llb.State, int, error) {
+	sum, err := gzipJSON(pr.Summary)
+	if err != nil {
+		return llb.State{}, 0, err
+	}
 	var statements int
 	var req []byte
 	if pr.VEX != nil {
@@ -107,11 +122,29 @@ func (b *builder) outputInput(pr *platformResult, sum []byte) (llb.State, int, e
 		}
 		statements = n
 	}
-	fa := llb.Mkfile("/"+SummaryFile, 0o644, sum)
+	fa := llb.Mkfile("/"+stepSummaryFile, 0o644, sum)
 	if req != nil {
 		fa = fa.Mkfile("/"+vexRequestFile, 0o644, req)
 	}
 	return llb.Scratch().File(fa, llb.WithCustomName(stepPrefix(pr.Platform)+"[internal] summary.json")), statements, nil
+}
+
+// gzipJSON is v as compact JSON, gzipped: byte for byte the same for the
+// same value (no name or time in the gzip header), so the steps that read
+// it are cached.
+func gzipJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.NewEncoder(zw).Encode(v); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // vexDocument solves one platform's OpenVEX document, /vex.json. A step
@@ -140,7 +173,7 @@ func (b *builder) vexDocument(ctx context.Context, pr *platformResult, in llb.St
 		return b.solve(ctx, llb.Scratch().File(llb.Mkfile("/"+VEXFile, 0o644, dt), llb.WithCustomName(name)))
 	}
 	run := helper.Run(
-		llb.Args([]string{llbgen.HelperImageBinary, HelperWriteVEX, "/in/" + SummaryFile, "/in/" + vexRequestFile, "/out/" + VEXFile}),
+		llb.Args([]string{llbgen.HelperImageBinary, HelperWriteVEX, "/in/" + stepSummaryFile, "/in/" + vexRequestFile, "/out/" + VEXFile}),
 		llb.AddMount("/in", in, llb.Readonly),
 		llb.Network(llb.NetModeNone),
 		llb.WithCustomName(name),
@@ -180,7 +213,7 @@ func (b *builder) showSummary(ctx context.Context, pr *platformResult, in llb.St
 	name := fmt.Sprintf("%ssummary: %d vulnerabilities, %d patched, %d not fixable, %d failed",
 		stepPrefix(pr.Platform), c.Vulnerabilities, c.Patched, c.NotFixable, c.Failed)
 	st := helper.Run(
-		llb.Args([]string{llbgen.HelperImageBinary, HelperPrintSummary, "/in/" + SummaryFile}),
+		llb.Args([]string{llbgen.HelperImageBinary, HelperPrintSummary, "/in/" + stepSummaryFile}),
 		llb.AddMount("/in", in, llb.Readonly),
 		llb.Network(llb.NetModeNone),
 		llb.IgnoreCache,

@@ -21,6 +21,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -249,11 +251,15 @@ func scaleMeasure(path string, n int) {
 		OS: summary.OS{ID: "debian", Version: "12", Manager: "apt"}, Reports: []string{"report.json"},
 		Plan: plan, After: after, Versioning: v,
 	})
-	// The frontend writes summary.json (compact) into the steps' input,
-	// for the step that prints the table and the one that writes the VEX
-	// document; both run the helper, in their steps, so neither is
-	// counted here.
-	sum := must(json.Marshal(s))
+	// The frontend writes summary.json.gz (compact JSON, gzipped) into
+	// the steps' input, for the step that prints the table and the one
+	// that writes the VEX document; both run the helper, in their steps,
+	// so neither is counted here.
+	var zb bytes.Buffer
+	zw := must(gzip.NewWriterLevel(&zb, gzip.BestSpeed))
+	must(0, json.NewEncoder(zw).Encode(s))
+	must(0, zw.Close())
+	sum := zb.Bytes()
 
 	f, _, ok := all.Registry.ForOS(osr)
 	if !ok {
@@ -271,12 +277,12 @@ func scaleMeasure(path string, n int) {
 	// the steps' input, whose bytes the definition and the request hold.
 	req, statements := must2(vex.NewRequest(s, opts))
 	reqJSON := must(json.Marshal(req))
-	sent := sendFiles(map[string][]byte{"summary.json": sum, "vex-request.json": reqJSON})
+	sent := sendFiles(map[string][]byte{"summary.json.gz": sum, "vex-request.json": reqJSON})
 	t.SummaryBytes, t.Statements, t.Updates = int64(len(sum)), statements, len(plan.Updates)
 	lap(&t.Summary)
 	if *scaleStepDir != "" {
 		// For the VEX step's own measurement (not counted here).
-		must(0, os.WriteFile(filepath.Join(*scaleStepDir, "summary.json"), sum, 0o644))
+		must(0, os.WriteFile(filepath.Join(*scaleStepDir, "summary.json.gz"), sum, 0o644))
 		must(0, os.WriteFile(filepath.Join(*scaleStepDir, "vex-request.json"), reqJSON, 0o644))
 	}
 	_ = sent
@@ -295,7 +301,7 @@ func scaleVEXStep(dir string) {
 		}
 	}
 	out := filepath.Join(dir, "vex.json")
-	must(0, run([]string{filepath.Join(dir, "summary.json"), filepath.Join(dir, "vex-request.json"), out}))
+	must(0, run([]string{filepath.Join(dir, "summary.json.gz"), filepath.Join(dir, "vex-request.json"), out}))
 	t := scaleTimes{VEX: time.Since(start).Seconds(), VEXBytes: must(os.Stat(out)).Size()}
 	must(0, json.NewEncoder(os.Stdout).Encode(t))
 }
