@@ -12,6 +12,9 @@
 #                                   then bake-images and rpm-images
 #   hack/harness.sh bake-images     the ten images of the bulk-patching test and benchmark (below)
 #   hack/harness.sh rpm-images      the RPM test packages and repository, the RPM-family images, their reports
+#   hack/harness.sh apk-images      the apk test packages, their repository server (http://127.0.0.1:8093/repo),
+#                                   the Alpine- and Wolfi-like images and the apk tooling image
+#                                   (hack/harness/apk-images.sh; not yet part of all)
 #   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE), an index
 #                                   of linux/amd64 and linux/arm64
 #   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE,
@@ -281,7 +284,7 @@ ensure_binfmt() {
 
 
 # The commands live in hack/harness/, one file per job.
-for f in daemons images reports indexes bake-images frontend-image rpm rpm-images rpm-verify rpmdbs authmirror; do
+for f in daemons images reports indexes bake-images frontend-image rpm rpm-images rpm-verify rpmdbs authmirror apk-images; do
 	# shellcheck source=/dev/null
 	. "$REPO/hack/harness/$f.sh"
 done
@@ -326,10 +329,11 @@ noemu-up) cmd_noemu_up ;;
 noemu-down) cmd_noemu_down ;;
 images) cmd_images ;;
 rpm-images) cmd_rpm_images ;;
+apk-images) cmd_apk_images ;;
 bake-images) cmd_bake_images ;;
 frontend-image) cmd_frontend_image ;;
 env) cmd_env ;;
 all) cmd_all ;;
 -h | --help | help) sed -n '2,/^[^#]/{/^#/p}' "$0" ;;
-*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|rpm-images|bake-images|frontend-image|env|all)" ;;
+*) die "unknown command '$1' (tools|up|down|noemu-up|noemu-down|images|rpm-images|apk-images|bake-images|frontend-image|env|all)" ;;
 esac

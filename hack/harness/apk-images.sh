@@ -1,0 +1,149 @@
+# Sourced by hack/harness.sh: the apk-family test images (apk-images), made
+# of the hack/mkapk test packages, since no Alpine or Wolfi mirror or
+# registry is reachable here. It uses the helpers harness.sh and images.sh
+# define.
+#
+#   copa-test/alpine:3.21-stale   busybox (Debian's busybox-static) and a static apk-tools 2.14.10
+#                                 as /sbin/apk, os-release of Alpine 3.21, the test packages at their
+#                                 first versions (copa-base 1.0-r0, copa-lib 2.0-r0), its only
+#                                 repository the loopback one below, its key in /etc/apk/keys
+#   copa-test/wolfi:stale         the same packages with neither a shell nor apk (installed without
+#                                 scripts), os-release of Wolfi, the same repository and key
+#   copa-test/alpine:3.21-tooling busybox and apk, os-release of Alpine 3.21: the tooling image
+#
+# The repository ($APK_REPO_URL, Python's static HTTP server on
+# $APK_REPO_LISTEN) offers the next versions (copa-base 1.0-r1, with one
+# changed file, a changed /etc file and a post-upgrade script).
+# $COPA_TEST_DATA/apk/alpine-3.21-stale.trivy.json is a Trivy report of
+# copa-base's fix for the stale images.
+# shellcheck shell=bash disable=SC2034,SC2154
+
+APK_DIR=$COPA_CACHE/apk
+APK_REPO_LISTEN=127.0.0.1:8093
+APK_REPO_URL=http://$APK_REPO_LISTEN/repo
+APK_KEYNAME=copa-test.rsa
+APK_ALPINE_IMAGE=$REGISTRY/copa-test/alpine:3.21-stale
+APK_WOLFI_IMAGE=$REGISTRY/copa-test/wolfi:stale
+APK_TOOLING_IMAGE=$REGISTRY/copa-test/alpine:3.21-tooling
+
+# apk_want NAME: the stamp of an image: its recipe and its inputs.
+apk_want() {
+	{
+		echo "$1"
+		declare -f apk_rootfs apk_image
+		cat "$REPO/hack/mkapk/testdata/copa-v1.json" "$REPO/hack/mkapk/testdata/copa-v2.json"
+		sha256sum "$APK_STATIC" /bin/busybox
+	} | sha256sum | cut -d' ' -f1
+}
+
+# apk_packages: the key and both repositories ($APK_DIR/repo1: the first
+# versions, for the images; $APK_DIR/srv/repo: the next ones, served).
+apk_packages() {
+	[[ -f $APK_DIR/keys/$APK_KEYNAME ]] || run "$LOGS/apk-genkey.log" go -C "$REPO" run ./hack/mkapk -genkey "$APK_DIR/keys" -keyname "$APK_KEYNAME"
+	local mk=(go -C "$REPO" run ./hack/mkapk -key "$APK_DIR/keys/$APK_KEYNAME")
+	rm -rf "$APK_DIR/repo1" "$APK_DIR/srv/repo"
+	run "$LOGS/apk-mkapk-v1.log" "${mk[@]}" -spec "$REPO/hack/mkapk/testdata/copa-v1.json" -out "$APK_DIR/repo1/x86_64"
+	run "$LOGS/apk-mkapk-v2.log" "${mk[@]}" -spec "$REPO/hack/mkapk/testdata/copa-v2.json" -out "$APK_DIR/srv/repo/x86_64" -epoch 1751328000
+}
+
+# apk_rootfs DIR KIND: the root of a test image; KIND alpine, wolfi or tooling.
+apk_rootfs() {
+	local r=$1 kind=$2 tool
+	safe_rm "$r"
+	mkdir -p "$r/etc/apk/keys" "$r/tmp" "$r/var/cache/apk"
+	cp "$APK_DIR/keys/$APK_KEYNAME.pub" "$r/etc/apk/keys/"
+	if [[ $kind != wolfi ]]; then
+		mkdir -p "$r/bin" "$r/sbin"
+		cp /bin/busybox "$r/bin/busybox"
+		for tool in sh ash ls cat cp mv rm mkdir ln chmod grep sed tr sort head tail wc date env find awk sleep touch stat readlink; do
+			ln -s busybox "$r/bin/$tool"
+		done
+		cp "$APK_STATIC" "$r/sbin/apk"
+	fi
+	if [[ $kind == wolfi ]]; then
+		printf 'ID=wolfi\nNAME="Wolfi"\nPRETTY_NAME="Wolfi"\nVERSION_ID="20230201"\nHOME_URL="https://wolfi.dev"\n' >"$r/etc/os-release"
+	else
+		printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.0\nPRETTY_NAME="Alpine Linux v3.21"\nHOME_URL="https://alpinelinux.org/"\n' >"$r/etc/os-release"
+		echo 3.21.0 >"$r/etc/alpine-release"
+	fi
+	echo "$APK_REPO_URL" >"$r/etc/apk/repositories"
+	[[ $kind == tooling ]] && return 0
+	local noscripts=()
+	[[ $kind == wolfi ]] && noscripts=(--no-scripts)
+	run "$LOGS/apk-rootfs-$kind.log" "$APK_STATIC" --root "$r" --initdb --arch x86_64 --no-cache \
+		--keys-dir "$r/etc/apk/keys" --repositories-file /dev/null --repository "$APK_DIR/repo1" "${noscripts[@]}" add copa-base
+	rm -rf "$r/var/cache/apk"/* "$r/lib/apk/db/lock"
+}
+
+# apk_image REF KIND: build and push the image of apk_rootfs KIND.
+apk_image() {
+	local ref=$1 kind=$2 name ctx want t0=$SECONDS
+	name=apk-$kind
+	want=$(apk_want "$ref $kind")
+	if stamp_ok "$APK_DIR/$name.stamp" "$want" && tag_exists "$ref"; then
+		log "$ref: up to date"
+		return 0
+	fi
+	ctx=$APK_DIR/ctx-$name
+	safe_rm "$ctx"
+	mkdir -p "$ctx"
+	apk_rootfs "$APK_DIR/rootfs-$kind" "$kind"
+	tar -C "$APK_DIR/rootfs-$kind" --numeric-owner --owner=0 --group=0 --sort=name --mtime=@1735689600 -cf "$ctx/rootfs.tar" .
+	{
+		echo "FROM scratch"
+		echo "ADD rootfs.tar /"
+		[[ $kind == wolfi ]] || echo 'CMD ["/bin/sh"]'
+		echo 'LABEL org.opencontainers.image.description="copa/frontend apk test image"'
+	} >"$ctx/Dockerfile"
+	run "$LOGS/image-$name.log" docker buildx build --builder "$BUILDER" --progress=plain \
+		--provenance=false --sbom=false --build-arg SOURCE_DATE_EPOCH=1735689600 \
+		--output "type=image,name=$ref,push=true" "$ctx"
+	safe_rm "$ctx"
+	echo "$want" >"$APK_DIR/$name.stamp"
+	log "pushed $ref in $((SECONDS - t0))s"
+}
+
+# apk_report: a Trivy report of the stale images' fix (copa-base 1.0-r1).
+apk_report() {
+	mkdir -p "$TESTDATA/apk"
+	cat >"$TESTDATA/apk/alpine-3.21-stale.trivy.json" <<EOF
+{"SchemaVersion": 2, "ArtifactName": "$APK_ALPINE_IMAGE", "ArtifactType": "container_image",
+ "Metadata": {"OS": {"Family": "alpine", "Name": "3.21.0"}, "ImageConfig": {"architecture": "amd64"}},
+ "Results": [{"Target": "$APK_ALPINE_IMAGE (alpine 3.21.0)", "Class": "os-pkgs", "Type": "alpine",
+  "Vulnerabilities": [{"VulnerabilityID": "CVE-2099-20001", "PkgName": "copa-base", "InstalledVersion": "1.0-r0",
+   "FixedVersion": "1.0-r1", "Status": "fixed", "Severity": "HIGH", "Title": "copa-base: made-up vulnerability for the copa/frontend tests"}]}]}
+EOF
+}
+
+apk_repo_ok() { [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$APK_REPO_URL/x86_64/APKINDEX.tar.gz")" == 200 ]]; }
+apk_repo_up() {
+	apk_repo_ok && return 0
+	mkdir -p "$APK_DIR/srv"
+	log "starting the apk repository server on $APK_REPO_URL (serving $APK_DIR/srv)"
+	daemon apkrepo "$LOGS/apkrepo.log" python3 -m http.server --bind "${APK_REPO_LISTEN%:*}" \
+		--directory "$APK_DIR/srv" "${APK_REPO_LISTEN##*:}"
+	local i
+	for ((i = 0; i < 40; i++)); do
+		apk_repo_ok && return 0
+		sleep 0.25
+	done
+	die "the apk repository server is not ready (log: $LOGS/apkrepo.log)"
+}
+
+cmd_apk_images() {
+	local t0=$SECONDS
+	need_up
+	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
+		run "$LOGS/apt-install-busybox.log" apt-get install -y busybox-static
+	# shellcheck source=/dev/null
+	. "$REPO/hack/harness/apk-tools.sh"
+	APK_STATIC=$(apk_tools_static)
+	mkdir -p "$APK_DIR"
+	apk_packages
+	apk_repo_up
+	apk_image "$APK_ALPINE_IMAGE" alpine
+	apk_image "$APK_WOLFI_IMAGE" wolfi
+	apk_image "$APK_TOOLING_IMAGE" tooling
+	apk_report
+	log "apk images ready in $((SECONDS - t0))s"
+}
