@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"fmt"
 	"regexp"
+	"strings"
 
 	debversion "github.com/knqyf263/go-deb-version"
 
@@ -57,6 +58,19 @@ func (Versioning) ValidName(name string) error {
 func (Versioning) ValidVersion(v string) error {
 	if len(v) > maxField || !versionChars.MatchString(v) {
 		return fmt.Errorf("%q is not a Debian version", distros.Clip(v))
+	}
+	// Policy §5.6.12: the epoch is an unsigned integer and the upstream
+	// version starts with a digit. The library takes a signed epoch
+	// ("-0:0"), and a version that starts with '-' reads as an option.
+	upstream := v
+	if epoch, rest, ok := strings.Cut(v, ":"); ok {
+		if epoch == "" || strings.Trim(epoch, "0123456789") != "" {
+			return fmt.Errorf("%q is not a Debian version: its epoch is not a number", distros.Clip(v))
+		}
+		upstream = rest
+	}
+	if upstream == "" || upstream[0] < '0' || upstream[0] > '9' {
+		return fmt.Errorf("%q is not a Debian version: it must start with a digit", distros.Clip(v))
 	}
 	if _, err := debversion.NewVersion(v); err != nil {
 		return fmt.Errorf("%q is not a Debian version: %v", v, err)
