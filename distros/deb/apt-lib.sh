@@ -11,11 +11,9 @@
 #   unresolved     "NAME FIXED BEST" for packages that cannot go far enough
 
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LC_ALL=C
-# The step's start, for clamp_times: what is modified after it, the step
-# modified.
-mkdir -p "$work"
-started=$work/started
-: >"$started"
+# The failure notes and the step's start ($started, for clamp_times):
+# shellcheck source=../step-lib.sh
+. "$in/step-lib.sh"
 sources_opt=""
 # A native patch of another platform (COPA_TARGET_ARCH, a dpkg architecture
 # the frontend derived from the platform) makes apt read that
@@ -89,28 +87,6 @@ keep_sources() {
 net_opt="-o Acquire::http::Timeout=${COPA_NET_TIMEOUT:-15} -o Acquire::https::Timeout=${COPA_NET_TIMEOUT:-15}"
 net_opt="$net_opt -o Acquire::ftp::Timeout=${COPA_NET_TIMEOUT:-15} -o Acquire::Retries=${COPA_NET_RETRIES:-1}"
 
-# A step that fails says why in its notes and ends without an error, so
-# that the frontend, which reads the notes, tells the user (an exec that
-# fails tells them only its exit code). Nothing of a failed step is
-# exported: the frontend fails the build. $work/errors collects apt's
-# "E:" lines for the note.
-on_exit() {
-	rc=$?
-	trap - EXIT
-	if [ "$rc" -ne 0 ]; then
-		if [ ! -s "$out/failed" ]; then
-			msg=$(tail -n 5 "$work/errors" 2>/dev/null | tr '\n' ' ')
-			echo "step $rc ${msg:-(no error message; see the step's log)}" >>"$out/failed"
-		fi
-		echo "copa: the step failed (exit $rc); the image is not changed" >&2
-	fi
-	# When: a failure of this build is not run again (distros.NoteFailedAt).
-	if [ -s "$out/failed" ]; then
-		date +%s >"$out/failed-at" 2>/dev/null || rm -f "$out/failed-at"
-	fi
-	exit 0
-}
-trap on_exit EXIT
 
 # apt_run ARGS...: apt_get, its output shown as it comes and its errors
 # kept for the failed note.

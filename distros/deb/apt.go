@@ -61,12 +61,9 @@ func (Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest)
 	// The helper keeps unchanged files out of the layer (with the
 	// original image) and holds the lock of the shared caches.
 	withHelper := req.Helper != nil && req.KeepUnchanged
-	var more []llb.RunOption
-	switch {
-	case withHelper:
-		more = append(more, llbgen.MountHelper(*req.Helper, req.Image))
-	case req.Helper != nil:
-		more = append(more, llbgen.ReadOnly(llbgen.HelperDir, *req.Helper))
+	var helperMount llb.RunOption
+	if withHelper {
+		helperMount = llbgen.MountHelper(*req.Helper, req.Image)
 	}
 	opts := aptStep{
 		script:      "apt-patch.sh",
@@ -75,8 +72,7 @@ func (Apt) Patch(ctx context.Context, root distros.FS, req distros.PatchRequest)
 		cachePrefix: "copa-apt",
 		tool:        "apt",
 		mounts:      distros.StepMounts{Helper: req.Helper != nil, Original: withHelper},
-	}.options(req, rel, sources, mode, specs, more...)
-	run := req.Image.Run(opts...)
-	notes := run.AddMount(distros.NotesDir, llb.Scratch())
-	return &distros.Patch{Root: run.Root(), Notes: notes}, nil
+		helperMount: helperMount,
+	}.options(req, rel, sources, mode, specs)
+	return distros.RunInImage(req, opts), nil
 }

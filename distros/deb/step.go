@@ -9,7 +9,6 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
@@ -56,6 +55,7 @@ type aptStep struct {
 	cachePrefix string        // of the cache mount IDs
 	tool        string        // for the progress name
 	mounts      distros.StepMounts
+	helperMount llb.RunOption // replaces the helper's read-only mount
 }
 
 // options returns the run options of an apt step: the entry script with
@@ -72,18 +72,10 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 		// nothing official is added.
 		extra, added = "", nil
 	}
-	args := append([]string{"/bin/sh", path.Join(distros.InputsDir, s.script), mode, string(req.Policy)}, specs...)
-	files := append([]llbgen.File{
-		{Name: "apt-lib.sh", Data: aptLibScript},
-		{Name: s.script, Mode: 0o755, Data: s.scriptData},
-	}, s.files...)
+	files := append([]llbgen.File{{Name: "apt-lib.sh", Data: aptLibScript}}, s.files...)
 	files = append(files,
 		llbgen.File{Name: "extra.list", Data: []byte(extra)},
 		llbgen.File{Name: "extra.suites", Data: []byte(strings.Join(added, "\n"))})
-	if src := req.Sources; src != nil {
-		files = append(files, llbgen.File{Name: distros.SourcesInput(*src), Data: src.Data})
-	}
-	inputs := llbgen.Files(files, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
 
 	// With the helper, which provides the lock, concurrent steps share
 	// the caches; without it they take turns on locked ones.
@@ -91,30 +83,19 @@ func (s aptStep) options(req distros.PatchRequest, rel Release, sources map[stri
 	if req.Helper != nil {
 		mounts.Shared = aptCacheDir
 	}
-	opts := []llb.RunOption{
-		llb.Args(args),
-		llb.User("0:0"),
-		llb.Dir("/"),
-		llb.AddEnv("PATH", llbgen.DefaultPath),
-		distros.StepEnv(mounts, helperCommands),
-		llbgen.Tmpfs("/tmp"),
-		llbgen.ReadOnly(distros.InputsDir, inputs),
-		llbgen.Tmpfs("/var/log"),
-	}
-	opts = append(opts, s.caches(req, rel, sources, extra, mounts.Shared != "")...)
-	opts = append(opts, llb.WithCustomName(req.StepPrefix+distros.StepName(s.tool, req.Plan)))
-	opts = append(opts, distros.StepAccess(req, SecretAuth)...)
-	if e := req.SourceDateEpoch; e != nil {
-		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
-	}
-	if req.Proxy != nil {
-		opts = append(opts, llb.WithProxy(*req.Proxy))
-	}
-	opts = append(opts, more...)
-	for _, c := range req.Constraints {
-		opts = append(opts, c)
-	}
-	return opts
+	return distros.Step{
+		Script:      s.script,
+		ScriptData:  s.scriptData,
+		Args:        append([]string{mode, string(req.Policy)}, specs...),
+		Files:       files,
+		Mounts:      mounts,
+		HelperMount: s.helperMount,
+		Commands:    helperCommands,
+		Caches:      s.caches(req, rel, sources, extra, mounts.Shared != ""),
+		Tool:        s.tool,
+		AuthSecret:  SecretAuth,
+		More:        append([]llb.RunOption{llbgen.Tmpfs("/var/log")}, more...),
+	}.Options(req)
 }
 
 // aptCacheDir is apt's cache directory: its binary caches, and the

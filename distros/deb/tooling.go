@@ -11,7 +11,6 @@ import (
 	"github.com/moby/buildkit/client/llb"
 
 	"github.com/copa/frontend/distros"
-	"github.com/copa/frontend/llbgen"
 )
 
 //go:embed tooling-patch.sh
@@ -119,7 +118,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 		tool:        "dpkg with tooling image " + req.Tooling.Name,
 		mounts:      distros.StepMounts{Helper: true, Target: true},
 	}
-	more := []llb.RunOption{llbgen.ReadOnly(llbgen.HelperDir, *req.Helper)}
+	var more []llb.RunOption
 	if req.Native {
 		// apt in a tooling image of the build platform reads the lists of
 		// the image's architecture and downloads its packages; dpkg-deb
@@ -128,8 +127,5 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 		more = append(more, llb.AddEnv(distros.EnvTargetArch, Arch(req.Platform.Architecture, req.Platform.Variant)))
 		opts.tool = "dpkg (native, " + platformString(req) + " packages) with tooling image " + req.Tooling.Name
 	}
-	run := req.Tooling.State.Run(opts.options(req, rel, sources, mode, specs, more...)...)
-	target := run.AddMount(distros.TargetDir, req.Image, llbgen.ByLayers)
-	notes := run.AddMount(distros.NotesDir, llb.Scratch())
-	return &distros.Patch{Root: target, Notes: notes}, nil
+	return distros.RunInTooling(req, opts.options(req, rel, sources, mode, specs, more...)), nil
 }

@@ -7,11 +7,9 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
-	"github.com/moby/buildkit/client/llb"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/rpm/rpmdb"
-	"github.com/copa/frontend/llbgen"
 )
 
 // shellPath is what a patch step and rpm's install scripts run.
@@ -67,9 +65,7 @@ func (m InImage) Patch(ctx context.Context, root distros.FS, req distros.PatchRe
 	if err != nil {
 		return nil, err
 	}
-	run := req.Image.Run(opts...)
-	notes := run.AddMount(distros.NotesDir, llb.Scratch())
-	return &distros.Patch{Root: run.Root(), Notes: notes}, nil
+	return distros.RunInImage(req, opts), nil
 }
 
 // Tooling patches rpm images that cannot run a package manager
@@ -204,10 +200,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 	if err != nil {
 		return nil, err
 	}
-	run := req.Tooling.State.Run(opts...)
-	target := run.AddMount(distros.TargetDir, req.Image, llbgen.ByLayers)
-	notes := run.AddMount(distros.NotesDir, llb.Scratch())
-	return &distros.Patch{Root: target, Notes: notes}, nil
+	return distros.RunInTooling(req, opts), nil
 }
 
 // existing returns the dirs that root has.

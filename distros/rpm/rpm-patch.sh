@@ -44,30 +44,8 @@ policy=$2
 export LC_ALL=C
 mkdir -p "$work" "$state" "$logs"
 
-# A step that fails says why in its notes and ends without an error, so
-# that the frontend, which reads the notes, tells the user (an exec that
-# fails tells them only its exit code). Nothing of a failed step is
-# exported: the frontend fails the build. $work/errors collects the
-# manager's error lines for the note.
-on_exit() {
-	rc=$?
-	trap - EXIT
-	if [ "$rc" -ne 0 ]; then
-		if [ ! -s "$out/failed" ]; then
-			msg=$(tail -n 5 "$work/errors" 2>/dev/null | tr '\n' ' ')
-			echo "step $rc ${msg:-(no error message; see the step's log)}" >>"$out/failed"
-		fi
-		echo "copa: the step failed (exit $rc); the image is not changed" >&2
-	fi
-	# When: a failure of this build is not run again (distros.NoteFailedAt).
-	if [ -s "$out/failed" ]; then
-		date +%s >"$out/failed-at" 2>/dev/null || rm -f "$out/failed-at"
-	fi
-	exit 0
-}
-trap on_exit EXIT
-# The step's start: the helper dates what was modified after it.
-: >"$work/started"
+# shellcheck source=../step-lib.sh
+. "$in/step-lib.sh"
 # The image as it is, before anything (rpm included) touches it.
 "$helper" "$COPA_CMD_SNAPSHOT" "$root" "$work/before"
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/distrostest"
 )
 
@@ -83,6 +84,7 @@ func TestScriptCommandsGolden(t *testing.T) {
 				}
 			}
 			write("in/rpm-patch.sh", string(patchScript), 0o755)
+			write("in/"+distros.StepLib, string(distros.StepLibScript), 0o644)
 			write("in/pm.sh", string(tt.manager.Script), 0o644)
 			write("in/plan", "copa-tool 2.0-2\ncopa-libcore 1:1.1-1\n", 0o644)
 			bin := filepath.Base(tt.manager.Binaries[0])

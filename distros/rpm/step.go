@@ -4,8 +4,6 @@ import (
 	_ "embed"
 	"fmt"
 	"path"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -107,38 +105,14 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 	if req.KeepUnchanged {
 		keep = "keep"
 	}
-	files := []llbgen.File{
-		{Name: "rpm-patch.sh", Mode: 0o755, Data: patchScript},
-		{Name: "pm.sh", Data: s.manager.Script},
-		{Name: "plan", Data: []byte(plan.String())},
+	if req.Sources != nil && s.tooling && s.manager.Name == Zypper.Name {
+		return nil, fmt.Errorf("SOURCES needs zypper in the image itself: zypper in a tooling image reads only the target's repository files")
 	}
-	if src := req.Sources; src != nil {
-		if s.tooling && s.manager.Name == Zypper.Name {
-			return nil, fmt.Errorf("SOURCES needs zypper in the image itself: zypper in a tooling image reads only the target's repository files")
-		}
-		files = append(files, llbgen.File{Name: distros.SourcesInput(*src), Data: src.Data})
-	}
-	inputs := llbgen.Files(files, append(slices.Clone(req.Constraints), llb.WithCustomName(req.StepPrefix+distros.InternalInputs))...)
-
-	platform := strings.ReplaceAll(platforms.Format(req.Platform), "/", "-")
-	opts := []llb.RunOption{
-		llb.Args([]string{"/bin/sh", path.Join(distros.InputsDir, "rpm-patch.sh"), mode, string(req.Policy)}),
-		llb.User("0:0"),
-		llb.Dir("/"),
-		llb.AddEnv("PATH", llbgen.DefaultPath),
-		distros.StepEnv(distros.StepMounts{Helper: true, Target: s.tooling}, helperCommands),
+	more := []llb.RunOption{
 		llb.AddEnv(EnvPM, s.binary),
 		llb.AddEnv(EnvPMCache, PMCacheDir),
 		llb.AddEnv(EnvKeep, keep),
-		llbgen.Tmpfs("/tmp"),
-		llbgen.ReadOnly(distros.InputsDir, inputs),
-		llbgen.CacheDir(PMCacheDir, "copa-rpm-"+s.manager.CacheID+"-"+s.rel.CacheKey+"-"+platform),
-		// The helper only: what it needs of the original image it records
-		// at the start of the step (rpmstep.Snapshot).
-		llbgen.ReadOnly(llbgen.HelperDir, *req.Helper),
-		llb.WithCustomName(req.StepPrefix + distros.StepName(s.tool, req.Plan)),
 	}
-	opts = append(opts, distros.StepAccess(req, SecretAuth)...)
 	root := "/"
 	if s.tooling {
 		root = distros.TargetDir
@@ -146,27 +120,35 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		if s.scripts {
 			scripts = "run"
 		}
-		opts = append(opts,
+		more = append(more,
 			llb.AddEnv(EnvReleaseVer, s.rel.ReleaseVer),
 			llb.AddEnv(EnvDBPath, s.dbPath),
 			llb.AddEnv(EnvScripts, scripts))
 		if req.Native {
-			opts = append(opts, llb.AddEnv(distros.EnvTargetArch, Arch(req.Platform.Architecture, req.Platform.Variant)))
+			more = append(more, llb.AddEnv(distros.EnvTargetArch, Arch(req.Platform.Architecture, req.Platform.Variant)))
 		}
 	}
 	for _, d := range s.state {
-		opts = append(opts, llbgen.Tmpfs(path.Join(root, d)))
+		more = append(more, llbgen.Tmpfs(path.Join(root, d)))
 	}
-	if e := req.SourceDateEpoch; e != nil {
-		opts = append(opts, llb.AddEnv(distros.EnvSourceDateEpoch, strconv.FormatInt(e.Unix(), 10)))
-	}
-	if req.Proxy != nil {
-		opts = append(opts, llb.WithProxy(*req.Proxy))
-	}
-	for _, c := range req.Constraints {
-		opts = append(opts, c)
-	}
-	return opts, nil
+	platform := strings.ReplaceAll(platforms.Format(req.Platform), "/", "-")
+	return distros.Step{
+		Script:     "rpm-patch.sh",
+		ScriptData: patchScript,
+		Args:       []string{mode, string(req.Policy)},
+		Files: []llbgen.File{
+			{Name: "pm.sh", Data: s.manager.Script},
+			{Name: "plan", Data: []byte(plan.String())},
+		},
+		Mounts:   distros.StepMounts{Helper: true, Target: s.tooling},
+		Commands: helperCommands,
+		// The helper, not the original image: what it needs of the image
+		// it records at the start of the step (rpmstep.Snapshot).
+		Caches:     []llb.RunOption{llbgen.CacheDir(PMCacheDir, "copa-rpm-"+s.manager.CacheID+"-"+s.rel.CacheKey+"-"+platform)},
+		Tool:       s.tool,
+		AuthSecret: SecretAuth,
+		More:       more,
+	}.Options(req), nil
 }
 
 // Arch is the rpm architecture of an OCI platform's architecture and

@@ -1,13 +1,17 @@
 package stepfs
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/copa/frontend/distros"
 )
 
 // ClampTimes gives everything under dir on dir's filesystem that was
@@ -51,4 +55,24 @@ func ClampTimes(dir string, since, epoch time.Time) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// ClampStep dates what the step changed under root by the build's
+// SOURCE_DATE_EPOCH, when it sets one (ClampTimes); the step's start is
+// the mtime of $COPA_WORK/started, which step-lib.sh writes.
+func ClampStep(root string) error {
+	e := os.Getenv(distros.EnvSourceDateEpoch)
+	if e == "" {
+		return nil
+	}
+	secs, err := strconv.ParseInt(e, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s=%q: %w", distros.EnvSourceDateEpoch, e, err)
+	}
+	st, err := os.Stat(filepath.Join(os.Getenv(distros.EnvWork), "started"))
+	if err != nil {
+		return err
+	}
+	_, err = ClampTimes(root, st.ModTime(), time.Unix(secs, 0))
+	return err
 }

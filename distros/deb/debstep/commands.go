@@ -30,8 +30,7 @@ func runKeepUnchanged(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("copa: %d file(s) of %d upgraded package(s) are unchanged (%.1f MiB): they keep the original's metadata and stay out of the patch layer\n",
-		k.Files, k.Packages, float64(k.Bytes)/(1<<20))
+	k.Log()
 	return nil
 }
 

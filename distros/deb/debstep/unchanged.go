@@ -13,11 +13,7 @@ import (
 )
 
 // Kept counts the files KeepUnchanged gave back their original metadata.
-type Kept struct {
-	Packages int
-	Files    int
-	Bytes    int64
-}
+type Kept = stepfs.Kept
 
 // KeepUnchanged makes the files of upgraded packages whose content did not
 // change look exactly like the base image's copies: same owner, mode and

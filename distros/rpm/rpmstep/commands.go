@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/rpm"
@@ -154,7 +152,7 @@ func runFinish(args []string) error {
 	if len(manifests) > 0 {
 		fmt.Printf("copa: %s list the patched packages now\n", strings.Join(manifests, " and "))
 	}
-	if err := clamp(rootDir); err != nil {
+	if err := stepfs.ClampStep(rootDir); err != nil {
 		return err
 	}
 	if keep != "keep" {
@@ -164,8 +162,7 @@ func runFinish(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("copa: %d file(s) of %d upgraded package(s) are unchanged (%.1f MiB): they keep the original's metadata and stay out of the patch layer\n",
-		k.Files, k.Packages, float64(k.Bytes)/(1<<20))
+	k.Log()
 	return nil
 }
 
@@ -182,25 +179,6 @@ func noteSkippedScripts(notes string, changed []Changed) error {
 		return nil
 	}
 	return os.WriteFile(filepath.Join(notes, distros.NoteInstall), []byte(b.String()), 0o644)
-}
-
-// clamp dates what the step changed under root by SOURCE_DATE_EPOCH, when
-// the build sets it; the step's start is the mtime of $COPA_WORK/started.
-func clamp(root string) error {
-	e := os.Getenv(distros.EnvSourceDateEpoch)
-	if e == "" {
-		return nil
-	}
-	secs, err := strconv.ParseInt(e, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%s=%q: %w", distros.EnvSourceDateEpoch, e, err)
-	}
-	st, err := os.Stat(filepath.Join(os.Getenv(distros.EnvWork), "started"))
-	if err != nil {
-		return err
-	}
-	_, err = stepfs.ClampTimes(root, st.ModTime(), time.Unix(secs, 0))
-	return err
 }
 
 // runPrepareRepos gives the repository files in DIR the build's

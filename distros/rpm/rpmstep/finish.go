@@ -11,11 +11,8 @@ import (
 	"github.com/copa/frontend/distros/stepfs"
 )
 
-// Kept counts the files KeepUnchanged gave back their original metadata.
-type Kept struct {
-	Packages, Files int
-	Bytes           int64
-}
+// Kept counts the files given back their metadata.
+type Kept = stepfs.Kept
 
 // Changed is one package the patch upgraded (or installed: Old is nil).
 type Changed struct {
@@ -109,13 +106,8 @@ func KeepUnchanged(before *Before, target *os.Root, changed []Changed) (Kept, er
 			if !ok {
 				continue
 			}
-			n, err := stepfs.KeepMetaAs(m, target, p)
-			if err != nil {
+			if err := k.Keep(m, target, p); err != nil {
 				return k, fmt.Errorf("%s: /%s: %w", c.New.Name, p, err)
-			}
-			if n >= 0 {
-				k.Files++
-				k.Bytes += n
 			}
 		}
 	}
@@ -211,14 +203,4 @@ func readDB(r *os.Root) (*rpmdb.Database, error) {
 
 // leftoverPaths are the leftovers and their parents, which Snapshot
 // records the presence of.
-func leftoverPaths() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, p := range leftovers {
-		for d := p; d != "." && !seen[d]; d = path.Dir(d) {
-			seen[d] = true
-			out = append(out, d)
-		}
-	}
-	return out
-}
+func leftoverPaths() []string { return stepfs.WithParents(leftovers) }

@@ -105,20 +105,9 @@ func Snapshot(root *os.Root, dir string) error {
 
 // LoadSnapshot reads what Snapshot recorded in dir.
 func LoadSnapshot(dir string) (*Before, error) {
-	fi, err := os.Stat(filepath.Join(dir, snapshotFile))
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > maxSnapshot {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d", snapshotFile, fi.Size(), maxSnapshot)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, snapshotFile))
-	if err != nil {
-		return nil, err
-	}
 	var b Before
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("%s: %w", snapshotFile, err)
+	if err := stepfs.ReadJSON(filepath.Join(dir, snapshotFile), maxSnapshot, &b); err != nil {
+		return nil, err
 	}
 	dbRoot, err := os.OpenRoot(filepath.Join(dir, "db"))
 	if err != nil {
