@@ -36,4 +36,5 @@ bench: harness
 		$(GO) run ./hack/bench -image copa-test/distroless:12-stale && \
 		$(GO) run ./hack/bench -image copa-test/distroless:11-stale && \
 		$(GO) run ./hack/bench -image copa-test/debian:12-stale-multi && \
-		$(GO) run ./hack/bench -image copa-test/el:9-dnf
+		$(GO) run ./hack/bench -image copa-test/el:9-dnf && \
+		$(GO) run ./hack/bench -image copa-test/alpine:3.21-stale

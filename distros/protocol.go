@@ -355,7 +355,7 @@ func (o *Outcome) Warnings() []string {
 		for _, n := range o.SkippedScripts {
 			parts = append(parts, fmt.Sprintf("%s (%s)", n.Package, strings.Join(n.Items, ", ")))
 		}
-		out = append(out, fmt.Sprintf("the install scripts of %d updated package(s) were not run, because nothing of the image runs in this patch (the image cannot run them, or it is patched natively): %s; their files are installed and the package database is updated (see docs/distroless.md and docs/rpm.md)",
+		out = append(out, fmt.Sprintf("the install scripts of %d updated package(s) were not run, because nothing of the image runs in this patch (the image cannot run them, or it is patched natively): %s; their files are installed and the package database is updated (see docs/distroless.md, docs/rpm.md and docs/apk.md)",
 			len(parts), strings.Join(parts, "; ")))
 	}
 	if len(o.KeptConfig) > 0 {

@@ -73,6 +73,7 @@ func TestScriptsSpeakTheProtocol(t *testing.T) {
 	if err != nil || len(scripts) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
+	scripts = append(scripts, distros.StepLib)
 	notes := []string{distros.NoteAddedSources, distros.NoteUnresolved, distros.NoteUpgrades, distros.NoteInstall, distros.NoteFailed, distros.NoteSourcesTried, distros.NoteFailedAt}
 	env := []string{distros.EnvInputs, distros.EnvNotes, distros.EnvWork, distros.EnvTarget, distros.EnvHelper, distros.EnvOriginal, distros.EnvTargetArch, distros.EnvSourceDateEpoch,
 		distros.EnvSecrets, distros.EnvAuthSecret, distros.EnvNetTimeout, distros.EnvNetRetries, distros.EnvSourcesName, distros.EnvSourcesMode, distros.EnvSourcesKeep, distros.EnvSourcesOnly, distros.EnvShared}

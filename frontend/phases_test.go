@@ -58,9 +58,9 @@ func TestInspect(t *testing.T) {
 			unpatchable: "the image is debian 12 (bookworm), but the image has no dpkg database",
 		},
 		{
-			name:        "a format without methods",
-			fs:          distrostest.MapFS{"/etc/os-release": "ID=alpine\nVERSION_ID=3.21.0\n"},
-			unpatchable: "whose packages are apk packages: copa/frontend does not patch those yet",
+			name:        "alpine without a package database",
+			fs:          distrostest.MapFS{"/etc/os-release": "ID=alpine\nVERSION_ID=3.21.0\n", "/bin/sh": ""},
+			unpatchable: "the image is alpine 3.21.0, but it has no apk database (no /lib/apk/db/installed)",
 		},
 		{
 			name:        "an rpm image without a database",

@@ -14,7 +14,7 @@
 #   hack/harness.sh rpm-images      the RPM test packages and repository, the RPM-family images, their reports
 #   hack/harness.sh apk-images      the apk test packages, their repository server (http://127.0.0.1:8093/repo),
 #                                   the Alpine- and Wolfi-like images and the apk tooling image
-#                                   (hack/harness/apk-images.sh; not yet part of all)
+#                                   (hack/harness/apk-images.sh; part of images)
 #   hack/harness.sh frontend-image  build and push the frontend image ($COPA_FRONTEND_IMAGE), an index
 #                                   of linux/amd64 and linux/arm64
 #   eval "$(hack/harness.sh env)"   BUILDKIT_HOST, COPA_TEST_REGISTRY, COPA_TEST_DATA, COPA_FRONTEND_IMAGE,
@@ -306,6 +306,8 @@ cmd_env() {
 	echo "export COPA_TEST_AUTH_LOG=$LOGS/authmirror.log"
 	echo "export COPA_TEST_AUTH_RPM_MIRROR=http://$AUTH_RPM_LISTEN"
 	echo "export COPA_TEST_AUTH_RPM_LOG=$LOGS/authmirror-rpm.log"
+	echo "export COPA_TEST_APK_REPO=$APK_REPO_URL"
+	echo "export COPA_APK_STATIC=$COPA_CACHE/apk-tools/$APK_TOOLS_VERSION/apk.static"
 	echo "export PATH=$BIN:\$PATH"
 }
 

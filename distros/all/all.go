@@ -8,6 +8,7 @@ import (
 
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/apk"
+	"github.com/copa/frontend/distros/apk/apkstep"
 	"github.com/copa/frontend/distros/deb"
 	"github.com/copa/frontend/distros/deb/debstep"
 	"github.com/copa/frontend/distros/rpm"
@@ -24,6 +25,7 @@ var Registry = distros.MustRegistry(distros.Entries{
 		deb.Apt{}, deb.Tooling{},
 		rpm.InImage{Manager: rpm.DNF}, rpm.InImage{Manager: rpm.Microdnf}, rpm.InImage{Manager: rpm.Tdnf},
 		rpm.InImage{Manager: rpm.Yum}, rpm.InImage{Manager: rpm.Zypper}, rpm.Tooling{},
+		apk.InImage{}, apk.Tooling{},
 	},
-	Helpers: slices.Concat(stepfs.Commands, debstep.Commands, rpmstep.Commands),
+	Helpers: slices.Concat(stepfs.Commands, debstep.Commands, rpmstep.Commands, apkstep.Commands),
 })

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash"
 
 	"github.com/copa/frontend/distros"
 )
@@ -86,6 +87,32 @@ func Sum(alg Algorithm, content []byte) Checksum {
 	default:
 		return Checksum{}
 	}
+	return c
+}
+
+// Hash returns a new hash of the algorithm, to compute a checksum of
+// content read in pieces (FromDigest): SHA-256 for SHA256_160. It is nil
+// for AlgNone.
+func (a Algorithm) Hash() hash.Hash {
+	switch a {
+	case MD5:
+		return md5.New()
+	case SHA1:
+		return sha1.New()
+	case SHA256_160, SHA256:
+		return sha256.New()
+	}
+	return nil
+}
+
+// FromDigest is the checksum of alg whose digest Hash computed: for
+// SHA256_160, its first 20 bytes.
+func FromDigest(alg Algorithm, digest []byte) Checksum {
+	c := Checksum{Alg: alg}
+	if alg == AlgNone || len(digest) < alg.Size() {
+		return Checksum{}
+	}
+	copy(c.sum[:alg.Size()], digest)
 	return c
 }
 

@@ -6,13 +6,13 @@ import (
 	"github.com/copa/frontend/distros"
 )
 
-// Format is the apk package format. Its reports are read and planned, and
-// it reads the installed packages (Installed); no method patches its
-// images yet, and it knows no releases or sources files, so it is not a
-// distros.PatchFormat.
+// Format is the apk package format: Alpine, Wolfi, Chainguard and MinimOS.
+// It reads the installed packages (Installed), knows each release's facts
+// (Release) and checks SOURCES files (CheckSources); its methods are
+// InImage (apk in the image) and Tooling (apk of a tooling image).
 type Format struct{}
 
-var _ distros.Format = Format{}
+var _ distros.PatchFormat = Format{}
 
 // Name implements distros.Format.
 func (Format) Name() string { return "apk" }

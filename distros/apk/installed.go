@@ -119,12 +119,6 @@ func (db *Installed) Lookup(name string) (Record, bool) {
 	return Record{}, false
 }
 
-// Format has distros.PatchFormat's Installed; Release and CheckSources
-// are left for when a method patches apk images.
-var _ interface {
-	Installed(context.Context, distros.FS) (distros.Packages, error)
-} = Format{}
-
 // Installed is distros.PatchFormat's Installed: the records of the
 // image's apk database (ReadInstalled).
 func (Format) Installed(ctx context.Context, root distros.FS) (distros.Packages, error) {
@@ -143,7 +137,7 @@ func ReadInstalled(ctx context.Context, root distros.FS) (*Installed, error) {
 		return nil, fmt.Errorf("looking for the apk database %s: %w", InstalledPath, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("no %s: the image has no apk package database", InstalledPath)
+		return nil, fmt.Errorf("it has no apk database (no %s)", InstalledPath)
 	}
 	data, err := root.ReadFile(ctx, InstalledPath, maxDatabaseSize)
 	if err != nil {

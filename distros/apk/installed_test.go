@@ -443,7 +443,7 @@ func TestFormatInstalled(t *testing.T) {
 		fs   distrostest.MapFS
 		want string
 	}{
-		{"no database", distrostest.MapFS{"/etc/os-release": "ID=alpine\n", "/lib/apk/db/lock": ""}, "no /lib/apk/db/installed: the image has no apk package database"},
+		{"no database", distrostest.MapFS{"/etc/os-release": "ID=alpine\n", "/lib/apk/db/lock": ""}, "it has no apk database (no /lib/apk/db/installed)"},
 		{"malformed", distrostest.MapFS{InstalledPath: "P:a\nV:x\n"}, `/lib/apk/db/installed: apk database line 2: package a: "x" is not an apk version`},
 		{"too large", distrostest.MapFS{InstalledPath: strings.Repeat("\n", maxDatabaseSize+1)}, "reading the apk database /lib/apk/db/installed:"},
 	} {

@@ -1,5 +1,9 @@
-// Package apk holds what the apk-based families (Alpine, Wolfi,
-// Chainguard) share: apk's version order and name grammar.
+// Package apk is the apk package format of Alpine, Wolfi and Chainguard:
+// apk's version order and name grammar, the installed database, release
+// facts, SOURCES files, and the two methods that patch its images (apk in
+// the image, or a tooling image's apk with the image as its root), with
+// their step script. The helper commands that run inside the step are in
+// distros/apk/apkstep.
 package apk
 
 import (

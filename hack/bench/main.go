@@ -12,7 +12,8 @@
 // -image copa-test/debian:12-stale-multi, patching the two-platform index
 // under emulation and natively (see benchMultiPlatform); with
 // -image copa-test/el:9-dnf, an rpm image with dnf against a dnf rebuild
-// (see benchRPM); with -image copa-test/debian:12-stale-bake, one of the
+// (see benchRPM); with -image copa-test/alpine:3.21-stale, an apk image
+// against an apk upgrade rebuild (see benchAPK); with -image copa-test/debian:12-stale-bake, one of the
 // harness's bulk-patching images against a bake of all of them (see
 // benchBake; -runs 3 is the method of docs/benchmarks.md). With
 // -scale 1000,100000, the frontend's in-process cost on large synthetic
@@ -96,6 +97,10 @@ func main() {
 	}
 	if r := rpmReport(c.image); r != "" {
 		benchRPM(c, r)
+		return
+	}
+	if r := apkReport(c.data, c.image); r != "" {
+		benchAPK(c, r)
 		return
 	}
 

@@ -13,10 +13,17 @@
 #
 # The repository ($APK_REPO_URL, Python's static HTTP server on
 # $APK_REPO_LISTEN) offers the next versions (copa-base 1.0-r1, with one
-# changed file, a changed /etc file and a post-upgrade script).
-# $COPA_TEST_DATA/apk/alpine-3.21-stale.trivy.json is a Trivy report of
-# copa-base's fix for the stale images.
+# changed file, a changed /etc file and a post-upgrade script; copa-lib
+# 2.0-r1, its library unchanged). The Alpine-like image's /etc/copa/app.conf
+# is edited, as a user would, so that apk keeps it and writes .apk-new.
+# $COPA_TEST_DATA/apk/alpine-3.21-stale.trivy.json and wolfi-stale.trivy.json
+# are Trivy reports of copa-base's fix for the stale images; apk/packages.txt lists every
+# package's old and new version.
 # shellcheck shell=bash disable=SC2034,SC2154
+
+# apk_tools_static and APK_TOOLS_VERSION.
+# shellcheck source=apk-tools.sh
+. "$REPO/hack/harness/apk-tools.sh"
 
 APK_DIR=$COPA_CACHE/apk
 APK_REPO_LISTEN=127.0.0.1:8093
@@ -73,6 +80,9 @@ apk_rootfs() {
 	run "$LOGS/apk-rootfs-$kind.log" "$APK_STATIC" --root "$r" --initdb --arch x86_64 --no-cache \
 		--keys-dir "$r/etc/apk/keys" --repositories-file /dev/null --repository "$APK_DIR/repo1" "${noscripts[@]}" add copa-base
 	rm -rf "$r/var/cache/apk"/* "$r/lib/apk/db/lock"
+	# A configuration file the user changed: apk keeps it on upgrade.
+	[[ $kind == alpine ]] && echo "local=1" >>"$r/etc/copa/app.conf"
+	return 0
 }
 
 # apk_image REF KIND: build and push the image of apk_rootfs KIND.
@@ -103,16 +113,31 @@ apk_image() {
 	log "pushed $ref in $((SECONDS - t0))s"
 }
 
-# apk_report: a Trivy report of the stale images' fix (copa-base 1.0-r1).
+# apk_report: a Trivy report of the stale images' fix (copa-base 1.0-r1),
+# and apk/packages.txt, "NAME OLD NEW" for each test package that the
+# repository offers at a new version (what an upgrade of all must reach).
 apk_report() {
 	mkdir -p "$TESTDATA/apk"
-	cat >"$TESTDATA/apk/alpine-3.21-stale.trivy.json" <<EOF
-{"SchemaVersion": 2, "ArtifactName": "$APK_ALPINE_IMAGE", "ArtifactType": "container_image",
- "Metadata": {"OS": {"Family": "alpine", "Name": "3.21.0"}, "ImageConfig": {"architecture": "amd64"}},
- "Results": [{"Target": "$APK_ALPINE_IMAGE (alpine 3.21.0)", "Class": "os-pkgs", "Type": "alpine",
+	python3 - "$REPO/hack/mkapk/testdata/copa-v1.json" "$REPO/hack/mkapk/testdata/copa-v2.json" >"$TESTDATA/apk/packages.txt" <<'PY'
+import json, sys
+old = {p["name"]: p["version"] for p in json.load(open(sys.argv[1]))["packages"]}
+print("# NAME OLD NEW: the test packages the apk repository offers at a new version")
+for p in json.load(open(sys.argv[2]))["packages"]:
+    if p["name"] in old and old[p["name"]] != p["version"]:
+        print(p["name"], old[p["name"]], p["version"])
+PY
+	# trivy_apk FAMILY VERSION IMAGE: the report of IMAGE.
+	trivy_apk() {
+		cat <<EOF
+{"SchemaVersion": 2, "ArtifactName": "$3", "ArtifactType": "container_image",
+ "Metadata": {"OS": {"Family": "$1", "Name": "$2"}, "ImageConfig": {"architecture": "amd64"}},
+ "Results": [{"Target": "$3 ($1 $2)", "Class": "os-pkgs", "Type": "$1",
   "Vulnerabilities": [{"VulnerabilityID": "CVE-2099-20001", "PkgName": "copa-base", "InstalledVersion": "1.0-r0",
    "FixedVersion": "1.0-r1", "Status": "fixed", "Severity": "HIGH", "Title": "copa-base: made-up vulnerability for the copa/frontend tests"}]}]}
 EOF
+	}
+	trivy_apk alpine 3.21.0 "$APK_ALPINE_IMAGE" >"$TESTDATA/apk/alpine-3.21-stale.trivy.json"
+	trivy_apk wolfi 20230201 "$APK_WOLFI_IMAGE" >"$TESTDATA/apk/wolfi-stale.trivy.json"
 }
 
 apk_repo_ok() { [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$APK_REPO_URL/x86_64/APKINDEX.tar.gz")" == 200 ]]; }
@@ -135,8 +160,6 @@ cmd_apk_images() {
 	need_up
 	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
 		run "$LOGS/apt-install-busybox.log" apt-get install -y busybox-static
-	# shellcheck source=/dev/null
-	. "$REPO/hack/harness/apk-tools.sh"
 	APK_STATIC=$(apk_tools_static)
 	mkdir -p "$APK_DIR"
 	apk_packages

@@ -19,6 +19,7 @@
 # shellcheck shell=bash
 
 APK_TOOLS_VERSION=2.14.10
+APK_TOOLS_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The sha256 /work/shared/tools/apk-tools/README.md lists for the tarball.
 APK_TOOLS_SHA256=cbecc69b1df34e51334f7b30859f509c95563287fcde5c1ec800c0f0701f1fff
 APK_TOOLS_DEPS=(build-essential pkg-config libssl-dev zlib1g-dev libzstd-dev lua5.3 lua-zlib)
@@ -29,7 +30,8 @@ apk_tools_static() (
 	set -euo pipefail
 	local cache=${COPA_CACHE:-/var/cache/copa-frontend}
 	local dest=${1:-$cache/apk-tools/$APK_TOOLS_VERSION}
-	local tarball=${APK_TOOLS_TARBALL:-/work/shared/tools/apk-tools/apk-tools-$APK_TOOLS_VERSION.tar.gz}
+	# ../shared beside the clone, as on CI.
+	local tarball=${APK_TOOLS_TARBALL:-$APK_TOOLS_HERE/../../../shared/tools/apk-tools/apk-tools-$APK_TOOLS_VERSION.tar.gz}
 	local logf=$cache/logs/build-apk-tools-$APK_TOOLS_VERSION.log
 	local bin=$dest/apk.static stamp=$dest/apk.static.source-sha256
 	say() { printf '[apk-tools] %s\n' "$*" >&2; }

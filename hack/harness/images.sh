@@ -388,5 +388,7 @@ cmd_images() {
 	# The RPM-family images (rpm-images.sh).
 	cmd_rpm_images
 	make_rpmdbs
+	# The apk-family images (apk-images.sh).
+	cmd_apk_images
 	log "images: done in $((SECONDS - t0))s"
 }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	iofs "io/fs"
+	"maps"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -173,4 +176,38 @@ func (r rootFS) Exists(_ context.Context, p string) (bool, error) {
 	}
 	_, ok := r.fs.entries[path.Join(d, base)]
 	return ok, nil
+}
+
+// Extract writes the filesystem under dir: directories, regular files
+// (hard links as copies) and symlinks, with their modes but not their
+// owners, for checks that need a real root (os.Root).
+func (fs *FS) Extract(dir string) error {
+	names := slices.Sorted(maps.Keys(fs.entries))
+	for _, n := range names {
+		e := fs.entries[n]
+		dst := filepath.Join(dir, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		mode := iofs.FileMode(e.hdr.Mode) & iofs.ModePerm
+		switch e.hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(dst, mode|0o700); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			if err := os.Symlink(e.hdr.Linkname, dst); err != nil {
+				return err
+			}
+		case tar.TypeReg, tar.TypeLink:
+			data, ok := fs.ReadFile(n)
+			if !ok {
+				return fmt.Errorf("/%s: a link to nothing", n)
+			}
+			if err := os.WriteFile(dst, data, mode|0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
