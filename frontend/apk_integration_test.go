@@ -17,6 +17,7 @@ import (
 
 // apkCase is one apk test image of the harness and how it must be patched.
 type apkCase struct {
+	name      string
 	repo, tag string
 	report    string // the harness's Trivy report of it
 	tooling   string // TOOLING, for an image without apk
@@ -24,8 +25,11 @@ type apkCase struct {
 }
 
 var apkCases = []apkCase{
-	{repo: "copa-test/alpine", tag: "3.21-stale", report: "apk/alpine-3.21-stale.trivy.json"},
-	{repo: "copa-test/wolfi", tag: "stale", report: "apk/wolfi-stale.trivy.json", tooling: "copa-test/alpine:3.21-tooling", noShell: true},
+	{name: "alpine", repo: "copa-test/alpine", tag: "3.21-stale", report: "apk/alpine-3.21-stale.trivy.json"},
+	{name: "wolfi", repo: "copa-test/wolfi", tag: "stale", report: "apk/wolfi-stale.trivy.json", tooling: "copa-test/alpine:3.21-tooling", noShell: true},
+	// The same through apk 3 (Alpine 3.23's apk-tools), which reads and
+	// writes the same installed database.
+	{name: "wolfi-apk3", repo: "copa-test/wolfi", tag: "stale", report: "apk/wolfi-stale.trivy.json", tooling: "copa-test/alpine:3.23-tooling", noShell: true},
 }
 
 // apkUpgrades reads apk/packages.txt: the new version of each test
@@ -87,9 +91,9 @@ func TestPatchAPK(t *testing.T) {
 	upgrades := apkUpgrades(t, env)
 	for _, c := range apkCases {
 		for _, withReport := range []bool{true, false} {
-			name := c.tag + "/report"
+			name := c.name + "/report"
 			if !withReport {
-				name = c.tag + "/all"
+				name = c.name + "/all"
 			}
 			t.Run(name, func(t *testing.T) {
 				pf := "PATCH " + env.registry + "/" + c.repo + ":" + c.tag + "\n"
@@ -281,7 +285,7 @@ func TestPatchAPKHostileReport(t *testing.T) {
 	env := needEnv(t)
 	for _, bad := range []string{"copa-base;touch${IFS}/pwned", "foo>=0", "copa-base@edge", "--allow-untrusted", "../../etc/passwd"} {
 		for _, c := range apkCases {
-			t.Run(c.tag+"/"+bad, func(t *testing.T) {
+			t.Run(c.name+"/"+bad, func(t *testing.T) {
 				report := readData(t, env, c.report)
 				b, _ := json.Marshal(bad)
 				hostile := strings.Replace(report, `"PkgName": "copa-base"`, `"PkgName": `+string(b), 1)

@@ -308,6 +308,7 @@ cmd_env() {
 	echo "export COPA_TEST_AUTH_RPM_LOG=$LOGS/authmirror-rpm.log"
 	echo "export COPA_TEST_APK_REPO=$APK_REPO_URL"
 	echo "export COPA_APK_STATIC=$COPA_CACHE/apk-tools/$APK_TOOLS_VERSION/apk.static"
+	echo "export COPA_APK3_STATIC=$COPA_CACHE/apk-tools/$APK3_TOOLS_VERSION/apk.static"
 	echo "export PATH=$BIN:\$PATH"
 }
 

@@ -57,6 +57,9 @@ func findRealTools(t *testing.T) realTools {
 			r.apks[name] = p
 		}
 	}
+	if r.apks["apk3"] == "" && (os.Getenv("CI") != "" || os.Getenv("COPA_REQUIRE_HARNESS") != "") {
+		skip("a static apk-tools 3 ($COPA_APK3_STATIC: bash hack/harness/apk-tools.sh --apk3)")
+	}
 	if r.apks["apk2"] == "" {
 		skip("a static apk-tools 2.14 ($COPA_APK_STATIC, default /var/cache/copa-frontend/apk-tools/2.14.10/apk.static: bash hack/harness/apk-tools.sh)")
 	}

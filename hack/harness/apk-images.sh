@@ -10,6 +10,8 @@
 #   copa-test/wolfi:stale         the same packages with neither a shell nor apk (installed without
 #                                 scripts), os-release of Wolfi, the same repository and key
 #   copa-test/alpine:3.21-tooling busybox and apk, os-release of Alpine 3.21: the tooling image
+#   copa-test/alpine:3.23-tooling busybox and a static apk-tools 3.0.6, os-release of Alpine 3.23:
+#                                 the tooling image of apk 3's releases
 #
 # The repository ($APK_REPO_URL, Python's static HTTP server on
 # $APK_REPO_LISTEN) offers the next versions (copa-base 1.0-r1, with one
@@ -32,6 +34,7 @@ APK_KEYNAME=copa-test.rsa
 APK_ALPINE_IMAGE=$REGISTRY/copa-test/alpine:3.21-stale
 APK_WOLFI_IMAGE=$REGISTRY/copa-test/wolfi:stale
 APK_TOOLING_IMAGE=$REGISTRY/copa-test/alpine:3.21-tooling
+APK3_TOOLING_IMAGE=$REGISTRY/copa-test/alpine:3.23-tooling
 
 # apk_want NAME: the stamp of an image: its recipe and its inputs.
 apk_want() {
@@ -39,7 +42,7 @@ apk_want() {
 		echo "$1"
 		declare -f apk_rootfs apk_image
 		cat "$REPO/hack/mkapk/testdata/copa-v1.json" "$REPO/hack/mkapk/testdata/copa-v2.json"
-		sha256sum "$APK_STATIC" /bin/busybox
+		sha256sum "$APK_STATIC" "$APK3_STATIC" /bin/busybox
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -53,9 +56,10 @@ apk_packages() {
 	run "$LOGS/apk-mkapk-v2.log" "${mk[@]}" -spec "$REPO/hack/mkapk/testdata/copa-v2.json" -out "$APK_DIR/srv/repo/x86_64" -epoch 1751328000
 }
 
-# apk_rootfs DIR KIND: the root of a test image; KIND alpine, wolfi or tooling.
+# apk_rootfs DIR KIND: the root of a test image; KIND alpine, wolfi, tooling
+# or tooling3 (apk 3).
 apk_rootfs() {
-	local r=$1 kind=$2 tool
+	local r=$1 kind=$2 tool version=3.21.0
 	safe_rm "$r"
 	mkdir -p "$r/etc/apk/keys" "$r/tmp" "$r/var/cache/apk"
 	cp "$APK_DIR/keys/$APK_KEYNAME.pub" "$r/etc/apk/keys/"
@@ -67,14 +71,18 @@ apk_rootfs() {
 		done
 		cp "$APK_STATIC" "$r/sbin/apk"
 	fi
+	if [[ $kind == tooling3 ]]; then
+		cp "$APK3_STATIC" "$r/sbin/apk"
+		version=3.23.0
+	fi
 	if [[ $kind == wolfi ]]; then
 		printf 'ID=wolfi\nNAME="Wolfi"\nPRETTY_NAME="Wolfi"\nVERSION_ID="20230201"\nHOME_URL="https://wolfi.dev"\n' >"$r/etc/os-release"
 	else
-		printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.0\nPRETTY_NAME="Alpine Linux v3.21"\nHOME_URL="https://alpinelinux.org/"\n' >"$r/etc/os-release"
-		echo 3.21.0 >"$r/etc/alpine-release"
+		printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=%s\nPRETTY_NAME="Alpine Linux v%s"\nHOME_URL="https://alpinelinux.org/"\n' "$version" "${version%.*}" >"$r/etc/os-release"
+		echo "$version" >"$r/etc/alpine-release"
 	fi
 	echo "$APK_REPO_URL" >"$r/etc/apk/repositories"
-	[[ $kind == tooling ]] && return 0
+	[[ $kind == tooling* ]] && return 0
 	local noscripts=()
 	[[ $kind == wolfi ]] && noscripts=(--no-scripts)
 	run "$LOGS/apk-rootfs-$kind.log" "$APK_STATIC" --root "$r" --initdb --arch x86_64 --no-cache \
@@ -161,12 +169,14 @@ cmd_apk_images() {
 	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
 		run "$LOGS/apt-install-busybox.log" apt-get install -y busybox-static
 	APK_STATIC=$(apk_tools_static)
+	APK3_STATIC=$(apk3_tools_static)
 	mkdir -p "$APK_DIR"
 	apk_packages
 	apk_repo_up
 	apk_image "$APK_ALPINE_IMAGE" alpine
 	apk_image "$APK_WOLFI_IMAGE" wolfi
 	apk_image "$APK_TOOLING_IMAGE" tooling
+	apk_image "$APK3_TOOLING_IMAGE" tooling3
 	apk_report
 	log "apk images ready in $((SECONDS - t0))s"
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # A static apk-tools 2.14.10 (Alpine's package manager, for Alpine <= 3.22)
+# or 3.0.6 (Alpine 3.23+)
 # built from the sources in /work/shared/tools/apk-tools, for the Alpine-side
 # test images and the hack/mkapk repositories: no Alpine mirror is reachable
 # and Debian does not package apk-tools.
@@ -8,7 +9,10 @@
 #       builds DEST_DIR/apk.static (default DEST_DIR:
 #       /var/cache/copa-frontend/apk-tools/2.14.10) unless it is already there
 #       for the same tarball, and prints its path on stdout.
-#   source hack/harness/apk-tools.sh; apk_tools_static [DEST_DIR]
+#   bash hack/harness/apk-tools.sh --apk3 [DEST_DIR]
+#       the same for apk-tools 3.0.6 (Alpine 3.23+; meson), as DEST_DIR/apk.static
+#       (default /var/cache/copa-frontend/apk-tools/3.0.6)
+#   source hack/harness/apk-tools.sh; apk_tools_static [DEST_DIR]; apk3_tools_static [DEST_DIR]
 #       the same from another script (e.g. harness.sh); nothing runs on source.
 #
 # The binary is keyed by the tarball's sha256 (DEST_DIR/apk.static.source-sha256):
@@ -19,15 +23,29 @@
 # shellcheck shell=bash
 
 APK_TOOLS_VERSION=2.14.10
+APK3_TOOLS_VERSION=3.0.6
 APK_TOOLS_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# The sha256 /work/shared/tools/apk-tools/README.md lists for the tarball.
-APK_TOOLS_SHA256=cbecc69b1df34e51334f7b30859f509c95563287fcde5c1ec800c0f0701f1fff
-APK_TOOLS_DEPS=(build-essential pkg-config libssl-dev zlib1g-dev libzstd-dev lua5.3 lua-zlib)
+# The sha256s ../shared/tools/apk-tools/README.md lists for the tarballs.
+declare -A APK_TOOLS_SHA256S=(
+	[2.14.10]=cbecc69b1df34e51334f7b30859f509c95563287fcde5c1ec800c0f0701f1fff
+	[3.0.6]=8a1b1abd48ee2610a4d229c111757aebeda8f8c8f76d5f49fb8162ec5c19b5a6
+)
+APK_TOOLS_DEPS=(build-essential pkg-config libssl-dev zlib1g-dev libzstd-dev lua5.3 lua-zlib meson ninja-build)
 
 # The subshell body keeps set -e, traps and cd local, so sourcing this file
 # into harness.sh changes neither its options nor its helpers.
-apk_tools_static() (
+apk_tools_static() { apk_tools_build "$APK_TOOLS_VERSION" "$@"; }
+
+# apk3_tools_static [DEST_DIR]: the same for apk-tools 3 (Alpine 3.23+),
+# built with meson.
+apk3_tools_static() { apk_tools_build "$APK3_TOOLS_VERSION" "$@"; }
+
+# apk_tools_build VERSION [DEST_DIR]
+apk_tools_build() (
 	set -euo pipefail
+	local APK_TOOLS_VERSION=$1
+	shift
+	local APK_TOOLS_SHA256=${APK_TOOLS_SHA256S[$APK_TOOLS_VERSION]}
 	local cache=${COPA_CACHE:-/var/cache/copa-frontend}
 	local dest=${1:-$cache/apk-tools/$APK_TOOLS_VERSION}
 	# ../shared beside the clone, as on CI.
@@ -82,12 +100,28 @@ apk_tools_static() (
 	# fails without the zlib module. LUAAPK=no skips the Lua binding
 	# (src/lua-apk.c), which apk.static does not use and which would need
 	# liblua5.3-dev's headers.
-	if ! { tar -xzf "$tarball" -C "$work" &&
-		make -C "$work/apk-tools-$APK_TOOLS_VERSION" -j"$(nproc)" static LUA=/usr/bin/lua5.3 LUAAPK=no; } >>"$logf" 2>&1; then
-		tail -n 30 "$logf" >&2
-		fail "build failed (full log: $logf)"
-	fi
-	local out=$work/apk-tools-$APK_TOOLS_VERSION/src/apk.static
+	local src=$work/apk-tools-$APK_TOOLS_VERSION out
+	case $APK_TOOLS_VERSION in
+	2.*)
+		out=$src/src/apk.static
+		if ! { tar -xzf "$tarball" -C "$work" &&
+			make -C "$src" -j"$(nproc)" static LUA=/usr/bin/lua5.3 LUAAPK=no; } >>"$logf" 2>&1; then
+			tail -n 30 "$logf" >&2
+			fail "build failed (full log: $logf)"
+		fi
+		;;
+	*)
+		# apk 3: meson, everything static, no Lua, Python, tests or docs.
+		out=$work/B/src/apk
+		if ! { tar -xzf "$tarball" -C "$work" &&
+			meson setup "$work/B" "$src" --buildtype=release -Ddefault_library=static -Dprefer_static=true \
+				-Dc_link_args=-static -Dlua=disabled -Dpython=disabled -Dtests=disabled -Ddocs=disabled -Dhelp=enabled -Dzstd=enabled &&
+			ninja -C "$work/B"; } >>"$logf" 2>&1; then
+			tail -n 30 "$logf" >&2
+			fail "build failed (full log: $logf)"
+		fi
+		;;
+	esac
 	[[ -x $out ]] || fail "the build made no $out (log: $logf)"
 	# A dynamic binary would not run in a bare root or a FROM scratch image.
 	if ldd "$out" >/dev/null 2>&1; then
@@ -105,5 +139,8 @@ apk_tools_static() (
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	set -euo pipefail
-	apk_tools_static "$@"
+	case ${1:-} in
+	--apk3) shift; apk3_tools_static "$@" ;;
+	*) apk_tools_static "$@" ;;
+	esac
 fi
