@@ -365,3 +365,59 @@ func TestEndToEndAPKBuildContext(t *testing.T) {
 	got := harnessImage(t, env, "copa-test/wolfi", "e2e-patched")
 	checkAPKPatched(t, base, got, apkCases[1], apkReportFixes(t, report), apkUpgrades(t, env), true)
 }
+
+// TestNativeAPKWithoutEmulation patches the harness's linux/arm64
+// Wolfi-like image on the builder that cannot run arm64 (the harness's
+// noemu daemon): the amd64 tooling image's apk installs aarch64 packages
+// into it (--root, --arch aarch64), running nothing of the image. The
+// result is a linux/arm64 image of the base layers plus one, with the
+// aarch64 upgrade in its database, its files matching their checksums,
+// and the history and warnings saying it was patched natively.
+func TestNativeAPKWithoutEmulation(t *testing.T) {
+	env := needEnv(t)
+	env.host = os.Getenv("COPA_TEST_NOEMU_BUILDKIT_HOST")
+	if env.host == "" {
+		t.Fatal("COPA_TEST_NOEMU_BUILDKIT_HOST is not set: run `make test` (hack/harness.sh noemu-up starts that daemon)")
+	}
+	c := apkCase{name: "wolfi-arm64", repo: "copa-test/wolfi", tag: "stale-arm64", report: "apk/wolfi-stale-arm64.trivy.json", tooling: "copa-test/alpine:3.21-tooling", noShell: true}
+	report := readData(t, env, c.report)
+	if !strings.Contains(report, `"architecture": "arm64"`) {
+		t.Fatalf("%s is not a report of an arm64 image", c.report)
+	}
+	base := platformImage(t, env, c.repo, c.tag, "linux/arm64")
+	if base.Config.Architecture != "arm64" {
+		t.Fatalf("the harness image %s:%s is %s, not arm64", c.repo, c.tag, base.Config.Architecture)
+	}
+	res := patch(t, env, map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/" + c.repo + ":" + c.tag + "\nREPORT report.json\nTOOLING " + env.registry + "/" + c.tooling + "\n",
+		"report.json": report,
+	}, map[string]string{"platform": "linux/arm64"})
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	if p := res.image.Config.OS + "/" + res.image.Config.Architecture; p != "linux/arm64" {
+		t.Errorf("the patched image is %s, want linux/arm64", p)
+	}
+	checkAPKPatched(t, base, res.image, c, apkReportFixes(t, report), apkUpgrades(t, env), true)
+	if h := res.image.Config.History; !strings.Contains(h[len(h)-1].CreatedBy, "(native on ") {
+		t.Errorf("not patched natively: history %q", h[len(h)-1].CreatedBy)
+	}
+	for _, w := range []string{"the builder cannot run linux/arm64", "install scripts"} {
+		if !slices.ContainsFunc(res.warnings, func(s string) bool { return strings.Contains(s, w) }) {
+			t.Errorf("no warning saying %q; warnings: %q", w, res.warnings)
+		}
+	}
+	gfs, err := res.image.FS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := apk.ReadInstalled(context.Background(), gfs.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range db.Records {
+		if r.Arch != "aarch64" {
+			t.Errorf("%s %s is for %q, not aarch64", r.Name, r.Version, r.Arch)
+		}
+	}
+}

@@ -9,6 +9,7 @@
 #                                 repository the loopback one below, its key in /etc/apk/keys
 #   copa-test/wolfi:stale         the same packages with neither a shell nor apk (installed without
 #                                 scripts), os-release of Wolfi, the same repository and key
+#   copa-test/wolfi:stale-arm64   the same for linux/arm64 (aarch64 packages), patched natively
 #   copa-test/alpine:3.21-tooling busybox and apk, os-release of Alpine 3.21: the tooling image
 #   copa-test/alpine:3.23-tooling busybox and a static apk-tools 3.0.6, os-release of Alpine 3.23:
 #                                 the tooling image of apk 3's releases
@@ -52,18 +53,24 @@ apk_packages() {
 	[[ -f $APK_DIR/keys/$APK_KEYNAME ]] || run "$LOGS/apk-genkey.log" go -C "$REPO" run ./hack/mkapk -genkey "$APK_DIR/keys" -keyname "$APK_KEYNAME"
 	local mk=(go -C "$REPO" run ./hack/mkapk -key "$APK_DIR/keys/$APK_KEYNAME")
 	rm -rf "$APK_DIR/repo1" "$APK_DIR/srv/repo"
-	run "$LOGS/apk-mkapk-v1.log" "${mk[@]}" -spec "$REPO/hack/mkapk/testdata/copa-v1.json" -out "$APK_DIR/repo1/x86_64"
-	run "$LOGS/apk-mkapk-v2.log" "${mk[@]}" -spec "$REPO/hack/mkapk/testdata/copa-v2.json" -out "$APK_DIR/srv/repo/x86_64" -epoch 1751328000
+	local arch
+	# aarch64 too, for the linux/arm64 image patched natively: the test
+	# packages hold no machine code, so one spec serves both.
+	for arch in x86_64 aarch64; do
+		run "$LOGS/apk-mkapk-v1-$arch.log" "${mk[@]}" -spec "$REPO/hack/mkapk/testdata/copa-v1.json" -arch "$arch" -out "$APK_DIR/repo1/$arch"
+		run "$LOGS/apk-mkapk-v2-$arch.log" "${mk[@]}" -spec "$REPO/hack/mkapk/testdata/copa-v2.json" -arch "$arch" -out "$APK_DIR/srv/repo/$arch" -epoch 1751328000
+	done
 }
 
-# apk_rootfs DIR KIND: the root of a test image; KIND alpine, wolfi, tooling
-# or tooling3 (apk 3).
+# apk_rootfs DIR KIND: the root of a test image; KIND alpine, wolfi,
+# wolfi-arm64 (aarch64 packages), tooling or tooling3 (apk 3).
 apk_rootfs() {
-	local r=$1 kind=$2 tool version=3.21.0
+	local r=$1 kind=$2 tool version=3.21.0 arch=x86_64
+	[[ $kind == wolfi-arm64 ]] && arch=aarch64
 	safe_rm "$r"
 	mkdir -p "$r/etc/apk/keys" "$r/tmp" "$r/var/cache/apk"
 	cp "$APK_DIR/keys/$APK_KEYNAME.pub" "$r/etc/apk/keys/"
-	if [[ $kind != wolfi ]]; then
+	if [[ $kind != wolfi* ]]; then
 		mkdir -p "$r/bin" "$r/sbin"
 		cp /bin/busybox "$r/bin/busybox"
 		for tool in sh ash ls cat cp mv rm mkdir ln chmod grep sed tr sort head tail wc date env find awk sleep touch stat readlink; do
@@ -75,7 +82,7 @@ apk_rootfs() {
 		cp "$APK3_STATIC" "$r/sbin/apk"
 		version=3.23.0
 	fi
-	if [[ $kind == wolfi ]]; then
+	if [[ $kind == wolfi* ]]; then
 		printf 'ID=wolfi\nNAME="Wolfi"\nPRETTY_NAME="Wolfi"\nVERSION_ID="20230201"\nHOME_URL="https://wolfi.dev"\n' >"$r/etc/os-release"
 	else
 		printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=%s\nPRETTY_NAME="Alpine Linux v%s"\nHOME_URL="https://alpinelinux.org/"\n' "$version" "${version%.*}" >"$r/etc/os-release"
@@ -84,8 +91,8 @@ apk_rootfs() {
 	echo "$APK_REPO_URL" >"$r/etc/apk/repositories"
 	[[ $kind == tooling* ]] && return 0
 	local noscripts=()
-	[[ $kind == wolfi ]] && noscripts=(--no-scripts)
-	run "$LOGS/apk-rootfs-$kind.log" "$APK_STATIC" --root "$r" --initdb --arch x86_64 --no-cache \
+	[[ $kind == wolfi* ]] && noscripts=(--no-scripts)
+	run "$LOGS/apk-rootfs-$kind.log" "$APK_STATIC" --root "$r" --initdb --arch "$arch" --no-cache \
 		--keys-dir "$r/etc/apk/keys" --repositories-file /dev/null --repository "$APK_DIR/repo1" "${noscripts[@]}" add copa-base
 	rm -rf "$r/var/cache/apk"/* "$r/lib/apk/db/lock"
 	# A configuration file the user changed: apk keeps it on upgrade.
@@ -110,10 +117,12 @@ apk_image() {
 	{
 		echo "FROM scratch"
 		echo "ADD rootfs.tar /"
-		[[ $kind == wolfi ]] || echo 'CMD ["/bin/sh"]'
+		[[ $kind == wolfi* ]] || echo 'CMD ["/bin/sh"]'
 		echo 'LABEL org.opencontainers.image.description="copa/frontend apk test image"'
 	} >"$ctx/Dockerfile"
-	run "$LOGS/image-$name.log" docker buildx build --builder "$BUILDER" --progress=plain \
+	local platform=linux/amd64
+	[[ $kind == *-arm64 ]] && platform=linux/arm64
+	run "$LOGS/image-$name.log" docker buildx build --builder "$BUILDER" --progress=plain --platform "$platform" \
 		--provenance=false --sbom=false --build-arg SOURCE_DATE_EPOCH=1735689600 \
 		--output "type=image,name=$ref,push=true" "$ctx"
 	safe_rm "$ctx"
@@ -134,11 +143,11 @@ for p in json.load(open(sys.argv[2]))["packages"]:
     if p["name"] in old and old[p["name"]] != p["version"]:
         print(p["name"], old[p["name"]], p["version"])
 PY
-	# trivy_apk FAMILY VERSION IMAGE: the report of IMAGE.
+	# trivy_apk FAMILY VERSION IMAGE [ARCH]: the report of IMAGE.
 	trivy_apk() {
 		cat <<EOF
 {"SchemaVersion": 2, "ArtifactName": "$3", "ArtifactType": "container_image",
- "Metadata": {"OS": {"Family": "$1", "Name": "$2"}, "ImageConfig": {"architecture": "amd64"}},
+ "Metadata": {"OS": {"Family": "$1", "Name": "$2"}, "ImageConfig": {"architecture": "${4:-amd64}"}},
  "Results": [{"Target": "$3 ($1 $2)", "Class": "os-pkgs", "Type": "$1",
   "Vulnerabilities": [{"VulnerabilityID": "CVE-2099-20001", "PkgName": "copa-base", "InstalledVersion": "1.0-r0",
    "FixedVersion": "1.0-r1", "Status": "fixed", "Severity": "HIGH", "Title": "copa-base: made-up vulnerability for the copa/frontend tests"}]}]}
@@ -146,6 +155,7 @@ EOF
 	}
 	trivy_apk alpine 3.21.0 "$APK_ALPINE_IMAGE" >"$TESTDATA/apk/alpine-3.21-stale.trivy.json"
 	trivy_apk wolfi 20230201 "$APK_WOLFI_IMAGE" >"$TESTDATA/apk/wolfi-stale.trivy.json"
+	trivy_apk wolfi 20230201 "$APK_WOLFI_IMAGE-arm64" arm64 >"$TESTDATA/apk/wolfi-stale-arm64.trivy.json"
 }
 
 apk_repo_ok() { [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$APK_REPO_URL/x86_64/APKINDEX.tar.gz")" == 200 ]]; }
@@ -175,6 +185,7 @@ cmd_apk_images() {
 	apk_repo_up
 	apk_image "$APK_ALPINE_IMAGE" alpine
 	apk_image "$APK_WOLFI_IMAGE" wolfi
+	apk_image "$APK_WOLFI_IMAGE-arm64" wolfi-arm64
 	apk_image "$APK_TOOLING_IMAGE" tooling
 	apk_image "$APK3_TOOLING_IMAGE" tooling3
 	apk_report

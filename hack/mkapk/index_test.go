@@ -183,7 +183,7 @@ func TestReproducible(t *testing.T) {
 	var runs []map[string][]byte
 	for i, epoch := range []int64{defaultEpoch, defaultEpoch, defaultEpoch + 86400} {
 		out := filepath.Join(dir, "repo"+strconv.Itoa(i), "x86_64")
-		if err := build(specFile, keyFile, "k.rsa", out, time.Unix(epoch, 0)); err != nil {
+		if err := build(specFile, keyFile, "k.rsa", out, "", time.Unix(epoch, 0)); err != nil {
 			t.Fatal(err)
 		}
 		runs = append(runs, read(out))
@@ -275,10 +275,13 @@ func TestGenKey(t *testing.T) {
 	}
 }
 
-// TestExampleSpecs keeps the specs of hack/README.md's real check valid,
-// and v2's copa-lib byte for byte v1's, which the upgrade check relies on.
+// TestExampleSpecs keeps the specs of the harness valid, and the shape
+// its tests rely on: each package in two versions, of which v2's library
+// (copa-lib's usr/lib/libcopa.so.1) is byte for byte v1's, the file that
+// an upgrade leaves unchanged.
 func TestExampleSpecs(t *testing.T) {
 	var libs [][]byte
+	versions := map[string][]string{}
 	for _, tc := range []struct {
 		file  string
 		epoch int64
@@ -287,17 +290,27 @@ func TestExampleSpecs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files, err := buildRepo(spec, testSigner(), time.Unix(tc.epoch, 0))
-		if err != nil {
+		if _, err := buildRepo(spec, testSigner(), time.Unix(tc.epoch, 0)); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range files {
-			if f.name == "copa-lib-2.0-r0.apk" {
-				libs = append(libs, f.data)
+		for _, p := range spec.Packages {
+			versions[p.Name] = append(versions[p.Name], p.Version)
+			if p.Name != "copa-lib" {
+				continue
+			}
+			for _, f := range p.Files {
+				if f.Path == "usr/lib/libcopa.so.1" {
+					libs = append(libs, f.data())
+				}
 			}
 		}
 	}
+	for name, v := range versions {
+		if len(v) != 2 || v[0] == v[1] {
+			t.Errorf("%s: versions %v, want two different ones", name, v)
+		}
+	}
 	if len(libs) != 2 || !bytes.Equal(libs[0], libs[1]) {
-		t.Errorf("copa-lib-2.0-r0.apk is not the same in both repositories")
+		t.Errorf("copa-lib's usr/lib/libcopa.so.1 is not the same in both versions")
 	}
 }

@@ -6,7 +6,7 @@
 //	mkapk -genkey DIR [-keyname copa-test.rsa]
 //	    writes DIR/NAME (RSA private key, PEM) and DIR/NAME.pub (public key,
 //	    PEM), the file to put into /etc/apk/keys under that very name.
-//	mkapk -spec SPEC.json -key DIR/NAME -out REPO/ARCH [-epoch SECONDS] [-keyname NAME]
+//	mkapk -spec SPEC.json -key DIR/NAME -out REPO/ARCH [-epoch SECONDS] [-keyname NAME] [-arch ARCH]
 //	    writes REPO/ARCH/<name>-<version>.apk for each package and
 //	    REPO/ARCH/APKINDEX.tar.gz, all signed with the key; apk's repository
 //	    URL is then REPO.
@@ -43,6 +43,7 @@ func main() {
 	keyFile := flag.String("key", "", "the RSA private key `file` (PEM) to sign with")
 	out := flag.String("out", "", "the repository's architecture `dir` (REPO/ARCH)")
 	epoch := flag.Int64("epoch", defaultEpoch, "every mtime and build date, in Unix `seconds`, unless a package sets its own epoch")
+	arch := flag.String("arch", "", "build for this apk `architecture` instead of the spec's (the test packages hold no machine code)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatal(fmt.Errorf("unexpected arguments %q", flag.Args()))
@@ -65,7 +66,7 @@ func main() {
 	if name == "" {
 		name = filepath.Base(*keyFile)
 	}
-	if err := build(*specFile, *keyFile, name, *out, time.Unix(*epoch, 0).UTC()); err != nil {
+	if err := build(*specFile, *keyFile, name, *out, *arch, time.Unix(*epoch, 0).UTC()); err != nil {
 		fatal(err)
 	}
 }
@@ -138,10 +139,13 @@ func loadKey(file string) (*rsa.PrivateKey, error) {
 }
 
 // build writes the packages and the index of one spec into out.
-func build(specFile, keyFile, keyName, out string, mtime time.Time) error {
+func build(specFile, keyFile, keyName, out, arch string, mtime time.Time) error {
 	spec, err := loadSpec(specFile)
 	if err != nil {
 		return err
+	}
+	if arch != "" {
+		spec.Arch = arch
 	}
 	key, err := loadKey(keyFile)
 	if err != nil {
