@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/solver/result"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
+	"golang.org/x/sync/errgroup"
 )
 
 // job is what the build does with one platform of the source.
@@ -223,17 +224,28 @@ func (b *builder) output(ctx context.Context, target string, r *platformResult) 
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if target == TargetImage {
+		// The summary's step and the VEX document's read the same input
+		// and nothing of each other: solved side by side, a build waits for
+		// one container start instead of two.
+		eg, ectx := errgroup.WithContext(ctx)
+		eg.Go(func() error { return b.showSummary(ectx, r, in) })
+		if statements > 0 {
+			eg.Go(func() error {
+				var err error
+				vexRef, err = b.vexDocument(ectx, r, in, statements)
+				return err
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, nil, nil, err
+		}
+		return r.Ref, vexRef, r.Config, nil
+	}
 	if err := b.showSummary(ctx, r, in); err != nil {
 		return nil, nil, nil, err
 	}
 	switch target {
-	case TargetImage:
-		if statements > 0 {
-			if vexRef, err = b.vexDocument(ctx, r, in, statements); err != nil {
-				return nil, nil, nil, err
-			}
-		}
-		return r.Ref, vexRef, r.Config, nil
 	case TargetVEX:
 		ref, err = b.vexDocument(ctx, r, in, statements)
 		return ref, nil, nil, err

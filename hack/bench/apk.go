@@ -34,8 +34,10 @@ func apkReport(dataDir, image string) string {
 // --no-cache the reported packages. Besides wall time and the added
 // layers it measures the floor: the gzip'd tar of the upgraded packages'
 // files whose content changed (by their Z: checksums in the two
-// databases; new files included), read from the patched image, plus its
-// /lib/apk/db/installed.
+// databases; new files included; a kept configuration file's new version
+// as the .apk-new apk wrote), read from the patched image and checked
+// against their checksums, plus its /lib/apk/db/installed and the scripts
+// and triggers files where they changed.
 func benchAPK(c config, reportPath string) {
 	ctx := context.Background()
 	base := must(imagetest.FromRegistry(c.registry, repoOf(c.image), tagOf(c.image), "linux/amd64"))
@@ -98,23 +100,39 @@ func benchAPK(c config, reportPath string) {
 			if of, ok := old[f.Path]; ok && !f.Checksum.IsZero() && f.Checksum == of.Checksum {
 				continue
 			}
-			if data, ok := patched.ReadFile(f.Path); ok {
-				if !f.Checksum.IsZero() && !f.Checksum.Matches(data) && !strings.HasPrefix(f.Path, "etc/") {
-					fail(fmt.Errorf("%s: /%s does not match its Z: checksum", o.Name, f.Path))
+			p := f.Path
+			data, ok := patched.ReadFile(p)
+			if ok && !f.Checksum.IsZero() && !f.Checksum.Matches(data) {
+				// A configuration file the image had edited: apk kept
+				// it and wrote the package's as .apk-new.
+				if data, ok = patched.ReadFile(p + ".apk-new"); !ok || !f.Checksum.Matches(data) {
+					fail(fmt.Errorf("%s: neither /%s nor /%s.apk-new matches its Z: checksum", o.Name, p, p))
 				}
-				addTar(tw, &tar.Header{Name: f.Path, Mode: 0o644, Typeflag: tar.TypeReg}, data)
-				changedPaths = append(changedPaths, "/"+f.Path)
+				p += ".apk-new"
+			}
+			if ok {
+				addTar(tw, &tar.Header{Name: p, Mode: 0o644, Typeflag: tar.TypeReg}, data)
+				changedPaths = append(changedPaths, "/"+p)
 			}
 		}
 	}
 	if len(names) == 0 {
 		fail(fmt.Errorf("the patch upgraded nothing in %s", c.image))
 	}
+	// The database: the installed file, and the scripts and triggers
+	// where the upgrade changed them.
 	db, ok := patched.ReadFile(apk.InstalledPath)
 	if !ok {
-		fail(fmt.Errorf("the patched image has no /%s", apk.InstalledPath))
+		fail(fmt.Errorf("the patched image has no %s", apk.InstalledPath))
 	}
 	addTar(tw, &tar.Header{Name: strings.TrimPrefix(apk.InstalledPath, "/"), Mode: 0o644, Typeflag: tar.TypeReg}, db)
+	for _, p := range []string{"lib/apk/db/scripts.tar", "lib/apk/db/scripts.tar.gz", "lib/apk/db/triggers"} {
+		now, ok := patched.ReadFile(p)
+		if was, _ := baseFS.ReadFile(p); ok && !bytes.Equal(now, was) {
+			addTar(tw, &tar.Header{Name: p, Mode: 0o644, Typeflag: tar.TypeReg}, now)
+			changedPaths = append(changedPaths, "/"+p)
+		}
+	}
 	must(0, tw.Close())
 	floorGz := gzipSize(changed.Bytes())
 	sort.Strings(changedPaths)

@@ -68,7 +68,9 @@ apk_rootfs() {
 	local r=$1 kind=$2 tool version=3.21.0 arch=x86_64
 	[[ $kind == wolfi-arm64 ]] && arch=aarch64
 	safe_rm "$r"
-	mkdir -p "$r/etc/apk/keys" "$r/tmp" "$r/var/cache/apk"
+	# The mount points a container root has (Alpine's and apko's images
+	# have them), so that a RUN step creates none in its layer.
+	mkdir -p "$r/etc/apk/keys" "$r/tmp" "$r/var/cache/apk" "$r/dev" "$r/proc" "$r/sys" "$r/run"
 	cp "$APK_DIR/keys/$APK_KEYNAME.pub" "$r/etc/apk/keys/"
 	if [[ $kind != wolfi* ]]; then
 		mkdir -p "$r/bin" "$r/sbin"
