@@ -421,3 +421,57 @@ func TestNativeAPKWithoutEmulation(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchAPKThroughPrivateMirror patches the Alpine-like image from the
+// harness's apk repository behind a login (hack/authmirror), named by a
+// SOURCES .list file and kept in the result, with its credentials as the
+// apk-auth secret: the patch goes through the mirror, the result's
+// repositories are the mirror alone, and the password is nowhere in the
+// result. Without the secret the build fails naming the repository and the
+// secret to give.
+func TestPatchAPKThroughPrivateMirror(t *testing.T) {
+	env := needEnv(t)
+	m := needMirror(t)
+	mirror, mirrorLog := os.Getenv("COPA_TEST_AUTH_APK_MIRROR"), os.Getenv("COPA_TEST_AUTH_APK_LOG")
+	if mirror == "" {
+		t.Fatal("COPA_TEST_AUTH_APK_MIRROR is not set: eval \"$(hack/harness.sh env)\"")
+	}
+	am := privateMirror{log: mirrorLog}
+	c := apkCases[0]
+	report := readData(t, env, c.report)
+	list := mirror + "/repo\n"
+	files := map[string]string{
+		"Patchfile":   "PATCH " + env.registry + "/" + c.repo + ":" + c.tag + "\nREPORT report.json\nSOURCES --keep mirror.list\n",
+		"report.json": report,
+		"mirror.list": list,
+	}
+	auth := []byte("machine " + strings.TrimPrefix(mirror, "http://") + " login " + m.user + " password " + m.pass + "\n")
+
+	since := am.logSize(t)
+	res := patchWithSecrets(t, env, files, freshStep(), map[string][]byte{"apk-auth": auth})
+	if res.err != nil {
+		t.Fatalf("patch failed: %v\n%s", res.err, res.logs)
+	}
+	checkAPKPatched(t, harnessImage(t, env, c.repo, c.tag), res.image, c, apkReportFixes(t, report), apkUpgrades(t, env), true)
+	if am.served(t, since) == 0 {
+		t.Error("the mirror served nothing: the patch did not go through it")
+	}
+	fs := mergedFS(t, res.image)
+	if kept, ok := fs.ReadFile("etc/apk/repositories.d/mirror.list"); !ok || string(kept) != list {
+		t.Errorf("SOURCES --keep: etc/apk/repositories.d/mirror.list is %q (present: %v), want the given file", kept, ok)
+	}
+	if own, _ := fs.ReadFile("etc/apk/repositories"); len(own) != 0 {
+		t.Errorf("SOURCES --keep (replacing): /etc/apk/repositories still names %q", own)
+	}
+	checkNoSecret(t, res, m.pass)
+
+	res = patchWithSecrets(t, env, files, freshStep(), map[string][]byte{})
+	if res.err == nil {
+		t.Fatalf("a repository that wants credentials patched without them\n%s", res.progress)
+	}
+	for _, want := range []string{mirror + "/repo", "--secret id=apk-auth,src="} {
+		if !strings.Contains(res.err.Error(), want) {
+			t.Errorf("error %q does not say %q\n%s", res.err, want, res.logs)
+		}
+	}
+}

@@ -306,6 +306,8 @@ cmd_env() {
 	echo "export COPA_TEST_AUTH_LOG=$LOGS/authmirror.log"
 	echo "export COPA_TEST_AUTH_RPM_MIRROR=http://$AUTH_RPM_LISTEN"
 	echo "export COPA_TEST_AUTH_RPM_LOG=$LOGS/authmirror-rpm.log"
+	echo "export COPA_TEST_AUTH_APK_MIRROR=http://$AUTH_APK_LISTEN"
+	echo "export COPA_TEST_AUTH_APK_LOG=$LOGS/authmirror-apk.log"
 	echo "export COPA_TEST_APK_REPO=$APK_REPO_URL"
 	echo "export COPA_APK_STATIC=$COPA_CACHE/apk-tools/$APK_TOOLS_VERSION/apk.static"
 	echo "export COPA_APK3_STATIC=$COPA_CACHE/apk-tools/$APK3_TOOLS_VERSION/apk.static"

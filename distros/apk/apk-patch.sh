@@ -185,7 +185,12 @@ failed_fetches() {
 }
 
 # update reads every repository's index into the cache, trying again
-# COPA_NET_RETRIES times while one cannot be fetched. A repository that
+# COPA_NET_RETRIES times while one cannot be fetched. --force-refresh: the
+# cache is a cache mount that outlives the build, and apk 2 takes an index
+# cached in the last four hours as it is, even in apk update
+# (cache_max_age 0 means its default there); with it apk asks the server
+# whether the index changed (If-Modified-Since), so a mirror's new fixes
+# are seen and its credentials checked on every patch. A repository that
 # still cannot be fetched stops the patch: the step ends without changing
 # the image and says why in $out/failed (distros.NoteFailed). apk's
 # reason has no HTTP status: 401 and 403 are "Permission denied", 404 is
@@ -195,7 +200,7 @@ update() {
 	while :; do
 		rc=0
 		# shellcheck disable=SC2086 # fixed words
-		"$apk" $apk_opts update >"$work/update.log" 2>"$work/update.err" || rc=$?
+		"$apk" $apk_opts --force-refresh update >"$work/update.log" 2>"$work/update.err" || rc=$?
 		cat "$work/update.log" "$work/update.err" >&2
 		failed_fetches "$work/update.err"
 		if [ ! -s "$work/fetch-failed" ] || [ "$tries" -ge "${COPA_NET_RETRIES:-1}" ]; then
