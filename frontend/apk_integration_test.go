@@ -475,3 +475,37 @@ func TestPatchAPKThroughPrivateMirror(t *testing.T) {
 		}
 	}
 }
+
+// TestRepatchAPK patches the Alpine-like image from its report, then the
+// patched image without a report: the result is the original's layers
+// plus one that holds both patches (every package of packages.txt at its
+// new version), and a third patch without a report returns the image as
+// it is.
+func TestRepatchAPK(t *testing.T) {
+	env := needEnv(t)
+	c := apkCases[0]
+	report := readData(t, env, c.report)
+	upgrades := apkUpgrades(t, env)
+	base := harnessImage(t, env, c.repo, c.tag)
+	ref := func(tag string) string { return env.registry + "/copa-test/alpine-patched:" + tag }
+
+	res1 := patch(t, env, map[string]string{"Patchfile": "PATCH " + env.registry + "/" + c.repo + ":" + c.tag + "\nREPORT report.json\n", "report.json": report}, nil, ref("repatch-1"))
+	if res1.err != nil {
+		t.Fatalf("first patch failed: %v\n%s", res1.err, res1.logs)
+	}
+	res2 := patch(t, env, map[string]string{"Patchfile": "PATCH " + ref("repatch-1") + "\n"}, nil, ref("repatch-2"))
+	if res2.err != nil {
+		t.Fatalf("re-patch failed: %v\n%s", res2.err, res2.logs)
+	}
+	checkAPKPatched(t, base, res2.image, c, upgrades, upgrades, false) // the original's layers plus one
+	if !slices.ContainsFunc(res2.warnings, func(w string) bool { return strings.Contains(w, "patching its original") }) {
+		t.Errorf("no warning about patching the original; warnings: %q", res2.warnings)
+	}
+	res3 := patch(t, env, map[string]string{"Patchfile": "PATCH " + ref("repatch-2") + "\n"}, nil)
+	if res3.err != nil {
+		t.Fatalf("third patch failed: %v\n%s", res3.err, res3.logs)
+	}
+	if !slices.Equal(res3.image.LayerDigests(), res2.image.LayerDigests()) {
+		t.Errorf("patching a patched image that needs nothing gave layers %v, want %v", res3.image.LayerDigests(), res2.image.LayerDigests())
+	}
+}
