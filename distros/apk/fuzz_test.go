@@ -10,7 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/distrostest"
 )
 
@@ -297,4 +300,47 @@ func withoutLines(db *Installed) []Record {
 		out[i] = r
 	}
 	return out
+}
+
+// FuzzCheckSources checks the SOURCES check of .list files: it names the
+// file in its errors, and what it accepts is a plain file name and text
+// whose every repository line is one word without control characters (as
+// the step hands the file to apk's --repositories-file).
+func FuzzCheckSources(f *testing.F) {
+	f.Add("mirror.list", []byte("# corp mirror\nhttps://nexus.example/alpine/v3.21/main\n@edge https://nexus.example/alpine/edge/main\n/srv/local\n"))
+	f.Add("x.list", []byte(" https://x.example/main\n"))
+	f.Add("x.list", []byte("v2 https://x.example/main main\n"))
+	f.Add("x.repo", []byte("https://x.example/main\n"))
+	f.Add("x.list", []byte("https://x.example/main\r\n"))
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		err := Format{}.CheckSources(distros.Sources{Name: name, Data: data})
+		if err != nil {
+			if !strings.Contains(err.Error(), name) && !strings.Contains(err.Error(), strconv.Quote(distros.Clip(name))) {
+				t.Fatalf("error %q does not name the file %q", err, name)
+			}
+			return
+		}
+		distrostest.CheckSafeWord(t, "sources file name", name)
+		if name[0] == '.' || !strings.HasSuffix(name, ".list") || !utf8.Valid(data) {
+			t.Fatalf("accepted %q with %q", name, data)
+		}
+		repos := 0
+		for _, line := range strings.Split(string(data), "\n") {
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			repos++
+			for _, r := range line {
+				if unicode.IsSpace(r) && r != ' ' || unicode.IsControl(r) {
+					t.Fatalf("accepted line %q with a control character or other blank", line)
+				}
+			}
+			if w := strings.Fields(line); len(w) == 0 || len(w) > 2 || (len(w) == 2 && w[0][0] != '@') || strings.HasPrefix(line, " ") || strings.HasSuffix(line, " ") {
+				t.Fatalf("accepted line %q, which is not \"[@TAG ]URL\"", line)
+			}
+		}
+		if repos == 0 {
+			t.Fatalf("accepted %q, which names no repository", data)
+		}
+	})
 }
