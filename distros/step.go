@@ -2,10 +2,13 @@ package distros
 
 import (
 	_ "embed"
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
 	"github.com/copa/frontend/llbgen"
@@ -115,4 +118,46 @@ func RunInTooling(req PatchRequest, opts []llb.RunOption) *Patch {
 	target := run.AddMount(TargetDir, req.Image, llbgen.ByLayers)
 	notes := run.AddMount(NotesDir, llb.Scratch())
 	return &Patch{Root: target, Notes: notes}
+}
+
+// ToolingStepTool names what patches in a tooling step, for its progress
+// name: "TOOL with tooling image NAME", and for a native patch the
+// platform whose packages it installs.
+func ToolingStepTool(tool string, req PatchRequest) string {
+	if req.Native {
+		return tool + " (native, " + platforms.Format(req.Platform) + " packages) with tooling image " + req.Tooling.Name
+	}
+	return tool + " with tooling image " + req.Tooling.Name
+}
+
+// PlanInput is what a helper-driven step takes of the plan: its mode
+// ("report", or "all" without a report), whether to keep unchanged files'
+// metadata ("keep" or "all"), and the plan as a file of "NAME FIXED"
+// lines, each name and version checked once more against the format's
+// grammar, since a line of the file must be one name and one version.
+func PlanInput(req PatchRequest, v Versioning) (mode, keep string, plan []byte, err error) {
+	mode, keep = "report", "all"
+	if req.Plan.All {
+		mode = "all"
+	}
+	if req.KeepUnchanged {
+		keep = "keep"
+	}
+	var b strings.Builder
+	for _, u := range req.Plan.Updates {
+		if err := v.ValidName(u.Name); err != nil {
+			return "", "", nil, err
+		}
+		if err := v.ValidVersion(u.Fixed); err != nil {
+			return "", "", nil, fmt.Errorf("%s: %w", u.Name, err)
+		}
+		fmt.Fprintf(&b, "%s %s\n", u.Name, u.Fixed)
+	}
+	return mode, keep, []byte(b.String()), nil
+}
+
+// NeedHelper is the error of a method whose step needs the frontend's
+// helper binary when the request has none.
+func NeedHelper(family string) error {
+	return fmt.Errorf("%s images are patched with the frontend's helper binary, which needs the frontend to run from its image (# syntax=, BUILDKIT_SYNTAX or --opt source=)", family)
 }

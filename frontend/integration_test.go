@@ -215,9 +215,26 @@ func trivyFixes(t *testing.T, report string) map[string]string {
 // reportFixes is trivyFixes for a report that may name no fix.
 func reportFixes(t *testing.T, report string) map[string]string {
 	t.Helper()
+	return fixesIn(t, report, debtest.Versioning{})
+}
+
+// someFixes is the highest FixedVersion of each PkgName of a Trivy report
+// in the order of v, failing the test when the report names none.
+func someFixes(t *testing.T, report string, v interface{ Compare(a, b string) int }) map[string]string {
+	t.Helper()
+	fixes := fixesIn(t, report, v)
+	if len(fixes) == 0 {
+		t.Fatal("the report names no fixed version")
+	}
+	return fixes
+}
+
+// fixesIn is the highest FixedVersion of each PkgName of a Trivy report,
+// in the order of v.
+func fixesIn(t *testing.T, report string, v interface{ Compare(a, b string) int }) map[string]string {
+	t.Helper()
 	var r struct {
 		Results []struct {
-			Class           string
 			Vulnerabilities []struct{ PkgName, FixedVersion string }
 		}
 	}
@@ -226,12 +243,12 @@ func reportFixes(t *testing.T, report string) map[string]string {
 	}
 	fixes := map[string]string{}
 	for _, res := range r.Results {
-		for _, v := range res.Vulnerabilities {
-			if v.FixedVersion == "" {
+		for _, x := range res.Vulnerabilities {
+			if x.FixedVersion == "" {
 				continue
 			}
-			if cur, ok := fixes[v.PkgName]; !ok || (debtest.Versioning{}).Compare(v.FixedVersion, cur) > 0 {
-				fixes[v.PkgName] = v.FixedVersion
+			if cur, ok := fixes[x.PkgName]; !ok || v.Compare(x.FixedVersion, cur) > 0 {
+				fixes[x.PkgName] = x.FixedVersion
 			}
 		}
 	}

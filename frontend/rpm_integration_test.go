@@ -3,7 +3,6 @@ package frontend_test
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -165,30 +164,7 @@ func keys(m map[string]string) []string {
 // report, in rpm's order.
 func rpmReportFixes(t *testing.T, report string) map[string]string {
 	t.Helper()
-	var r struct {
-		Results []struct {
-			Vulnerabilities []struct{ PkgName, FixedVersion string }
-		}
-	}
-	if err := json.Unmarshal([]byte(report), &r); err != nil {
-		t.Fatal(err)
-	}
-	v := rpm.Versioning{}
-	fixes := map[string]string{}
-	for _, res := range r.Results {
-		for _, x := range res.Vulnerabilities {
-			if x.FixedVersion == "" {
-				continue
-			}
-			if cur, ok := fixes[x.PkgName]; !ok || v.Compare(x.FixedVersion, cur) > 0 {
-				fixes[x.PkgName] = x.FixedVersion
-			}
-		}
-	}
-	if len(fixes) == 0 {
-		t.Fatal("the report names no fixed version")
-	}
-	return fixes
+	return someFixes(t, report, rpm.Versioning{})
 }
 
 // checkRPMPatched checks the patched image against its base. It returns

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/containerd/platforms"
-
 	"github.com/copa/frontend/distros"
 )
 
@@ -178,10 +176,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 	if err != nil {
 		return nil, err
 	}
-	tool := "apk with tooling image " + req.Tooling.Name
-	if req.Native {
-		tool = "apk (native, " + platforms.Format(req.Platform) + " packages) with tooling image " + req.Tooling.Name
-	}
+	tool := distros.ToolingStepTool("apk", req)
 	// A native patch runs nothing of the image: its scripts are of an
 	// architecture the builder cannot run.
 	s := step{binary: bin, rel: rel, tooling: true, scripts: sh && !req.Native, tool: tool}

@@ -2,7 +2,6 @@ package apk
 
 import (
 	_ "embed"
-	"fmt"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -65,28 +64,11 @@ type step struct {
 // shell words), the protocol's environment, and the helper.
 func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 	if req.Helper == nil {
-		return nil, fmt.Errorf("apk images are patched with the frontend's helper binary, which needs the frontend to run from its image (# syntax=, BUILDKIT_SYNTAX or --opt source=)")
+		return nil, distros.NeedHelper("apk")
 	}
-	v := Versioning{}
-	mode := "report"
-	if req.Plan.All {
-		mode = "all"
-	}
-	var plan strings.Builder
-	for _, u := range req.Plan.Updates {
-		// The plan was checked against the grammar already; checked again
-		// here, as a line of the file must be one name and one version.
-		if err := v.ValidName(u.Name); err != nil {
-			return nil, err
-		}
-		if err := v.ValidVersion(u.Fixed); err != nil {
-			return nil, fmt.Errorf("%s: %w", u.Name, err)
-		}
-		fmt.Fprintf(&plan, "%s %s\n", u.Name, u.Fixed)
-	}
-	keep := "all"
-	if req.KeepUnchanged {
-		keep = "keep"
+	mode, keep, plan, err := distros.PlanInput(req, Versioning{})
+	if err != nil {
+		return nil, err
 	}
 	scripts := "skip"
 	if s.scripts {
@@ -101,7 +83,7 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		Script:     "apk-patch.sh",
 		ScriptData: patchScript,
 		Args:       []string{mode, string(req.Policy), s.binary, CacheDir, keep, scripts},
-		Files:      []llbgen.File{{Name: "plan", Data: []byte(plan.String())}},
+		Files:      []llbgen.File{{Name: "plan", Data: plan}},
 		// The helper, not the original image: what it needs of the image
 		// it records at the start of the step (apkstep.Snapshot).
 		Mounts:   distros.StepMounts{Helper: true, Target: s.tooling},

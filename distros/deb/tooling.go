@@ -115,7 +115,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 		script:      "tooling-patch.sh",
 		scriptData:  toolingPatchScript,
 		cachePrefix: "copa-tooling-apt",
-		tool:        "dpkg with tooling image " + req.Tooling.Name,
+		tool:        distros.ToolingStepTool("dpkg", req),
 		mounts:      distros.StepMounts{Helper: true, Target: true},
 	}
 	var more []llb.RunOption
@@ -125,7 +125,6 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 		// and the helper only unpack and copy files, whatever their
 		// architecture.
 		more = append(more, llb.AddEnv(distros.EnvTargetArch, Arch(req.Platform.Architecture, req.Platform.Variant)))
-		opts.tool = "dpkg (native, " + platformString(req) + " packages) with tooling image " + req.Tooling.Name
 	}
 	return distros.RunInTooling(req, opts.options(req, rel, sources, mode, specs, more...)), nil
 }

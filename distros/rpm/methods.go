@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/containerd/platforms"
-
 	"github.com/copa/frontend/distros"
 	"github.com/copa/frontend/distros/rpm/rpmdb"
 )
@@ -191,10 +189,7 @@ func (Tooling) Patch(ctx context.Context, root distros.FS, req distros.PatchRequ
 	if err != nil {
 		return nil, err
 	}
-	tool := m.Name + " with tooling image " + req.Tooling.Name
-	if req.Native {
-		tool = m.Name + " (native, " + platforms.Format(req.Platform) + " packages) with tooling image " + req.Tooling.Name
-	}
+	tool := distros.ToolingStepTool(m.Name, req)
 	s := step{manager: m, binary: bin, rel: rel, state: state, tooling: true, dbPath: db.Dir, scripts: sh && !req.Native, tool: tool}
 	opts, err := s.options(req)
 	if err != nil {

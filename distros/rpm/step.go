@@ -91,19 +91,11 @@ type step struct {
 // options returns the run options of the step.
 func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 	if req.Helper == nil {
-		return nil, fmt.Errorf("rpm images are patched with the frontend's helper binary, which needs the frontend to run from its image (# syntax=, BUILDKIT_SYNTAX or --opt source=)")
+		return nil, distros.NeedHelper("rpm")
 	}
-	mode := "report"
-	var plan strings.Builder
-	if req.Plan.All {
-		mode = "all"
-	}
-	for _, u := range req.Plan.Updates {
-		fmt.Fprintf(&plan, "%s %s\n", u.Name, u.Fixed)
-	}
-	keep := "all"
-	if req.KeepUnchanged {
-		keep = "keep"
+	mode, keep, plan, err := distros.PlanInput(req, Versioning{})
+	if err != nil {
+		return nil, err
 	}
 	if req.Sources != nil && s.tooling && s.manager.Name == Zypper.Name {
 		return nil, fmt.Errorf("SOURCES needs zypper in the image itself: zypper in a tooling image reads only the target's repository files")
@@ -138,7 +130,7 @@ func (s step) options(req distros.PatchRequest) ([]llb.RunOption, error) {
 		Args:       []string{mode, string(req.Policy)},
 		Files: []llbgen.File{
 			{Name: "pm.sh", Data: s.manager.Script},
-			{Name: "plan", Data: []byte(plan.String())},
+			{Name: "plan", Data: plan},
 		},
 		Mounts:   distros.StepMounts{Helper: true, Target: s.tooling},
 		Commands: helperCommands,
