@@ -59,14 +59,32 @@ mkdir -p "$work" "$cache"
 # names the target's architecture, as nothing of the target runs. apk 3
 # logs to the root's /var/log/apk.log unless told not to (apk 2 has no
 # log, nor the option).
-apk_opts="--cache-dir $cache --timeout ${COPA_NET_TIMEOUT:-15} --no-progress --no-interactive"
+#
+# apk-tools before 2.14 (Alpine 3.17 and older ship 2.10 and 2.12) has
+# neither --timeout nor --no-interactive, and refuses options it does not
+# know: there the index update is bounded by timeout(1) where the root has
+# it (busybox does), and a "y" on apk's stdin answers the question that
+# /etc/apk/interactive would make it ask.
+apk_version=$("$apk" --version 2>/dev/null || true)
+apk_opts="--cache-dir $cache --no-progress"
+update_bound=""
+case $apk_version in
+"apk-tools 2."[0-9].* | "apk-tools 2.1"[0-3].*)
+	# Tried rather than looked up: a busybox shell names applets that its
+	# binary may not run.
+	if timeout 5 true >/dev/null 2>&1; then
+		update_bound="timeout $((${COPA_NET_TIMEOUT:-15} * 8))"
+	fi
+	;;
+*) apk_opts="$apk_opts --timeout ${COPA_NET_TIMEOUT:-15} --no-interactive" ;;
+esac
 if [ -n "$target" ]; then
 	apk_opts="$apk_opts --root $target"
 fi
 if [ -n "${COPA_TARGET_ARCH:-}" ]; then
 	apk_opts="$apk_opts --arch $COPA_TARGET_ARCH"
 fi
-case $("$apk" --version 2>/dev/null) in
+case $apk_version in
 "apk-tools 2."*) ;;
 *) apk_opts="$apk_opts --no-logfile" ;;
 esac
@@ -154,7 +172,7 @@ logged() {
 	{
 		rc=0
 		# shellcheck disable=SC2086 # $apk_opts and $commit_opts are fixed words
-		"$apk" $apk_opts "$@" 2>&1 || rc=$?
+		echo y | "$apk" $apk_opts "$@" 2>&1 || rc=$?
 		echo "$rc" >"$work/apk.rc"
 	} | tee "$work/apk.log" >&2
 	errors=0
@@ -170,18 +188,31 @@ logged() {
 }
 
 # failed_fetches LOG writes "URL REASON" to $work/fetch-failed for each
-# repository apk warned it could not read. apk 2 and 3 say
-# "WARNING: ACTION URL: REASON", and only warn: the install would go on
-# without the repository, and a patch must not silently come from other
-# sources than the user's. apk 3's "HTTP 401: Unauthorized" becomes
-# "401 Unauthorized", the status first, as the frontend reads it.
+# repository apk could not read, once, with the first reason it gave.
+# apk 2.14 and 3 say "WARNING: ACTION URL: REASON"; apk 2.12 and older
+# say "ERROR: URL: REASON" for a remote one it could not update and
+# "WARNING: Ignoring URL: REASON" for any it then leaves out. Both only
+# warn, in effect: the install would go on without the repository, and a
+# patch must not silently come from other sources than the user's. apk
+# 3's "HTTP 401: Unauthorized" becomes "401 Unauthorized", the status
+# first, as the frontend reads it.
 failed_fetches() {
-	sed -n -e 's/^WARNING: fetching \([^ ]*\): \(.*\)$/\1 \2/p' \
-		-e 's/^WARNING: updating and opening \([^ ]*\): \(.*\)$/\1 \2/p' \
-		-e 's/^WARNING: updating \([^ ]*\): \(.*\)$/\1 \2/p' \
-		-e 's/^WARNING: opening from cache \([^ ]*\): \(.*\)$/\1 \2/p' \
-		-e 's/^WARNING: opening \([^ ]*\): \(.*\)$/\1 \2/p' "$1" |
-		sed 's/^\([^ ]*\) HTTP \([0-9][0-9]*\): /\1 \2 /' | sort -u >"$work/fetch-failed"
+	{
+		sed -n -e 's/^ERROR: \([a-z][a-z0-9+.-]*:\/\/[^ ]*\): \(.*\)$/\1 \2/p' "$1"
+		sed -n -e 's/^WARNING: fetching \([^ ]*\): \(.*\)$/\1 \2/p' \
+			-e 's/^WARNING: updating and opening \([^ ]*\): \(.*\)$/\1 \2/p' \
+			-e 's/^WARNING: updating \([^ ]*\): \(.*\)$/\1 \2/p' \
+			-e 's/^WARNING: opening from cache \([^ ]*\): \(.*\)$/\1 \2/p' \
+			-e 's/^WARNING: opening \([^ ]*\): \(.*\)$/\1 \2/p' \
+			-e 's/^WARNING: Ignoring \([^ ]*\): \(.*\)$/\1 \2/p' "$1"
+	} | sed 's/^\([^ ]*\) HTTP \([0-9][0-9]*\): /\1 \2 /' | {
+		seen=" "
+		while read -r url reason; do
+			case $seen in *" $url "*) continue ;; esac
+			seen="$seen$url "
+			printf '%s %s\n' "$url" "$reason"
+		done
+	} | sort >"$work/fetch-failed"
 }
 
 # update reads every repository's index into the cache, trying again
@@ -200,9 +231,16 @@ update() {
 	while :; do
 		rc=0
 		# shellcheck disable=SC2086 # fixed words
-		"$apk" $apk_opts --force-refresh update >"$work/update.log" 2>"$work/update.err" || rc=$?
+		$update_bound "$apk" $apk_opts --force-refresh update >"$work/update.log" 2>"$work/update.err" || rc=$?
 		cat "$work/update.log" "$work/update.err" >&2
 		failed_fetches "$work/update.err"
+		if [ -n "$update_bound" ] && { [ "$rc" -eq 124 ] || [ "$rc" -eq 143 ]; }; then
+			# timeout(1) stopped an apk without --timeout: every
+			# repository it was reading is named.
+			tried_repos | while read -r url; do
+				echo "$url timed out after ${update_bound#timeout }s"
+			done >>"$work/fetch-failed"
+		fi
 		if [ ! -s "$work/fetch-failed" ] || [ "$tries" -ge "${COPA_NET_RETRIES:-1}" ]; then
 			break
 		fi
@@ -301,7 +339,7 @@ finish() {
 	"$helper" "$COPA_CMD_FINISH" "$work/before" "$root" "$out" "$mode" "$keep" "$scripts"
 }
 
-echo "copa: reading the repository indexes ($("$apk" --version 2>/dev/null || echo apk))" >&2
+echo "copa: reading the repository indexes (${apk_version:-apk})" >&2
 update
 
 if [ "$mode" = all ]; then

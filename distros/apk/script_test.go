@@ -28,6 +28,7 @@ if [ -n "${NETRC:-}" ]; then printf '  NETRC: %s\n' "$(cat "$NETRC")" >>"$LOG"; 
 if [ -n "${SSL_CERT_FILE:-}" ]; then printf '  SSL_CERT_FILE: %s, ending in %s\n' "$SSL_CERT_FILE" "$(tail -n 1 "$SSL_CERT_FILE")" >>"$LOG"; fi
 case " $* " in
 *" update "*)
+	if [ -n "${HANG_FETCH:-}" ]; then exec sleep 60; fi
 	if [ -n "${FAIL_FETCH:-}" ]; then printf '%s\n' "$FAIL_FETCH" >&2; exit 2; fi
 	echo "OK: 3 distinct packages available" ;;
 *" policy "*)
@@ -67,6 +68,14 @@ func TestScriptCommandsGolden(t *testing.T) {
 			"WARNING: opening /media/cdrom/apks: No such file or directory"}},
 		{name: "fetch-apk3", mode: "all", policy: distros.PolicyFail, version: "3.0.6", env: []string{"FAIL_FETCH=" +
 			"WARNING: updating and opening https://m.example/main/x86_64/APKINDEX.tar.gz: HTTP 401: Unauthorized"}},
+		// apk-tools 2.12 (Alpine 3.12 to 3.17): no --timeout, no
+		// --no-interactive; the update under timeout(1).
+		{name: "report-apk2.12", mode: "report", policy: distros.PolicyWarn, version: "2.12.10"},
+		{name: "fetch-apk2.12", mode: "report", policy: distros.PolicyFail, version: "2.12.10", env: []string{"FAIL_FETCH=" +
+			"ERROR: https://m.example/main: Permission denied\n" +
+			"WARNING: Ignoring https://m.example/main: No such file or directory\n" +
+			"WARNING: Ignoring /media/cdrom/apks: No such file or directory"}},
+		{name: "fetch-timeout-apk2.12", mode: "report", policy: distros.PolicyFail, tooling: true, version: "2.12.10", env: []string{"HANG_FETCH=1", "COPA_NET_TIMEOUT=1", "COPA_NET_RETRIES=0"}},
 		{name: "add-fails", mode: "report", policy: distros.PolicyWarn, env: []string{"FAIL_ADD=" +
 			"ERROR: unable to select packages:\n  copa-tool-2.0-r2:\n    breaks: world[copa-tool<2]\nOK: 9 MiB in 14 packages"}},
 	}

@@ -22,7 +22,7 @@ type Changed struct {
 }
 
 // Diff lists the packages whose version or build (C:) differs between
-// the databases before and after the patch, in the order of after. apk
+// the databases before and after the patch, by name. apk
 // installs one version of a name, so a package's old record is the one of
 // its name.
 func Diff(before, after *apk.Installed) []Changed {
@@ -39,6 +39,8 @@ func Diff(before, after *apk.Installed) []Changed {
 		}
 		out = append(out, Changed{Old: o, New: n})
 	}
+	// By name: apk 2.12 and 2.14 order their databases differently.
+	slices.SortFunc(out, func(a, b Changed) int { return strings.Compare(a.New.Name, b.New.Name) })
 	return out
 }
 
