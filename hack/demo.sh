@@ -2,8 +2,9 @@
 # make demo: on a fresh machine, bring up BuildKit and a loopback registry
 # (unless a builder is reachable), build the frontend image, patch the stale
 # Debian 12 example image, the distroless-style Debian 11 image, the
-# two-platform Debian 12 index (natively) and an RPM image without a shell or
-# package manager (from a dnf tooling image) with buildx, and print each
+# two-platform Debian 12 index (natively), an RPM image without a shell or
+# package manager (from a dnf tooling image) and a Wolfi-like image without
+# a shell or apk (from an apk tooling image) with buildx, and print each
 # package's version before → after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,3 +68,9 @@ done
 # harness's own repository.
 demo examples/rpm.Patchfile "$COPA_TEST_DATA/rpm/el-9-rpmdb.trivy.json" copa-test/el 9-rpmdb \
 	TOOLING=localhost:5000/copa-test/el:9-tooling
+
+# A Wolfi-like distroless image (no shell, no apk), patched by the apk of an
+# Alpine-like tooling image (the harness's, in place of
+# cgr.dev/chainguard/wolfi-base) with the image's own repository and key.
+demo examples/apk.Patchfile "$COPA_TEST_DATA/apk/wolfi-stale.trivy.json" copa-test/wolfi stale \
+	TOOLING=localhost:5000/copa-test/alpine:3.21-tooling
