@@ -126,10 +126,11 @@ func SecretPath(id string) string {
 // a format reads, listed in exts ("list", "sources").
 func ValidSourcesName(name string, exts ...string) error {
 	// apt and dnf read a directory's files only when their names are of
-	// these characters; a kept file must be read.
-	plain := name != "" && !strings.HasPrefix(name, ".") && strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
+	// these characters; a kept file must be read. A leading "-" would read
+	// as an option to any tool that is handed the name.
+	plain := name != "" && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "-") && strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
 	if !plain || len(name) > 128 {
-		return fmt.Errorf("%q is not a plain file name of letters, digits, \".\", \"_\" and \"-\"", Clip(name))
+		return fmt.Errorf("%q is not a plain file name of letters, digits, \".\", \"_\" and \"-\" that starts with a letter, digit or \"_\"", Clip(name))
 	}
 	for _, e := range exts {
 		if strings.HasSuffix(name, "."+e) && len(name) > len(e)+1 {
